@@ -1,0 +1,51 @@
+// GET /healthz: the process is up and its store answers. Never needs a token,
+// so load balancers and orchestrators can probe it.
+
+import { Type } from 'typebox';
+import { VERSION } from '../../version.ts';
+import type { Api, ApiDeps } from '../server.ts';
+
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  store: Type.Object({ backend: Type.String(), url: Type.String(), schemaVersion: Type.Integer() }),
+  version: Type.String(),
+  time: Type.String({
+    format: 'date-time',
+    description: 'The server clock (which --now and time scaling affect)',
+  }),
+});
+
+export function healthRoutes(app: Api, { store, clock }: ApiDeps): void {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness and store health',
+        tags: ['health'],
+        security: [],
+        response: { 200: Health, 503: Health },
+      },
+    },
+    async (req, reply) => {
+      const base = { version: VERSION, time: new Date(clock.now()).toISOString() };
+      try {
+        await store.ping();
+        const schemaVersion = await store.schemaVersion();
+        return {
+          status: 'ok' as const,
+          store: { backend: store.backend, url: store.url, schemaVersion },
+          ...base,
+        };
+      } catch (err) {
+        req.log.warn({ err }, 'health check: store does not answer');
+        return reply
+          .status(503)
+          .send({
+            status: 'unavailable' as const,
+            store: { backend: store.backend, url: store.url, schemaVersion: 0 },
+            ...base,
+          });
+      }
+    },
+  );
+}

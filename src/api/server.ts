@@ -1,0 +1,97 @@
+// The HTTP API: Fastify with TypeBox route schemas, which drive request
+// validation, response serialisation and the OpenAPI document alike.
+
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Clock } from '../core/clock.ts';
+import { MainspringError } from '../core/errors.ts';
+import type { Locks } from '../locks/locks.ts';
+import type { Store } from '../store/types.ts';
+import { VERSION } from '../version.ts';
+import { assertSafeBinding, bearerAuth } from './auth.ts';
+import { errorHandler, sendError } from './errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { lockRoutes } from './routes/locks.ts';
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly locks: Locks;
+}
+
+export interface ApiOptions extends ApiDeps {
+  /** Bearer token required on every route but /healthz; none = open (loopback only). */
+  readonly token?: string | undefined;
+  /** Largest request body accepted, in bytes. */
+  readonly bodyLimit: number;
+  readonly logger?: FastifyBaseLogger;
+}
+
+export type Api = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export async function buildApi(options: ApiOptions): Promise<Api> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit,
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new MainspringError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+  if (options.token) app.addHook('onRequest', bearerAuth(options.token));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'mainspring',
+        version: VERSION,
+        description: 'Scheduled and background work: the HTTP API.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: options.token ? [{ bearer: [] }] : [],
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  healthRoutes(app, options);
+  lockRoutes(app, options);
+  await app.ready();
+  return app;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string | undefined;
+}
+
+/** Starts listening; refuses a non-loopback address without a token. Returns the bound address. */
+export async function listenApi(
+  app: Api,
+  options: ListenOptions,
+): Promise<{ host: string; port: number; url: string }> {
+  assertSafeBinding(options.host, options.token);
+  await app.listen({ host: options.host, port: options.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : options.port;
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { host: options.host, port, url: `http://${shownHost}:${port}` };
+}

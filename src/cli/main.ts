@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Entry point of the `mainspring` command: parse argv, run the command, and turn
+// any mainspring error into one clear line on stderr and a non-zero exit code.
+
+import { isMainspringError } from '../core/errors.ts';
+import { exitCodeFor } from './exit.ts';
+import { buildProgram } from './program.ts';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (isMainspringError(err)) {
+    process.stderr.write(`mainspring: ${err.message} [${err.code}]\n`);
+  } else {
+    process.stderr.write(
+      `mainspring: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exitCode = exitCodeFor(err);
+}

@@ -1,0 +1,19 @@
+// Builds the `mainspring` command tree. Each command lives in cli/commands/ and
+// registers itself here; every command gets --help, and the root --version.
+
+import { Command } from 'commander';
+import { VERSION } from '../version.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerStartCommand } from './commands/start.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('mainspring')
+    .description('Scheduled and background work for TypeScript, on SQLite or PostgreSQL')
+    .version(VERSION, '-v, --version', 'print the mainspring version')
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  registerStartCommand(program);
+  registerMigrateCommand(program);
+  for (const cmd of program.commands) cmd.version(VERSION, '-v, --version', 'print the mainspring version');
+  return program;
+}

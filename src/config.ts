@@ -1,0 +1,147 @@
+// The shape of `mainspring.config.ts`, its validation, and the resolution of
+// CLI flags, environment and config into one object with every default filled in.
+
+import { Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { MainspringError } from './core/errors.ts';
+import { resolveStoreUrl } from './store/url.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const ConfigSchema = Type.Object(
+  {
+    db: Type.Optional(Type.String({ minLength: 1 })),
+    api: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    log: Type.Optional(
+      Type.Object(
+        { level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** What `mainspring.config.ts` exports (through `defineConfig`). */
+export interface MainspringConfig {
+  /** Store URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. `--db` and `DATABASE_URL` override it. */
+  db?: string;
+  api?: {
+    /** Default 7400; `--port` and `MAINSPRING_PORT` override it. 0 picks a free port. */
+    port?: number;
+    /** Default 127.0.0.1. Any other address requires MAINSPRING_API_TOKEN. */
+    host?: string;
+    /** Largest request body in bytes (default 1 MiB). */
+    bodyLimit?: number;
+  };
+  log?: { level?: LogLevel };
+}
+
+/**
+ * Declares the app in `mainspring.config.ts`. Checks the config eagerly so a
+ * mistake is reported with its field when the file loads.
+ *
+ * @example
+ * ```ts
+ * // mainspring.config.ts
+ * import { defineConfig } from 'mainspring';
+ * export default defineConfig({ api: { port: 7400 }, log: { level: 'info' } });
+ * ```
+ */
+export function defineConfig(config: MainspringConfig): MainspringConfig {
+  return validateConfig(config, 'config');
+}
+
+export function validateConfig(value: unknown, where: string): MainspringConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new MainspringError(
+      'E_CONFIG_INVALID',
+      `${where} exports ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a config; write \`export default defineConfig({ … })\``,
+    );
+  }
+  const problems = [...Value.Errors(ConfigSchema, value)]
+    .filter((e) => e.keyword !== 'boolean')
+    .map((e) => {
+      const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
+      const extra = (e.params as { additionalProperties?: string[] }).additionalProperties;
+      if (extra) return `${[path, extra[0]].filter(Boolean).join('.')} is not a known setting`;
+      return `${path} ${e.message}`;
+    });
+  if (problems.length > 0) {
+    throw new MainspringError('E_CONFIG_INVALID', `${where}: ${problems.join('; ')}`, { details: problems });
+  }
+  return value as MainspringConfig;
+}
+
+/** Options as each source gives them; the first defined one wins: flags, environment, config, defaults. */
+export interface CliOptions {
+  db?: string;
+  port?: number;
+  host?: string;
+}
+
+export interface ResolvedOptions {
+  readonly dbUrl: string;
+  readonly port: number;
+  readonly host: string;
+  readonly token: string | undefined;
+  readonly bodyLimit: number;
+  readonly logLevel: LogLevel;
+}
+
+export const DEFAULT_PORT = 7400;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_HOST = '127.0.0.1';
+
+function envPort(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env['MAINSPRING_PORT'];
+  if (raw === undefined || raw === '') return undefined;
+  return parsePort(raw, 'MAINSPRING_PORT');
+}
+
+export function parsePort(raw: string, field: string): number {
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    throw new MainspringError(
+      'E_CONFIG_INVALID',
+      `${field} is ${JSON.stringify(raw)}; use a port number from 0 to 65535`,
+      {
+        details: { field, value: raw },
+      },
+    );
+  }
+  return port;
+}
+
+export function resolveOptions(
+  cli: CliOptions,
+  config: MainspringConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  const level = env['MAINSPRING_LOG_LEVEL'] ?? config.log?.level ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new MainspringError(
+      'E_CONFIG_INVALID',
+      `MAINSPRING_LOG_LEVEL is ${JSON.stringify(level)}; use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  return {
+    dbUrl:
+      cli.db ?? (env['DATABASE_URL']?.trim() || undefined) ?? config.db ?? resolveStoreUrl(undefined, {}),
+    port: cli.port ?? envPort(env) ?? config.api?.port ?? DEFAULT_PORT,
+    host: cli.host ?? (env['MAINSPRING_HOST'] || undefined) ?? config.api?.host ?? DEFAULT_HOST,
+    token: env['MAINSPRING_API_TOKEN']?.trim() || undefined,
+    bodyLimit: config.api?.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    logLevel: level as LogLevel,
+  };
+}

@@ -1,0 +1,71 @@
+// The error catalogue: every error mainspring raises on purpose carries a stable
+// string code from this table and the HTTP status the API answers with.
+// Codes are never reused or renamed; docs/errors.md documents each one (a test checks).
+
+export const ERROR_CODES = {
+  E_INTERNAL: 500,
+  E_VALIDATION: 400,
+  E_NOT_FOUND: 404,
+  E_UNAUTHORIZED: 401,
+  E_PAYLOAD_TOO_LARGE: 413,
+  E_CONFLICT: 409,
+  E_CONFIG_INVALID: 400,
+  E_CONFIG_NOT_FOUND: 400,
+  E_STORE_URL_INVALID: 400,
+  E_STORE_UNREACHABLE: 503,
+  E_STORE_NOT_DATABASE: 500,
+  E_STORE_NOT_WRITABLE: 500,
+  E_STORE_SCHEMA_TOO_NEW: 500,
+  E_STORE_CLOSED: 503,
+  E_API_TOKEN_REQUIRED: 400,
+  E_LOCK_INVALID: 400,
+  E_LOCK_LOST: 409,
+  E_CLOCK_INVALID: 400,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface MainspringErrorOptions {
+  cause?: unknown;
+  details?: unknown;
+}
+
+/**
+ * Base class of every deliberate mainspring error.
+ *
+ * Recognise errors by `code`, which survives serialisation and child processes,
+ * rather than by `instanceof` alone.
+ *
+ * @example
+ * ```ts
+ * try { await openStore('mysql://x') } catch (err) {
+ *   if (isMainspringError(err) && err.code === 'E_STORE_URL_INVALID') console.error(err.message);
+ * }
+ * ```
+ */
+export class MainspringError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: MainspringErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MainspringError';
+    this.code = code;
+    this.status = ERROR_CODES[code];
+    this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `err` is a mainspring error (by its code, so it also works across module copies). */
+export function isMainspringError(err: unknown): err is MainspringError {
+  if (!(err instanceof Error)) return false;
+  const code: unknown = (err as Error & { code?: unknown }).code;
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}

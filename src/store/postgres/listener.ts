@@ -1,0 +1,96 @@
+// The dedicated LISTEN connection. A pooled client cannot hold LISTEN state, so
+// one long-lived client carries every channel; when it drops it reconnects with
+// backoff and re-subscribes. Notifications sent while it was down are lost, which
+// is why NOTIFY is only a latency hint and consumers also poll.
+
+import pg from 'pg';
+import { clientConfig, type PgTarget } from './connect.ts';
+
+type Handler = (payload: string) => void;
+
+export class PgListener {
+  readonly #target: PgTarget;
+  readonly #channels = new Map<string, Set<Handler>>();
+  #client: pg.Client | null = null;
+  #connecting: Promise<pg.Client> | null = null;
+  #closed = false;
+  #retryMs = 100;
+  #retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(target: PgTarget) {
+    this.#target = target;
+  }
+
+  /** Channels are namespaced by schema so stores in different schemas never hear each other. */
+  channelName(channel: string): string {
+    return `${this.#target.schema}.${channel}`;
+  }
+
+  async listen(channel: string, handler: Handler): Promise<() => Promise<void>> {
+    const name = this.channelName(channel);
+    let handlers = this.#channels.get(name);
+    if (!handlers) {
+      handlers = new Set();
+      this.#channels.set(name, handlers);
+      const client = await this.#connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
+    }
+    handlers.add(handler);
+    return async () => {
+      const set = this.#channels.get(name);
+      if (!set?.delete(handler) || set.size > 0) return;
+      this.#channels.delete(name);
+      await this.#client?.query(`UNLISTEN ${pg.escapeIdentifier(name)}`).catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const client = this.#client ?? (await this.#connecting?.catch(() => null));
+    this.#client = null;
+    await client?.end().catch(() => {});
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#client) return Promise.resolve(this.#client);
+    this.#connecting ??= (async () => {
+      const client = new pg.Client(clientConfig(this.#target));
+      client.on('notification', (msg) => {
+        for (const h of this.#channels.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+      client.on('error', () => this.#lost(client));
+      client.on('end', () => this.#lost(client));
+      try {
+        await client.connect();
+      } finally {
+        this.#connecting = null;
+      }
+      this.#client = client;
+      this.#retryMs = 100;
+      return client;
+    })();
+    return this.#connecting;
+  }
+
+  #lost(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = null;
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#channels.size === 0 || this.#retryTimer) return;
+    this.#retryTimer = setTimeout(async () => {
+      this.#retryTimer = null;
+      try {
+        const client = await this.#connect();
+        for (const name of this.#channels.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
+      } catch {
+        this.#retryMs = Math.min(this.#retryMs * 2, 5000);
+        this.#scheduleReconnect();
+      }
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+  }
+}

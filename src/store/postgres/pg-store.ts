@@ -1,0 +1,81 @@
+// The shared backend: any number of processes on any number of machines use one
+// PostgreSQL database (in its own schema), through a pool plus one LISTEN connection.
+
+import type pg from 'pg';
+import type { Clock } from '../../core/clock.ts';
+import { MainspringError } from '../../core/errors.ts';
+import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
+import { PgListener } from './listener.ts';
+import { PgLockStore } from './locks.ts';
+import { currentVersion, migratePostgres } from './migrate.ts';
+
+export interface PgStoreOptions extends PgTarget {
+  readonly clock: Clock;
+  readonly migrate: boolean;
+  readonly poolSize?: number;
+}
+
+export class PgStore implements Store {
+  readonly backend = 'postgres' as const;
+  readonly capabilities: StoreCapabilities = { skipLocked: true, listenNotify: true, multiProcess: true };
+  readonly url: string;
+  readonly schema: string;
+  readonly locks: LockStore;
+  readonly pool: pg.Pool;
+  readonly #listener: PgListener;
+  #closed = false;
+
+  private constructor(pool: pg.Pool, target: PgTarget) {
+    this.pool = pool;
+    this.url = target.display;
+    this.schema = target.schema;
+    this.locks = new PgLockStore(pool);
+    this.#listener = new PgListener(target);
+  }
+
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const pool = createPool(options, options.poolSize ?? 10);
+    try {
+      await pool.query('SELECT 1').catch((err: unknown) => {
+        throw unreachable(options.display, err);
+      });
+      if (options.migrate) await migratePostgres(pool, options.schema, options.display, options.clock.now());
+      return new PgStore(pool, options);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw isConnectionError(err) ? unreachable(options.display, err) : err;
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    this.#check();
+    return currentVersion(this.pool, this.schema);
+  }
+
+  async ping(): Promise<void> {
+    this.#check();
+    await this.pool.query('SELECT 1');
+  }
+
+  async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
+    this.#check();
+    return this.#listener.listen(channel, handler);
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    this.#check();
+    await this.pool.query('SELECT pg_notify($1, $2)', [this.#listener.channelName(channel), payload]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener.close();
+    await this.pool.end();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new MainspringError('E_STORE_CLOSED', `store ${this.url} is closed`);
+  }
+}

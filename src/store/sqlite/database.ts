@@ -1,0 +1,102 @@
+// Opening an SQLite file safely: every way the path can be wrong is detected
+// before anything is written, and reported with the path and the fix.
+
+import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { MainspringError } from '../../core/errors.ts';
+
+const HEADER = 'SQLite format 3\u0000';
+const SQLITE_CANTOPEN = 14;
+const SQLITE_NOTADB = 26;
+const SQLITE_READONLY = 8;
+const SQLITE_PERM = 3;
+const BUSY_TIMEOUT_MS = 5000;
+
+function sqliteErrcode(err: unknown): number | undefined {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' ? code & 0xff : undefined;
+}
+
+function notDatabase(path: string, why: string): MainspringError {
+  return new MainspringError(
+    'E_STORE_NOT_DATABASE',
+    `${path} ${why}, not an SQLite database; point --db / DATABASE_URL at a new path or an existing mainspring database`,
+    { details: { field: 'db', value: path } },
+  );
+}
+
+export function notWritable(path: string, cause: unknown): MainspringError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new MainspringError(
+    'E_STORE_NOT_WRITABLE',
+    `cannot create or write the SQLite database ${path} (${reason}); choose a path in a folder you can write to, or fix its permissions`,
+    { cause, details: { field: 'db', value: path } },
+  );
+}
+
+/** Refuses a path that exists but cannot be an SQLite database, without touching it. */
+function checkExisting(path: string): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw notDatabase(path, 'is a directory');
+    if (!st.isFile()) throw notDatabase(path, 'is not a regular file');
+    size = st.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (err instanceof MainspringError) throw err;
+    throw notWritable(path, err);
+  }
+  if (size === 0) return;
+  const buf = Buffer.alloc(HEADER.length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (buf.toString('latin1') !== HEADER) throw notDatabase(path, 'holds other data');
+}
+
+export function openDatabase(path: string): DatabaseSync {
+  if (path !== ':memory:') {
+    checkExisting(path);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw notWritable(path, err);
+    }
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Reading the schema proves the file is a database before anything writes to it.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    throw translateOpenError(path, err);
+  }
+  return db;
+}
+
+export function translateOpenError(path: string, err: unknown): MainspringError | unknown {
+  const code = sqliteErrcode(err);
+  if (code === SQLITE_NOTADB) return notDatabase(path, 'holds other data');
+  if (code === SQLITE_CANTOPEN || code === SQLITE_READONLY || code === SQLITE_PERM)
+    return notWritable(path, err);
+  return err;
+}
+
+/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back if it throws. */
+export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}

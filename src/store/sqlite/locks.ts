@@ -1,0 +1,69 @@
+// Leases on SQLite. Each operation is one statement; the upsert's WHERE makes
+// acquire atomic (take the row only if its lease has expired).
+
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { LOCK_COLUMNS as COLUMNS, type RawLock, toLockRow } from '../lock-row.ts';
+import type { LockRow, LockStore } from '../types.ts';
+
+// Take lease $1 for owner $2 until $3 if free or expired at $4; token continues from the old row.
+const ACQUIRE = `
+  INSERT INTO locks (name, owner, token, acquired_at_ms, expires_at_ms) VALUES (?1, ?2, 1, ?4, ?3)
+  ON CONFLICT (name) DO UPDATE
+     SET owner = excluded.owner, token = locks.token + 1,
+         acquired_at_ms = excluded.acquired_at_ms, expires_at_ms = excluded.expires_at_ms
+   WHERE locks.expires_at_ms <= ?4
+  RETURNING ${COLUMNS}`;
+
+// Extend lease $1 held with token $2 until $3, if still live at $4.
+const RENEW = `
+  UPDATE locks SET expires_at_ms = ?3
+   WHERE name = ?1 AND token = ?2 AND expires_at_ms > ?4
+  RETURNING ${COLUMNS}`;
+
+// End lease $1 held with token $2 (a released lease expires at 0, i.e. it is free).
+const RELEASE = `UPDATE locks SET expires_at_ms = 0 WHERE name = ?1 AND token = ?2 AND expires_at_ms > 0`;
+
+// One lease row by name.
+const GET = `SELECT ${COLUMNS} FROM locks WHERE name = ?1`;
+
+// Leases live at $1.
+const LIST_HELD = `SELECT ${COLUMNS} FROM locks WHERE expires_at_ms > ?1 ORDER BY name`;
+
+export class SqliteLockStore implements LockStore {
+  readonly #acquire: StatementSync;
+  readonly #renew: StatementSync;
+  readonly #release: StatementSync;
+  readonly #get: StatementSync;
+  readonly #listHeld: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#acquire = db.prepare(ACQUIRE);
+    this.#renew = db.prepare(RENEW);
+    this.#release = db.prepare(RELEASE);
+    this.#get = db.prepare(GET);
+    this.#listHeld = db.prepare(LIST_HELD);
+  }
+
+  async acquire(name: string, owner: string, ttlMs: number, nowMs: number): Promise<LockRow | null> {
+    const row = this.#acquire.get(name, owner, nowMs + ttlMs, nowMs) as RawLock | undefined;
+    return row ? toLockRow(row) : null;
+  }
+
+  async renew(name: string, token: number, ttlMs: number, nowMs: number): Promise<LockRow | null> {
+    const row = this.#renew.get(name, token, nowMs + ttlMs, nowMs) as RawLock | undefined;
+    return row ? toLockRow(row) : null;
+  }
+
+  async release(name: string, token: number, _nowMs: number): Promise<boolean> {
+    return Number(this.#release.run(name, token).changes) === 1;
+  }
+
+  async get(name: string): Promise<LockRow | null> {
+    const row = this.#get.get(name) as RawLock | undefined;
+    return row ? toLockRow(row) : null;
+  }
+
+  async listHeld(nowMs: number): Promise<LockRow[]> {
+    return (this.#listHeld.all(nowMs) as unknown as RawLock[]).map(toLockRow);
+  }
+}

@@ -1,0 +1,103 @@
+// The embedded backend: one process owns an SQLite file in WAL mode. Wake-ups
+// are in-process events, shared by every store this process opens on the file.
+
+import { EventEmitter } from 'node:events';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Clock } from '../../core/clock.ts';
+import { MainspringError } from '../../core/errors.ts';
+import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import { openDatabase, translateOpenError } from './database.ts';
+import { SqliteLockStore } from './locks.ts';
+import { currentVersion, migrateSqlite } from './migrate.ts';
+
+const buses = new Map<string, { bus: EventEmitter; users: number }>();
+
+function acquireBus(path: string): EventEmitter {
+  // Each in-memory database is its own world; a file is shared by path.
+  if (path === ':memory:') return new EventEmitter().setMaxListeners(0);
+  const entry = buses.get(path) ?? { bus: new EventEmitter().setMaxListeners(0), users: 0 };
+  entry.users++;
+  buses.set(path, entry);
+  return entry.bus;
+}
+
+function releaseBus(path: string, bus: EventEmitter): void {
+  const entry = buses.get(path);
+  if (entry?.bus !== bus) return;
+  if (--entry.users === 0) buses.delete(path);
+}
+
+export interface SqliteStoreOptions {
+  readonly path: string;
+  readonly display: string;
+  readonly clock: Clock;
+  readonly migrate: boolean;
+}
+
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  readonly capabilities: StoreCapabilities = { skipLocked: false, listenNotify: false, multiProcess: false };
+  readonly url: string;
+  readonly locks: LockStore;
+  readonly db: DatabaseSync;
+  readonly #path: string;
+  readonly #bus: EventEmitter;
+  #closed = false;
+
+  private constructor(db: DatabaseSync, path: string, display: string) {
+    this.db = db;
+    this.#path = path;
+    this.url = display;
+    this.locks = new SqliteLockStore(db);
+    this.#bus = acquireBus(path);
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const db = openDatabase(options.path);
+    try {
+      if (options.migrate) {
+        if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+        db.exec('PRAGMA synchronous = NORMAL');
+        migrateSqlite(db, options.display, options.clock.now());
+      }
+      return new SqliteStore(db, options.path, options.display);
+    } catch (err) {
+      db.close();
+      throw translateOpenError(options.path, err);
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    this.#check();
+    return currentVersion(this.db);
+  }
+
+  async ping(): Promise<void> {
+    this.#check();
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
+    this.#check();
+    this.#bus.on(channel, handler);
+    return async () => {
+      this.#bus.off(channel, handler);
+    };
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    this.#check();
+    this.#bus.emit(channel, payload);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    releaseBus(this.#path, this.#bus);
+    this.db.close();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new MainspringError('E_STORE_CLOSED', `store ${this.url} is closed`);
+  }
+}
