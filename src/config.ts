@@ -66,7 +66,7 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new MainspringError(
       'E_CONFIG_INVALID',
-      `${where} exports ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a config; write \`export default defineConfig({ … })\``,
+      `${where} exports ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not a config; write \`export default defineConfig({ … })\``,
     );
   }
   const problems = [...Value.Errors(ConfigSchema, value)]

@@ -38,13 +38,11 @@ export function healthRoutes(app: Api, { store, clock }: ApiDeps): void {
         };
       } catch (err) {
         req.log.warn({ err }, 'health check: store does not answer');
-        return reply
-          .status(503)
-          .send({
-            status: 'unavailable' as const,
-            store: { backend: store.backend, url: store.url, schemaVersion: 0 },
-            ...base,
-          });
+        return reply.status(503).send({
+          status: 'unavailable' as const,
+          store: { backend: store.backend, url: store.url, schemaVersion: 0 },
+          ...base,
+        });
       }
     },
   );

@@ -4,11 +4,12 @@
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
+import { schemaTooNew } from '../schema-too-new.ts';
 import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgListener } from './listener.ts';
 import { PgLockStore } from './locks.ts';
-import { currentVersion, migratePostgres } from './migrate.ts';
+import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
 
 export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
@@ -40,6 +41,8 @@ export class PgStore implements Store {
       await pool.query('SELECT 1').catch((err: unknown) => {
         throw unreachable(options.display, err);
       });
+      const found = await currentVersion(pool, options.schema);
+      if (found > PG_MIGRATIONS.length) throw schemaTooNew(options.display, found, PG_MIGRATIONS.length);
       if (options.migrate) await migratePostgres(pool, options.schema, options.display, options.clock.now());
       return new PgStore(pool, options);
     } catch (err) {

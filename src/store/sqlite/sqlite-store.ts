@@ -5,10 +5,11 @@ import { EventEmitter } from 'node:events';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
+import { schemaTooNew } from '../schema-too-new.ts';
 import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { openDatabase, translateOpenError } from './database.ts';
 import { SqliteLockStore } from './locks.ts';
-import { currentVersion, migrateSqlite } from './migrate.ts';
+import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -55,11 +56,13 @@ export class SqliteStore implements Store {
   static open(options: SqliteStoreOptions): SqliteStore {
     const db = openDatabase(options.path);
     try {
-      if (options.migrate) {
-        if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
-        db.exec('PRAGMA synchronous = NORMAL');
-        migrateSqlite(db, options.display, options.clock.now());
-      }
+      const found = currentVersion(db);
+      if (found > SQLITE_MIGRATIONS.length)
+        throw schemaTooNew(options.display, found, SQLITE_MIGRATIONS.length);
+      // Only now, with the file known to be ours, may anything be written to it.
+      if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      if (options.migrate) migrateSqlite(db, options.display, options.clock.now());
       return new SqliteStore(db, options.path, options.display);
     } catch (err) {
       db.close();
