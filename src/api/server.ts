@@ -89,7 +89,21 @@ export async function listenApi(
   options: ListenOptions,
 ): Promise<{ host: string; port: number; url: string }> {
   assertSafeBinding(options.host, options.token);
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${options.port} is already in use; stop the other process or choose another port with --port / MAINSPRING_PORT`
+        : code === 'EADDRNOTAVAIL'
+          ? `${options.host} is not an address of this machine; fix --host / MAINSPRING_HOST`
+          : `${(err as Error).message}; check --host and --port`;
+    throw new MainspringError('E_API_LISTEN', `cannot listen on ${options.host}:${options.port}: ${why}`, {
+      cause: err,
+      details: { field: code === 'EADDRNOTAVAIL' ? 'host' : 'port', host: options.host, port: options.port },
+    });
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;

@@ -18,9 +18,11 @@ export const ERROR_CODES = {
   E_STORE_SCHEMA_TOO_NEW: 500,
   E_STORE_CLOSED: 503,
   E_API_TOKEN_REQUIRED: 400,
+  E_API_LISTEN: 500,
   E_LOCK_INVALID: 400,
   E_LOCK_LOST: 409,
   E_CLOCK_INVALID: 400,
+  E_SCHEDULE_INVALID: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -228,6 +228,17 @@ describe('mainspring start refuses bad input, writing nothing', () => {
     );
   });
 
+  it('a port already in use, with one clear line', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = String((blocker.address() as { port: number }).port);
+    const r = await runCli(['start', '--db', 'sqlite::memory:', '--port', port], { cwd: tempDir() });
+    blocker.close();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`port ${port} is already in use; .*--port.*E_API_LISTEN`));
+  });
+
   it('a malformed port or time scale', async () => {
     await refuses(['--port', 'eighty'], /--port is "eighty"; use a port number/);
     await refuses([], /MAINSPRING_TIME_SCALE is "fast"; it must be a positive number/, undefined, {
