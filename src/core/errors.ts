@@ -22,7 +22,13 @@ export const ERROR_CODES = {
   E_LOCK_INVALID: 400,
   E_LOCK_LOST: 409,
   E_CLOCK_INVALID: 400,
+  E_QUEUE_NOT_FOUND: 404,
+  E_QUEUE_INVALID: 400,
+  E_MESSAGE_INVALID: 400,
+  E_MESSAGE_NOT_FOUND: 404,
+  E_FUNCTION_INVALID: 400,
   E_SCHEDULE_INVALID: 400,
+  E_PATTERN_INVALID: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,12 +4,14 @@
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
+import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type { LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgListener } from './listener.ts';
 import { PgLockStore } from './locks.ts';
 import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
+import { PgQueueStore } from './queues.ts';
 
 export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
@@ -23,6 +25,7 @@ export class PgStore implements Store {
   readonly url: string;
   readonly schema: string;
   readonly locks: LockStore;
+  readonly queues: QueueStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
   #closed = false;
@@ -33,6 +36,7 @@ export class PgStore implements Store {
     this.schema = target.schema;
     this.locks = new PgLockStore(pool);
     this.#listener = new PgListener(target);
+    this.queues = new PgQueueStore(pool, this.#listener.channelName(MESSAGES_CHANNEL));
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {

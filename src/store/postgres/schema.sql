@@ -5,13 +5,47 @@ TABLE locks
   acquired_at_ms bigint NOT NULL
   expires_at_ms bigint NOT NULL
 
+TABLE messages
+  id bigint NOT NULL DEFAULT nextval('messages_id_seq'::regclass)
+  queue text NOT NULL
+  body text NOT NULL
+  priority integer NOT NULL DEFAULT 0
+  visible_at_ms bigint NOT NULL
+  receive_count integer NOT NULL DEFAULT 0
+  leased boolean NOT NULL DEFAULT false
+  group_id text
+  sent_at_ms bigint NOT NULL
+  errors jsonb
+  source_queue text
+  dead_at_ms bigint
+
+TABLE queue_dedup
+  queue text NOT NULL
+  key text NOT NULL
+  message_id bigint NOT NULL
+  expires_at_ms bigint NOT NULL
+
+TABLE queues
+  name text NOT NULL
+  config jsonb NOT NULL
+  created_at_ms bigint NOT NULL
+  updated_at_ms bigint NOT NULL
+
 TABLE schema_migrations
   version integer NOT NULL
   name text NOT NULL
   applied_at_ms bigint NOT NULL
 
 CREATE UNIQUE INDEX locks_pkey ON locks USING btree (name);
+CREATE INDEX messages_claim ON messages USING btree (queue, priority DESC, visible_at_ms, id);
+CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (group_id IS NOT NULL);
+CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
+CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
+CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 
 CONSTRAINT locks.locks_pkey PRIMARY KEY (name);
+CONSTRAINT messages.messages_pkey PRIMARY KEY (id);
+CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);
+CONSTRAINT queues.queues_pkey PRIMARY KEY (name);
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version);

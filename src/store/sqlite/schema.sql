@@ -6,8 +6,42 @@ CREATE TABLE locks (
   expires_at_ms INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue TEXT NOT NULL,
+  body TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  visible_at_ms INTEGER NOT NULL,
+  receive_count INTEGER NOT NULL DEFAULT 0,
+  leased INTEGER NOT NULL DEFAULT 0,
+  group_id TEXT,
+  sent_at_ms INTEGER NOT NULL,
+  errors TEXT,
+  source_queue TEXT,
+  dead_at_ms INTEGER
+) STRICT;
+
+CREATE TABLE queue_dedup (
+  queue TEXT NOT NULL,
+  key TEXT NOT NULL,
+  message_id INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (queue, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE queues (
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   applied_at_ms INTEGER NOT NULL
   ) STRICT;
+
+CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id);
+
+CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;

@@ -6,10 +6,11 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { LockStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type { LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { openDatabase, translateOpenError } from './database.ts';
 import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
+import { SqliteQueueStore } from './queues.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -40,6 +41,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { skipLocked: false, listenNotify: false, multiProcess: false };
   readonly url: string;
   readonly locks: LockStore;
+  readonly queues: QueueStore;
   readonly db: DatabaseSync;
   readonly #path: string;
   readonly #bus: EventEmitter;
@@ -51,6 +53,8 @@ export class SqliteStore implements Store {
     this.url = display;
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
+    const bus = this.#bus;
+    this.queues = new SqliteQueueStore(db, (channel, payload) => bus.emit(channel, payload));
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {

@@ -1,0 +1,354 @@
+// The queue client: send and sendBatch for producers; list, stats, dead letters,
+// redrive and purge for operators. Everything a caller can get wrong is checked
+// before anything is stored; a batch is stored whole or not at all.
+
+import type { Clock } from '../core/clock.ts';
+import { type Duration, parseDuration } from '../core/duration.ts';
+import { isMainspringError, MainspringError } from '../core/errors.ts';
+import type { MessageRow, NewMessage, QueueStore } from '../store/types.ts';
+import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
+
+export interface SendOptions {
+  /** Invisible until this long after sending: milliseconds or `'10m'`, `'30d'`; any length. */
+  readonly delay?: Duration;
+  /** Higher first; default 0. A whole number. */
+  readonly priority?: number;
+  /** A second send with this key within the queue's dedup window stores nothing and returns the first id. */
+  readonly dedupKey?: string;
+  /** FIFO queues: messages of one group are delivered in send order, one at a time. Required there. */
+  readonly groupId?: string;
+}
+
+export interface BatchEntry extends SendOptions {
+  readonly body: unknown;
+}
+
+export interface QueueCountsInfo {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  readonly dead: number;
+  /** Age of the oldest message now in the queue, or null when it is empty. */
+  readonly oldestAgeMs: number | null;
+}
+
+export interface QueueInfo {
+  readonly name: string;
+  readonly settings: QueueSettings;
+  readonly counts: QueueCountsInfo;
+}
+
+/** A stored message as operators see it. */
+export interface MessageInfo {
+  readonly id: string;
+  readonly queue: string;
+  readonly body: unknown;
+  readonly priority: number;
+  readonly receiveCount: number;
+  readonly state: 'visible' | 'in_flight' | 'delayed';
+  readonly sentAt: Date;
+  readonly visibleAt: Date;
+  readonly groupId: string | null;
+  /** Every failure so far, oldest first. */
+  readonly errors: unknown[];
+  /** For dead letters: the queue the message came from, and when it died. */
+  readonly sourceQueue: string | null;
+  readonly deadAt: Date | null;
+}
+
+const MAX_DEDUP_KEY = 128;
+const MAX_GROUP_ID = 128;
+const MAX_BATCH = 10_000;
+
+function invalid(field: string, message: string, value: unknown): MainspringError {
+  return new MainspringError('E_MESSAGE_INVALID', `${field} ${message}`, { details: { field, value } });
+}
+
+export function encodeBody(body: unknown, field: string, maxBytes: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (err) {
+    throw invalid(field, `is not JSON-serialisable (${(err as Error).message}); send plain data`, undefined);
+  }
+  if (json === undefined) {
+    throw invalid(
+      field,
+      `is ${typeof body === 'function' ? 'a function' : String(body)}, which JSON cannot hold; send plain data`,
+      undefined,
+    );
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) {
+    throw new MainspringError(
+      'E_PAYLOAD_TOO_LARGE',
+      `${field} is ${bytes} bytes of JSON, over the queue's limit of ${maxBytes}; store large data elsewhere and send a reference, or raise maxBodyBytes`,
+      { details: { field, bytes, limit: maxBytes } },
+    );
+  }
+  return json;
+}
+
+export function toMessageInfo(row: MessageRow, nowMs: number): MessageInfo {
+  return {
+    id: String(row.id),
+    queue: row.queue,
+    body: JSON.parse(row.body) as unknown,
+    priority: row.priority,
+    receiveCount: row.receiveCount,
+    state: row.visibleAtMs <= nowMs ? 'visible' : row.leased ? 'in_flight' : 'delayed',
+    sentAt: new Date(row.sentAtMs),
+    visibleAt: new Date(row.visibleAtMs),
+    groupId: row.groupId,
+    errors: row.errors,
+    sourceQueue: row.sourceQueue,
+    deadAt: row.deadAtMs === null ? null : new Date(row.deadAtMs),
+  };
+}
+
+function parseId(id: string | number, field = 'id'): number {
+  const n = typeof id === 'number' ? id : /^[1-9]\d{0,15}$/.test(id) ? Number(id) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw invalid(field, `${JSON.stringify(id)} is not a message id`, id);
+  return n;
+}
+
+/**
+ * Sends and manages messages.
+ *
+ * @example
+ * ```ts
+ * const id = await ms.queues.send('orders', { orderId: 42 }, { delay: '10m' });
+ * const stats = await ms.queues.stats('orders'); // { counts: { visible, inFlight, delayed, dead, oldestAgeMs } }
+ * await ms.queues.redrive('orders');             // dead letters back into 'orders'
+ * ```
+ */
+export class Queues {
+  readonly #store: QueueStore;
+  readonly #clock: Clock;
+  readonly #defined = new Map<string, QueueSettings>();
+  readonly #fromStore = new Map<string, { settings: QueueSettings; at: number }>();
+
+  constructor(store: QueueStore, clock: Clock, definitions: readonly QueueDefinition[] = []) {
+    this.#store = store;
+    this.#clock = clock;
+    for (const d of definitions) {
+      if (this.#defined.has(d.name)) {
+        throw new MainspringError(
+          'E_QUEUE_INVALID',
+          `queue "${d.name}" is defined twice; give each queue one definition`,
+        );
+      }
+      this.#defined.set(d.name, d.settings);
+    }
+  }
+
+  /** Stores this process's queue definitions, after checking every dead-letter queue exists. */
+  async register(): Promise<void> {
+    for (const [name, s] of this.#defined) {
+      if (
+        s.deadLetterQueue &&
+        !this.#defined.has(s.deadLetterQueue) &&
+        !(await this.#store.getQueue(s.deadLetterQueue))
+      ) {
+        throw new MainspringError(
+          'E_QUEUE_INVALID',
+          `queue "${name}": deadLetterQueue "${s.deadLetterQueue}" does not exist; define it with defineQueue({ name: '${s.deadLetterQueue}' })`,
+          { details: { field: 'deadLetterQueue', value: s.deadLetterQueue } },
+        );
+      }
+    }
+    const now = this.#clock.now();
+    for (const [name, settings] of this.#defined) await this.#store.upsertQueue(name, settings, now);
+  }
+
+  /** The settings of a queue defined here or by any process sharing the store. */
+  async settings(queue: string | QueueDefinition): Promise<QueueSettings> {
+    const name = typeof queue === 'string' ? queue : queue.name;
+    const local = this.#defined.get(name);
+    if (local) return local;
+    const cached = this.#fromStore.get(name);
+    const now = this.#clock.now();
+    // Definitions change only when a process restarts with a new config: a short cache is safe.
+    if (cached && now - cached.at < 5000) return cached.settings;
+    const row = await this.#store.getQueue(checkQueueName(name, 'queue'));
+    if (!row) {
+      throw new MainspringError(
+        'E_QUEUE_NOT_FOUND',
+        `queue "${name}" does not exist; define it with defineQueue({ name: '${name}' }) in the config`,
+        { details: { field: 'queue', value: name } },
+      );
+    }
+    const settings = row.config as QueueSettings;
+    this.#fromStore.set(name, { settings, at: now });
+    return settings;
+  }
+
+  /** Sends one message; returns its id (or, for a live dedup key, the first message's id). */
+  async send(queue: string | QueueDefinition, body: unknown, options: SendOptions = {}): Promise<string> {
+    const [id] = await this.sendBatch(queue, [{ ...options, body }], 'body');
+    return id!;
+  }
+
+  /** Sends messages in order, atomically: all are stored or none. Returns their ids in order. */
+  async sendBatch(
+    queue: string | QueueDefinition,
+    entries: readonly BatchEntry[],
+    field = 'entries',
+  ): Promise<string[]> {
+    const name = typeof queue === 'string' ? queue : queue.name;
+    const settings = await this.settings(queue);
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_BATCH) {
+      throw invalid(
+        field,
+        `must be a list of 1 to ${MAX_BATCH} messages`,
+        Array.isArray(entries) ? entries.length : entries,
+      );
+    }
+    const now = this.#clock.now();
+    const prepared = entries.map((e, i) =>
+      this.#prepare(
+        name,
+        settings,
+        e,
+        entries.length === 1 && field === 'body' ? '' : `${field}[${i}].`,
+        now,
+      ),
+    );
+    const inserted = await this.#store.send(name, prepared, now, settings.dedupWindowMs);
+    return inserted.map((m) => String(m.id));
+  }
+
+  #prepare(queue: string, s: QueueSettings, e: BatchEntry, at: string, now: number): NewMessage {
+    const f = (name: string) => (at ? `${at}${name}` : name);
+    const body = encodeBody(e?.body, f('body'), s.maxBodyBytes);
+    let delayMs = 0;
+    if (e.delay !== undefined) {
+      try {
+        delayMs = parseDuration(e.delay, f('delay'));
+      } catch (err) {
+        if (!isMainspringError(err)) throw err;
+        throw invalid(f('delay'), err.message.replace(/^\S+ /, ''), e.delay);
+      }
+    }
+    const priority = e.priority ?? 0;
+    if (!Number.isInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
+      throw invalid(
+        f('priority'),
+        `is ${JSON.stringify(priority)}; use a whole number (higher is delivered first)`,
+        priority,
+      );
+    }
+    if (
+      e.dedupKey !== undefined &&
+      (typeof e.dedupKey !== 'string' || e.dedupKey.length === 0 || e.dedupKey.length > MAX_DEDUP_KEY)
+    ) {
+      throw invalid(f('dedupKey'), `must be a string of 1 to ${MAX_DEDUP_KEY} characters`, e.dedupKey);
+    }
+    if (e.groupId !== undefined && !s.fifo) {
+      throw invalid(
+        f('groupId'),
+        `is set, but queue "${queue}" is not FIFO; drop groupId or define the queue with fifo: true`,
+        e.groupId,
+      );
+    }
+    if (
+      s.fifo &&
+      (typeof e.groupId !== 'string' || e.groupId.length === 0 || e.groupId.length > MAX_GROUP_ID)
+    ) {
+      throw invalid(
+        f('groupId'),
+        `is required on FIFO queue "${queue}": a string of 1 to ${MAX_GROUP_ID} characters naming the ordered group`,
+        e.groupId,
+      );
+    }
+    return {
+      body,
+      priority,
+      visibleAtMs: now + delayMs,
+      groupId: e.groupId ?? null,
+      dedupKey: e.dedupKey ?? null,
+    };
+  }
+
+  /** Every known queue with its settings and counts. */
+  async list(): Promise<QueueInfo[]> {
+    const now = this.#clock.now();
+    const [rows, counts] = await Promise.all([this.#store.listQueues(), this.#store.counts(now)]);
+    const byQueue = new Map(counts.map((c) => [c.queue, c]));
+    return rows.map((r) => ({
+      name: r.name,
+      settings: r.config as QueueSettings,
+      counts: toCountsInfo(byQueue.get(r.name), now),
+    }));
+  }
+
+  async stats(queue: string): Promise<QueueInfo> {
+    const settings = await this.settings(queue);
+    const now = this.#clock.now();
+    const counts = (await this.#store.counts(now)).find((c) => c.queue === queue);
+    return { name: queue, settings, counts: toCountsInfo(counts, now) };
+  }
+
+  async getMessage(id: string | number): Promise<MessageInfo> {
+    const row = await this.#store.getMessage(parseId(id));
+    if (!row)
+      throw new MainspringError(
+        'E_MESSAGE_NOT_FOUND',
+        `message ${id} does not exist (it may have been processed)`,
+      );
+    return toMessageInfo(row, this.#clock.now());
+  }
+
+  /** The dead letters that came from `queue`, oldest first, `limit` at a time after `after`. */
+  async deadLetters(queue: string, options: { limit?: number; after?: string } = {}): Promise<MessageInfo[]> {
+    const dlq = await this.#deadLetterQueueOf(queue);
+    const rows = await this.#store.listMessages(dlq, {
+      limit: Math.min(Math.max(options.limit ?? 100, 1), 1000),
+      sourceQueue: queue,
+      ...(options.after ? { afterId: parseId(options.after, 'after') } : {}),
+    });
+    const now = this.#clock.now();
+    return rows.map((r) => toMessageInfo(r, now));
+  }
+
+  /** Moves the dead letters of `queue` (all, or `ids`) back into it, with fresh receive counts. */
+  async redrive(queue: string, options: { ids?: readonly (string | number)[] } = {}): Promise<number> {
+    const dlq = await this.#deadLetterQueueOf(queue);
+    const ids = options.ids?.map((id, i) => parseId(id, `ids[${i}]`));
+    return this.#store.redrive(dlq, { sourceQueue: queue, ...(ids ? { ids } : {}) }, this.#clock.now());
+  }
+
+  /** Deletes every message in the queue (visible, in flight and delayed). */
+  async purge(queue: string): Promise<number> {
+    await this.settings(queue);
+    return this.#store.purge(queue);
+  }
+
+  async #deadLetterQueueOf(queue: string): Promise<string> {
+    const settings = await this.settings(queue);
+    if (!settings.deadLetterQueue) {
+      throw new MainspringError(
+        'E_QUEUE_INVALID',
+        `queue "${queue}" has no dead-letter queue; set deadLetterQueue and maxReceiveCount in its definition`,
+        { details: { field: 'queue', value: queue } },
+      );
+    }
+    return settings.deadLetterQueue;
+  }
+}
+
+function toCountsInfo(
+  c:
+    | { visible: number; inFlight: number; delayed: number; dead: number; oldestSentAtMs: number | null }
+    | undefined,
+  now: number,
+): QueueCountsInfo {
+  return {
+    visible: c?.visible ?? 0,
+    inFlight: c?.inFlight ?? 0,
+    delayed: c?.delayed ?? 0,
+    dead: c?.dead ?? 0,
+    oldestAgeMs: c?.oldestSentAtMs == null ? null : Math.max(0, now - c.oldestSentAtMs),
+  };
+}

@@ -1,0 +1,359 @@
+// One queue trigger of one function in one process: leases messages (up to its
+// prefetch), runs the handler on them (up to its concurrency and the process's
+// limit), then acks, retries with backoff, or dead-letters each one.
+//
+// It sleeps on the clock until the next message becomes visible, a send wakes
+// it (LISTEN/NOTIFY or in-process), a handler slot frees up, or the poll
+// interval passes — whichever comes first.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import { backoffMs, type QueueSettings } from '../queue/define.ts';
+import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
+import type { Batcher } from './batcher.ts';
+import { isNonRetryable, retryAfterOf, toErrorRecord } from './errors.ts';
+import type {
+  BatchResult,
+  FunctionContext,
+  FunctionDefinition,
+  QueueBatch,
+  QueueRecord,
+  QueueTrigger,
+} from './function.ts';
+import type { Limiter } from './limiter.ts';
+import type { WorkerEvents } from './worker-events.ts';
+
+export interface ConsumerDeps {
+  readonly store: QueueStore;
+  readonly clock: Clock;
+  readonly fn: FunctionDefinition;
+  readonly trigger: QueueTrigger;
+  readonly settings: QueueSettings;
+  readonly limiter: Limiter;
+  readonly acks: Batcher<Receipt>;
+  readonly events: WorkerEvents;
+  readonly log: Logger;
+  readonly pollIntervalMs: number;
+}
+
+interface Running {
+  readonly messages: readonly ClaimedMessage[];
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+const ERROR_BACKOFF_MS = 1000;
+
+export class QueueConsumer {
+  readonly #d: ConsumerDeps;
+  readonly #queue: string;
+  #buffer: ClaimedMessage[] = [];
+  readonly #running = new Set<Running>();
+  #active = false;
+  #stopping = false;
+  #loop: Promise<void> | null = null;
+  #sleep: AbortController | null = null;
+  #wakePending = false;
+  readonly #unlimit: () => void;
+
+  constructor(deps: ConsumerDeps) {
+    this.#d = deps;
+    this.#queue = deps.trigger.queue;
+    this.#unlimit = deps.limiter.onRelease(() => this.wake());
+  }
+
+  get queue(): string {
+    return this.#queue;
+  }
+
+  start(): void {
+    this.#active = true;
+    this.#loop = this.#run();
+  }
+
+  /** Interrupts the current sleep (new messages, a free slot, or shutdown). */
+  wake(): void {
+    this.#wakePending = true;
+    this.#sleep?.abort();
+  }
+
+  /** Stops leasing, returns unstarted messages, and waits up to `graceMs` for running handlers. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    await this.#loop;
+    const unstarted = this.#buffer.splice(0);
+    if (unstarted.length > 0) await this.#d.store.release(unstarted, this.#d.clock.now());
+    if (this.#running.size > 0) {
+      const all = Promise.all([...this.#running].map((r) => r.done));
+      const timer = new AbortController();
+      const timedOut = await Promise.race([
+        all.then(() => false),
+        this.#d.clock.sleep(graceMs, timer.signal).then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      timer.abort();
+      if (timedOut) {
+        // Past the grace period: abort the handlers and hand their messages back at once.
+        const left = [...this.#running];
+        for (const r of left) r.abort.abort(new Error('worker is shutting down'));
+        const receipts = left.flatMap((r) => r.messages);
+        const released = await this.#d.store.release(receipts, this.#d.clock.now());
+        this.#d.log.warn(
+          { queue: this.#queue, released },
+          'handlers still running at shutdown; released their messages',
+        );
+      }
+    }
+    await this.#d.acks.idle();
+    this.#unlimit();
+  }
+
+  async #run(): Promise<void> {
+    const { trigger, settings, store, clock } = this.#d;
+    while (!this.#stopping) {
+      this.#wakePending = false;
+      let claimedAll = false;
+      try {
+        const room = trigger.prefetch - this.#buffer.length - this.#runningMessages();
+        if (room > 0 && this.#d.limiter.available > 0) {
+          const now = clock.now();
+          const claimed = await store.claim(this.#queue, {
+            limit: room,
+            nowMs: now,
+            leaseUntilMs: now + settings.visibilityTimeoutMs,
+            fifo: settings.fifo,
+          });
+          claimedAll = claimed.length === room;
+          await this.#accept(claimed);
+        }
+        this.#dispatch();
+        if (claimedAll && !this.#stopping) continue;
+        await this.#idle(room > 0);
+      } catch (err) {
+        this.#d.log.error({ err, queue: this.#queue }, 'queue consumer failed; retrying');
+        this.#d.events.emit('consumer:error', err as Error);
+        await this.#pause(ERROR_BACKOFF_MS);
+      }
+    }
+  }
+
+  #runningMessages(): number {
+    let n = 0;
+    for (const r of this.#running) n += r.messages.length;
+    return n;
+  }
+
+  /** Messages received more often than maxReceiveCount (their leases kept expiring) go to the DLQ unhandled. */
+  async #accept(claimed: ClaimedMessage[]): Promise<void> {
+    const { maxReceiveCount, deadLetterQueue } = this.#d.settings;
+    if (maxReceiveCount === null || deadLetterQueue === null) {
+      this.#buffer.push(...claimed);
+      return;
+    }
+    const over = claimed.filter((m) => m.receiveCount > maxReceiveCount);
+    for (const m of claimed) if (m.receiveCount <= maxReceiveCount) this.#buffer.push(m);
+    if (over.length === 0) return;
+    const error = {
+      name: 'MaxReceiveCountExceeded',
+      message: `received ${maxReceiveCount + 1} times without being acknowledged (visibility timeout expired)`,
+      at: new Date(this.#d.clock.now()).toISOString(),
+    };
+    await this.#d.store.deadLetter(
+      over.map((m) => ({ ...m, error })),
+      deadLetterQueue,
+      this.#d.clock.now(),
+    );
+    for (const m of over)
+      this.#d.events.emit('message:dead', { queue: this.#queue, id: String(m.id), deadLetterQueue });
+  }
+
+  #dispatch(): void {
+    const { trigger, limiter } = this.#d;
+    while (this.#buffer.length > 0 && this.#running.size < trigger.concurrency && !this.#stopping) {
+      if (!limiter.tryAcquire()) return;
+      this.#start(this.#buffer.splice(0, trigger.batchSize));
+    }
+  }
+
+  async #idle(couldClaim: boolean): Promise<void> {
+    if (this.#stopping || this.#wakePending) return;
+    const now = this.#d.clock.now();
+    let wait = this.#d.pollIntervalMs;
+    if (couldClaim) {
+      const next = await this.#d.store.nextVisibleAt(this.#queue, now);
+      if (next !== null) wait = Math.min(wait, Math.max(0, next - now));
+    }
+    await this.#pause(wait);
+  }
+
+  async #pause(ms: number): Promise<void> {
+    if (this.#stopping || this.#wakePending) return;
+    const ac = new AbortController();
+    this.#sleep = ac;
+    try {
+      await this.#d.clock.sleep(ms, ac.signal);
+    } catch {
+      // woken
+    } finally {
+      this.#sleep = null;
+    }
+  }
+
+  #start(messages: ClaimedMessage[]): void {
+    const abort = new AbortController();
+    const entry: Running = { messages, abort, done: Promise.resolve() };
+    const done = this.#handle(messages, abort.signal).finally(() => {
+      this.#running.delete(entry);
+      this.#d.limiter.release();
+    });
+    (entry as { done: Promise<void> }).done = done;
+    this.#running.add(entry);
+  }
+
+  async #handle(messages: ClaimedMessage[], signal: AbortSignal): Promise<void> {
+    const { fn, trigger, events, clock } = this.#d;
+    const records = messages.map(toRecord);
+    const ids = records.map((r) => r.id);
+    for (const r of records)
+      events.emit('message:started', { queue: this.#queue, id: r.id, receiveCount: r.receiveCount });
+    const ctx: FunctionContext = {
+      signal,
+      log: this.#d.log.child({ function: fn.name, queue: this.#queue, messageIds: ids }),
+      trigger: { kind: 'queue', queue: this.#queue, messageIds: ids },
+      ...(trigger.batchSize === 1 ? { message: records[0]! } : {}),
+      extendVisibility: async (seconds: number) => {
+        if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
+          throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
+        }
+        const now = clock.now();
+        const held = await Promise.all(
+          messages.map((m) => this.#d.store.extend(m, now + seconds * 1000, now)),
+        );
+        if (held.includes(false)) {
+          throw new Error(
+            `extendVisibility: the lease on message ${ids.join(', ')} was already lost to another consumer`,
+          );
+        }
+      },
+    };
+    let outcome: { failed: Set<number>; error: unknown };
+    try {
+      const input = trigger.batchSize === 1 ? records[0]!.body : ({ records } satisfies QueueBatch);
+      const result = await fn.handler(input, ctx);
+      outcome = {
+        failed: trigger.batchSize === 1 ? new Set() : failedIds(result, messages),
+        error: undefined,
+      };
+      if (outcome.failed.size > 0) outcome.error = new Error('reported in batchItemFailures');
+    } catch (err) {
+      outcome = { failed: new Set(messages.map((m) => m.id)), error: err };
+    }
+    await Promise.all([
+      ...messages.filter((m) => !outcome.failed.has(m.id)).map((m) => this.#ack(m)),
+      this.#fail(
+        messages.filter((m) => outcome.failed.has(m.id)),
+        outcome.error,
+      ),
+    ]).catch((err: unknown) => {
+      this.#d.log.error(
+        { err, queue: this.#queue, ids },
+        'could not record the outcome; the messages will be redelivered',
+      );
+    });
+  }
+
+  async #ack(m: ClaimedMessage): Promise<void> {
+    const deleted = await this.#d.acks.add({ id: m.id, receiveCount: m.receiveCount });
+    const id = String(m.id);
+    if (deleted) this.#d.events.emit('message:acked', { queue: this.#queue, id });
+    else {
+      this.#d.log.warn(
+        { queue: this.#queue, id },
+        'handler finished after its lease was lost; the message was redelivered',
+      );
+      this.#d.events.emit('message:lease-lost', { queue: this.#queue, id });
+    }
+  }
+
+  async #fail(messages: ClaimedMessage[], error: unknown): Promise<void> {
+    if (messages.length === 0) return;
+    const { settings, store, clock, events } = this.#d;
+    const now = clock.now();
+    const record = { ...toErrorRecord(error), at: new Date(now).toISOString() };
+    const permanent = isNonRetryable(error);
+    const dead = messages.filter(
+      (m) => permanent || (settings.maxReceiveCount !== null && m.receiveCount >= settings.maxReceiveCount),
+    );
+    const retry = messages.filter((m) => !dead.includes(m));
+    if (dead.length > 0) {
+      if (settings.deadLetterQueue) {
+        await store.deadLetter(
+          dead.map((m) => ({
+            id: m.id,
+            receiveCount: m.receiveCount,
+            error: { ...record, receiveCount: m.receiveCount },
+          })),
+          settings.deadLetterQueue,
+          now,
+        );
+        for (const m of dead) {
+          events.emit('message:dead', {
+            queue: this.#queue,
+            id: String(m.id),
+            deadLetterQueue: settings.deadLetterQueue,
+          });
+        }
+      } else {
+        await store.ack(dead);
+        this.#d.log.error(
+          { queue: this.#queue, ids: dead.map((m) => m.id), error: record },
+          'NonRetryableError with no dead-letter queue: message dropped',
+        );
+        for (const m of dead) events.emit('message:dropped', { queue: this.#queue, id: String(m.id) });
+      }
+    }
+    if (retry.length > 0) {
+      const after = retryAfterOf(error);
+      const receipts = retry.map((m) => ({
+        id: m.id,
+        receiveCount: m.receiveCount,
+        visibleAtMs: now + (after ?? backoffMs(settings.retry, m.receiveCount)),
+        error: { ...record, receiveCount: m.receiveCount },
+      }));
+      await store.fail(receipts, now);
+      for (const r of receipts) {
+        events.emit('message:failed', {
+          queue: this.#queue,
+          id: String(r.id),
+          error: record,
+          retryAt: new Date(r.visibleAtMs),
+        });
+      }
+    }
+  }
+}
+
+function toRecord(m: ClaimedMessage): QueueRecord {
+  return {
+    id: String(m.id),
+    body: JSON.parse(m.body) as unknown,
+    receiveCount: m.receiveCount,
+    sentAt: new Date(m.sentAtMs),
+    groupId: m.groupId,
+  };
+}
+
+function failedIds(result: unknown, messages: readonly ClaimedMessage[]): Set<number> {
+  const failures = (result as Partial<BatchResult> | undefined)?.batchItemFailures;
+  if (!Array.isArray(failures)) return new Set();
+  const known = new Map(messages.map((m) => [String(m.id), m.id]));
+  const out = new Set<number>();
+  for (const f of failures) {
+    const id = known.get(String((f as { itemIdentifier?: unknown })?.itemIdentifier));
+    if (id !== undefined) out.add(id);
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+import type { MessageRow, QueueRow } from './types.ts';
+
+/** The channel on which a send wakes the consumers of a queue; the payload is the queue name. */
+export const MESSAGES_CHANNEL = 'messages';
+
+export const MESSAGE_COLUMNS =
+  'id, queue, body, priority, visible_at_ms, receive_count, leased, group_id, sent_at_ms, errors, source_queue, dead_at_ms';
+
+export interface RawMessage {
+  id: number | bigint;
+  queue: string;
+  body: string;
+  priority: number | bigint;
+  visible_at_ms: number | bigint;
+  receive_count: number | bigint;
+  leased: number | boolean;
+  group_id: string | null;
+  sent_at_ms: number | bigint;
+  errors: string | unknown[] | null;
+  source_queue: string | null;
+  dead_at_ms: number | bigint | null;
+}
+
+export function toMessageRow(r: RawMessage): MessageRow {
+  return {
+    id: Number(r.id),
+    queue: r.queue,
+    body: r.body,
+    priority: Number(r.priority),
+    visibleAtMs: Number(r.visible_at_ms),
+    receiveCount: Number(r.receive_count),
+    leased: Boolean(r.leased),
+    groupId: r.group_id,
+    sentAtMs: Number(r.sent_at_ms),
+    errors:
+      r.errors === null ? [] : typeof r.errors === 'string' ? (JSON.parse(r.errors) as unknown[]) : r.errors,
+    sourceQueue: r.source_queue,
+    deadAtMs: r.dead_at_ms === null ? null : Number(r.dead_at_ms),
+  };
+}
+
+export interface RawQueue {
+  name: string;
+  config: string | unknown;
+  created_at_ms: number | bigint;
+  updated_at_ms: number | bigint;
+}
+
+export function toQueueRow(r: RawQueue): QueueRow {
+  return {
+    name: r.name,
+    config: typeof r.config === 'string' ? JSON.parse(r.config) : r.config,
+    createdAtMs: Number(r.created_at_ms),
+    updatedAtMs: Number(r.updated_at_ms),
+  };
+}

@@ -1,0 +1,334 @@
+// Queues on PostgreSQL, shared by any number of processes. Claims lock rows with
+// FOR UPDATE SKIP LOCKED so concurrent consumers never wait on each other; every
+// batch operation is one statement over arrays (unnest), whatever its size.
+
+import type pg from 'pg';
+import { MESSAGE_COLUMNS, type RawMessage, type RawQueue, toMessageRow, toQueueRow } from '../message-row.ts';
+import type {
+  ClaimedMessage,
+  ClaimOptions,
+  FailedReceipt,
+  InsertedMessage,
+  ListMessagesOptions,
+  MessageRow,
+  NewMessage,
+  QueueCounts,
+  QueueRow,
+  QueueStore,
+  Receipt,
+  RedriveFilter,
+} from '../types.ts';
+
+const RETURN_CLAIMED = 'RETURNING m.id, m.body, m.priority, m.receive_count, m.sent_at_ms, m.group_id';
+
+const SQL = {
+  // Create or replace queue $1's settings $2 at $3.
+  upsertQueue: `INSERT INTO queues AS q (name, config, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $3)
+    ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at_ms = excluded.updated_at_ms
+    WHERE q.config IS DISTINCT FROM excluded.config`,
+  getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = $1',
+  listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
+  // Insert messages of queue $1 sent at $6, in array order, and wake its consumers (channel $7).
+  insert: `WITH ins AS (
+      INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
+      SELECT $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6
+        FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) WITH ORDINALITY
+             AS t(body, priority, visible_at_ms, group_id, ord)
+       ORDER BY t.ord
+      RETURNING id)
+    SELECT id FROM ins, (SELECT pg_notify($7, $1)) AS n ORDER BY id`,
+  // One message of queue $1 with dedup key $7, unless the key is live at $6 (window ends $8). Wakes channel $9.
+  insertDedup: `WITH d AS (
+      INSERT INTO queue_dedup AS d (queue, key, message_id, expires_at_ms)
+      VALUES ($1, $7, nextval(pg_get_serial_sequence('messages', 'id')), $8)
+      ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms
+      WHERE d.expires_at_ms <= $6
+      RETURNING message_id),
+    ins AS (
+      INSERT INTO messages (id, queue, body, priority, visible_at_ms, group_id, sent_at_ms)
+      SELECT message_id, $1, $2, $3, $4, $5, $6 FROM d
+      RETURNING id)
+    SELECT id, false AS deduplicated FROM ins, (SELECT pg_notify($9, $1)) AS n
+    UNION ALL
+    SELECT message_id, true FROM queue_dedup WHERE queue = $1 AND key = $7 AND NOT EXISTS (SELECT 1 FROM d)`,
+  // Lease up to $3 visible messages of queue $1 until $4; $2 = now.
+  claim: `UPDATE messages m SET visible_at_ms = $4, receive_count = m.receive_count + 1, leased = true
+      FROM (SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $2
+             ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+     WHERE m.id = c.id ${RETURN_CLAIMED}`,
+  // FIFO: as claim, but only group heads: a grouped message waits while an older one of its group exists.
+  claimFifo: `UPDATE messages m SET visible_at_ms = $4, receive_count = m.receive_count + 1, leased = true
+      FROM (SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $2
+              AND (x.group_id IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
+             ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+     WHERE m.id = c.id ${RETURN_CLAIMED}`,
+  // Delete messages held with receipts ($1 ids, $2 receive counts).
+  ack: `DELETE FROM messages m USING unnest($1::bigint[], $2::int[]) AS r(id, rc)
+    WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased RETURNING m.id`,
+  // Return held messages to their queue at $3[i], appending error $4[i].
+  fail: `UPDATE messages m SET leased = false, visible_at_ms = r.visible_at_ms,
+      errors = coalesce(m.errors, '[]'::jsonb) || jsonb_build_array(r.error)
+      FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::jsonb[]) AS r(id, rc, visible_at_ms, error)
+     WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased`,
+  // Move messages held with receipts into dead-letter queue $3 at $4, appending error $5[i] if not null.
+  deadLetter: `UPDATE messages m SET source_queue = m.queue, queue = $3, receive_count = 0, leased = false,
+      visible_at_ms = $4, dead_at_ms = $4,
+      errors = CASE WHEN r.error IS NULL THEN m.errors ELSE coalesce(m.errors, '[]'::jsonb) || jsonb_build_array(r.error) END
+      FROM unnest($1::bigint[], $2::int[], $5::jsonb[]) AS r(id, rc, error)
+     WHERE m.id = r.id AND m.receive_count = r.rc`,
+  extend: `UPDATE messages SET visible_at_ms = $3
+    WHERE id = $1 AND receive_count = $2 AND leased AND visible_at_ms > $4`,
+  release: `UPDATE messages m SET leased = false, visible_at_ms = $3
+      FROM unnest($1::bigint[], $2::int[]) AS r(id, rc)
+     WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased`,
+  nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = $1 AND visible_at_ms > $2',
+  counts: `SELECT queue,
+      count(*) FILTER (WHERE visible_at_ms <= $1) AS visible,
+      count(*) FILTER (WHERE visible_at_ms > $1 AND leased) AS in_flight,
+      count(*) FILTER (WHERE visible_at_ms > $1 AND NOT leased) AS delayed,
+      min(sent_at_ms) AS oldest
+    FROM messages GROUP BY queue`,
+  deadCounts:
+    'SELECT source_queue AS queue, count(*) AS dead FROM messages WHERE source_queue IS NOT NULL GROUP BY 1',
+  getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`,
+  // Messages of queue $1 after id $2, at most $3, only from source queue $4 if not null.
+  listMessages: `SELECT ${MESSAGE_COLUMNS} FROM messages
+    WHERE queue = $1 AND id > $2 AND ($4::text IS NULL OR source_queue = $4) ORDER BY id LIMIT $3`,
+  // Move dead letters of $1 (from source $3 if not null; only ids $4 if not null) back to
+  // their source queue, visible at $2, with a fresh receive count.
+  redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
+      receive_count = 0, leased = false, visible_at_ms = $2
+    WHERE queue = $1 AND source_queue IS NOT NULL AND ($3::text IS NULL OR source_queue = $3)
+      AND ($4::bigint[] IS NULL OR id = ANY($4))`,
+  purge: 'DELETE FROM messages WHERE queue = $1',
+} as const;
+
+interface ClaimRaw {
+  id: number;
+  body: string;
+  priority: number;
+  receive_count: number;
+  sent_at_ms: number;
+  group_id: string | null;
+}
+
+export class PgQueueStore implements QueueStore {
+  readonly #db: pg.Pool;
+  readonly #channel: string;
+
+  constructor(db: pg.Pool, messagesChannel: string) {
+    this.#db = db;
+    this.#channel = messagesChannel;
+  }
+
+  async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {
+    await this.#db.query(SQL.upsertQueue, [name, JSON.stringify(config), nowMs]);
+  }
+
+  async getQueue(name: string): Promise<QueueRow | null> {
+    const { rows } = await this.#db.query<RawQueue>(SQL.getQueue, [name]);
+    return rows[0] ? toQueueRow(rows[0]) : null;
+  }
+
+  async listQueues(): Promise<QueueRow[]> {
+    return (await this.#db.query<RawQueue>(SQL.listQueues)).rows.map(toQueueRow);
+  }
+
+  async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    if (messages.every((m) => m.dedupKey === null)) {
+      const ids = await this.#insert(this.#db, queue, messages, nowMs);
+      return ids.map((id): InsertedMessage => ({ id, deduplicated: false }));
+    }
+    // With dedup keys each message is its own statement, in one transaction to keep send order.
+    const client = await this.#db.connect();
+    try {
+      await client.query('BEGIN');
+      const out: InsertedMessage[] = [];
+      for (const m of messages) {
+        if (m.dedupKey === null) {
+          const [id] = await this.#insert(client, queue, [m], nowMs);
+          out.push({ id: id!, deduplicated: false });
+          continue;
+        }
+        const { rows } = await client.query<{ id: number; deduplicated: boolean }>(SQL.insertDedup, [
+          queue,
+          m.body,
+          m.priority,
+          m.visibleAtMs,
+          m.groupId,
+          nowMs,
+          m.dedupKey,
+          nowMs + dedupWindowMs,
+          this.#channel,
+        ]);
+        out.push({ id: rows[0]!.id, deduplicated: rows[0]!.deduplicated });
+      }
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #insert(db: pg.Pool | pg.PoolClient, queue: string, messages: readonly NewMessage[], nowMs: number) {
+    const { rows } = await db.query<{ id: number }>({
+      name: 'ms_send',
+      text: SQL.insert,
+      values: [
+        queue,
+        messages.map((m) => m.body),
+        messages.map((m) => m.priority),
+        messages.map((m) => m.visibleAtMs),
+        messages.map((m) => m.groupId),
+        nowMs,
+        this.#channel,
+      ],
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
+    const { rows } = await this.#db.query<ClaimRaw>({
+      name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
+      text: o.fifo ? SQL.claimFifo : SQL.claim,
+      values: [queue, o.nowMs, o.limit, o.leaseUntilMs],
+    });
+    // UPDATE … RETURNING does not keep the subquery's order: restore delivery order.
+    if (o.fifo) rows.sort((a, b) => a.id - b.id);
+    else rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    return rows.map((r) => ({
+      id: r.id,
+      body: r.body,
+      priority: r.priority,
+      receiveCount: r.receive_count,
+      sentAtMs: r.sent_at_ms,
+      groupId: r.group_id,
+    }));
+  }
+
+  async ack(receipts: readonly Receipt[]): Promise<number[]> {
+    const { rows } = await this.#db.query<{ id: number }>({
+      name: 'ms_ack',
+      text: SQL.ack,
+      values: [receipts.map((r) => r.id), receipts.map((r) => r.receiveCount)],
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async fail(receipts: readonly FailedReceipt[], _nowMs: number): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.fail, [
+      receipts.map((r) => r.id),
+      receipts.map((r) => r.receiveCount),
+      receipts.map((r) => r.visibleAtMs),
+      receipts.map((r) => JSON.stringify(r.error ?? null)),
+    ]);
+    return rowCount ?? 0;
+  }
+
+  async deadLetter(
+    receipts: readonly (Receipt & { error?: unknown })[],
+    dlq: string,
+    nowMs: number,
+  ): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.deadLetter, [
+      receipts.map((r) => r.id),
+      receipts.map((r) => r.receiveCount),
+      dlq,
+      nowMs,
+      receipts.map((r) => (r.error === undefined ? null : JSON.stringify(r.error))),
+    ]);
+    if (rowCount) await this.#db.query('SELECT pg_notify($1, $2)', [this.#channel, dlq]);
+    return rowCount ?? 0;
+  }
+
+  async extend(receipt: Receipt, visibleAtMs: number, nowMs: number): Promise<boolean> {
+    const { rowCount } = await this.#db.query(SQL.extend, [
+      receipt.id,
+      receipt.receiveCount,
+      visibleAtMs,
+      nowMs,
+    ]);
+    return rowCount === 1;
+  }
+
+  async release(receipts: readonly Receipt[], nowMs: number): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.release, [
+      receipts.map((r) => r.id),
+      receipts.map((r) => r.receiveCount),
+      nowMs,
+    ]);
+    return rowCount ?? 0;
+  }
+
+  async nextVisibleAt(queue: string, nowMs: number): Promise<number | null> {
+    const { rows } = await this.#db.query<{ t: number | null }>({
+      name: 'ms_next_visible',
+      text: SQL.nextVisible,
+      values: [queue, nowMs],
+    });
+    return rows[0]?.t ?? null;
+  }
+
+  async counts(nowMs: number): Promise<QueueCounts[]> {
+    const [main, dead] = await Promise.all([
+      this.#db.query<{
+        queue: string;
+        visible: number;
+        in_flight: number;
+        delayed: number;
+        oldest: number | null;
+      }>(SQL.counts, [nowMs]),
+      this.#db.query<{ queue: string; dead: number }>(SQL.deadCounts),
+    ]);
+    const deadBy = new Map(dead.rows.map((r) => [r.queue, r.dead]));
+    const out: QueueCounts[] = main.rows.map((r) => ({
+      queue: r.queue,
+      visible: r.visible,
+      inFlight: r.in_flight,
+      delayed: r.delayed,
+      dead: deadBy.get(r.queue) ?? 0,
+      oldestSentAtMs: r.oldest,
+    }));
+    for (const [queue, n] of deadBy) {
+      if (!out.some((r) => r.queue === queue)) {
+        out.push({ queue, visible: 0, inFlight: 0, delayed: 0, dead: n, oldestSentAtMs: null });
+      }
+    }
+    return out;
+  }
+
+  async getMessage(id: number): Promise<MessageRow | null> {
+    const { rows } = await this.#db.query<RawMessage>(SQL.getMessage, [id]);
+    return rows[0] ? toMessageRow(rows[0]) : null;
+  }
+
+  async listMessages(queue: string, o: ListMessagesOptions): Promise<MessageRow[]> {
+    const { rows } = await this.#db.query<RawMessage>(SQL.listMessages, [
+      queue,
+      o.afterId ?? 0,
+      o.limit,
+      o.sourceQueue ?? null,
+    ]);
+    return rows.map(toMessageRow);
+  }
+
+  async redrive(dlq: string, filter: RedriveFilter, nowMs: number): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.redrive, [
+      dlq,
+      nowMs,
+      filter.sourceQueue ?? null,
+      filter.ids ?? null,
+    ]);
+    if (rowCount) await this.#db.query('SELECT pg_notify($1, $2)', [this.#channel, '*']);
+    return rowCount ?? 0;
+  }
+
+  async purge(queue: string): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.purge, [queue]);
+    return rowCount ?? 0;
+  }
+}

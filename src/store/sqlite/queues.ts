@@ -1,0 +1,264 @@
+// Queues on SQLite. One process owns the file and node:sqlite is synchronous, so
+// each operation runs to completion without interleaving; batches run in one
+// IMMEDIATE transaction with prepared statements.
+
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import {
+  MESSAGE_COLUMNS,
+  MESSAGES_CHANNEL,
+  type RawMessage,
+  type RawQueue,
+  toMessageRow,
+  toQueueRow,
+} from '../message-row.ts';
+import type {
+  ClaimedMessage,
+  ClaimOptions,
+  FailedReceipt,
+  InsertedMessage,
+  ListMessagesOptions,
+  MessageRow,
+  NewMessage,
+  QueueCounts,
+  QueueRow,
+  QueueStore,
+  Receipt,
+  RedriveFilter,
+} from '../types.ts';
+import { transaction } from './database.ts';
+
+const SQL = {
+  // Create or replace queue ?1's settings ?2 at ?3.
+  upsertQueue: `INSERT INTO queues (name, config, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3)
+    ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at_ms = excluded.updated_at_ms
+    WHERE queues.config <> excluded.config`,
+  getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = ?1',
+  listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
+  // Insert one message into queue ?1, sent at ?6.
+  insert: `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id`,
+  // Take dedup key ?2 of queue ?1 for message ?3 until ?4, unless live at ?5; returns the holder.
+  dedup: `INSERT INTO queue_dedup (queue, key, message_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms
+    WHERE queue_dedup.expires_at_ms <= ?5
+    RETURNING message_id`,
+  dedupHolder: 'SELECT message_id FROM queue_dedup WHERE queue = ?1 AND key = ?2',
+  nextId: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id",
+  // Lease up to ?3 visible messages of queue ?1 until ?4; ?2 = now.
+  claim: `UPDATE messages SET visible_at_ms = ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT id FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2
+                 ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
+    RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
+  // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
+  claimFifo: `UPDATE messages SET visible_at_ms = ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?2
+                   AND (m.group_id IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
+                 ORDER BY m.id LIMIT ?3)
+    RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
+  ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2 AND leased = 1',
+  // Return message ?1 (held with receive count ?2) to its queue at ?3, appending error ?4.
+  fail: `UPDATE messages SET leased = 0, visible_at_ms = ?3,
+    errors = json_insert(coalesce(errors, '[]'), '$[#]', json(?4))
+    WHERE id = ?1 AND receive_count = ?2 AND leased = 1`,
+  // Move message ?1 (held with ?2) into dead-letter queue ?3 at ?4, appending error ?5 if any.
+  deadLetter: `UPDATE messages SET source_queue = queue, queue = ?3, receive_count = 0, leased = 0,
+    visible_at_ms = ?4, dead_at_ms = ?4,
+    errors = CASE WHEN ?5 IS NULL THEN errors ELSE json_insert(coalesce(errors, '[]'), '$[#]', json(?5)) END
+    WHERE id = ?1 AND receive_count = ?2`,
+  extend: `UPDATE messages SET visible_at_ms = ?3
+    WHERE id = ?1 AND receive_count = ?2 AND leased = 1 AND visible_at_ms > ?4`,
+  release: `UPDATE messages SET leased = 0, visible_at_ms = ?3 WHERE id = ?1 AND receive_count = ?2 AND leased = 1`,
+  nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2',
+  counts: `SELECT queue,
+      sum(visible_at_ms <= ?1) AS visible,
+      sum(visible_at_ms > ?1 AND leased = 1) AS in_flight,
+      sum(visible_at_ms > ?1 AND leased = 0) AS delayed,
+      min(sent_at_ms) AS oldest
+    FROM messages GROUP BY queue`,
+  deadCounts:
+    'SELECT source_queue AS queue, count(*) AS dead FROM messages WHERE source_queue IS NOT NULL GROUP BY source_queue',
+  getMessage: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?1`,
+  // Messages of queue ?1 after id ?2, at most ?3, only from source queue ?4 if not null.
+  listMessages: `SELECT ${MESSAGE_COLUMNS} FROM messages
+    WHERE queue = ?1 AND id > ?2 AND (?4 IS NULL OR source_queue = ?4) ORDER BY id LIMIT ?3`,
+  // Move dead letters of ?1 (from source ?3 if not null; ids in JSON array ?4 if not null) back
+  // to their source queue, visible at ?2, with a fresh receive count.
+  redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
+    receive_count = 0, leased = 0, visible_at_ms = ?2
+    WHERE queue = ?1 AND source_queue IS NOT NULL AND (?3 IS NULL OR source_queue = ?3)
+      AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))`,
+  purge: 'DELETE FROM messages WHERE queue = ?1',
+} as const;
+
+type Statements = { [K in keyof typeof SQL]: StatementSync };
+
+interface ClaimRaw {
+  id: number;
+  body: string;
+  priority: number;
+  receive_count: number;
+  sent_at_ms: number;
+  group_id: string | null;
+}
+
+export class SqliteQueueStore implements QueueStore {
+  readonly #db: DatabaseSync;
+  readonly #q: Statements;
+  readonly #notify: (channel: string, payload: string) => void;
+
+  constructor(db: DatabaseSync, notify: (channel: string, payload: string) => void) {
+    this.#db = db;
+    this.#notify = notify;
+    this.#q = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
+  }
+
+  async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {
+    this.#q.upsertQueue.run(name, JSON.stringify(config), nowMs);
+  }
+
+  async getQueue(name: string): Promise<QueueRow | null> {
+    const row = this.#q.getQueue.get(name) as RawQueue | undefined;
+    return row ? toQueueRow(row) : null;
+  }
+
+  async listQueues(): Promise<QueueRow[]> {
+    return (this.#q.listQueues.all() as unknown as RawQueue[]).map(toQueueRow);
+  }
+
+  async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    const q = this.#q;
+    const result = transaction(this.#db, () =>
+      messages.map((m): InsertedMessage => {
+        if (m.dedupKey !== null) {
+          const nextId = (q.nextId.get() as { id: number }).id;
+          const took = q.dedup.get(queue, m.dedupKey, nextId, nowMs + dedupWindowMs, nowMs);
+          if (!took) {
+            const holder = q.dedupHolder.get(queue, m.dedupKey) as { message_id: number };
+            return { id: Number(holder.message_id), deduplicated: true };
+          }
+        }
+        const row = q.insert.get(queue, m.body, m.priority, m.visibleAtMs, m.groupId, nowMs) as {
+          id: number;
+        };
+        return { id: Number(row.id), deduplicated: false };
+      }),
+    );
+    if (result.some((r) => !r.deduplicated)) this.#notify(MESSAGES_CHANNEL, queue);
+    return result;
+  }
+
+  async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
+    const stmt = o.fifo ? this.#q.claimFifo : this.#q.claim;
+    const rows = stmt.all(queue, o.nowMs, o.limit, o.leaseUntilMs) as unknown as ClaimRaw[];
+    // RETURNING order is unspecified in SQLite: restore delivery order.
+    if (o.fifo) rows.sort((a, b) => a.id - b.id);
+    else rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    return rows.map((r) => ({
+      id: r.id,
+      body: r.body,
+      priority: r.priority,
+      receiveCount: r.receive_count,
+      sentAtMs: r.sent_at_ms,
+      groupId: r.group_id,
+    }));
+  }
+
+  async ack(receipts: readonly Receipt[]): Promise<number[]> {
+    const stmt = this.#q.ack;
+    return transaction(this.#db, () =>
+      receipts.filter((r) => Number(stmt.run(r.id, r.receiveCount).changes) === 1).map((r) => r.id),
+    );
+  }
+
+  async fail(receipts: readonly FailedReceipt[], _nowMs: number): Promise<number> {
+    const stmt = this.#q.fail;
+    return transaction(this.#db, () =>
+      receipts.reduce(
+        (n, r) =>
+          n + Number(stmt.run(r.id, r.receiveCount, r.visibleAtMs, JSON.stringify(r.error ?? null)).changes),
+        0,
+      ),
+    );
+  }
+
+  async deadLetter(
+    receipts: readonly (Receipt & { error?: unknown })[],
+    dlq: string,
+    nowMs: number,
+  ): Promise<number> {
+    const stmt = this.#q.deadLetter;
+    const moved = transaction(this.#db, () =>
+      receipts.reduce((n, r) => {
+        const error = r.error === undefined ? null : JSON.stringify(r.error);
+        return n + Number(stmt.run(r.id, r.receiveCount, dlq, nowMs, error).changes);
+      }, 0),
+    );
+    if (moved > 0) this.#notify(MESSAGES_CHANNEL, dlq);
+    return moved;
+  }
+
+  async extend(receipt: Receipt, visibleAtMs: number, nowMs: number): Promise<boolean> {
+    return Number(this.#q.extend.run(receipt.id, receipt.receiveCount, visibleAtMs, nowMs).changes) === 1;
+  }
+
+  async release(receipts: readonly Receipt[], nowMs: number): Promise<number> {
+    const stmt = this.#q.release;
+    return transaction(this.#db, () =>
+      receipts.reduce((n, r) => n + Number(stmt.run(r.id, r.receiveCount, nowMs).changes), 0),
+    );
+  }
+
+  async nextVisibleAt(queue: string, nowMs: number): Promise<number | null> {
+    const row = this.#q.nextVisible.get(queue, nowMs) as { t: number | null };
+    return row.t;
+  }
+
+  async counts(nowMs: number): Promise<QueueCounts[]> {
+    const dead = new Map(
+      (this.#q.deadCounts.all() as { queue: string; dead: number }[]).map((r) => [r.queue, Number(r.dead)]),
+    );
+    const rows = this.#q.counts.all(nowMs) as {
+      queue: string;
+      visible: number;
+      in_flight: number;
+      delayed: number;
+      oldest: number | null;
+    }[];
+    const out = rows.map((r) => ({
+      queue: r.queue,
+      visible: Number(r.visible),
+      inFlight: Number(r.in_flight),
+      delayed: Number(r.delayed),
+      dead: dead.get(r.queue) ?? 0,
+      oldestSentAtMs: r.oldest,
+    }));
+    for (const [queue, n] of dead) {
+      if (!out.some((r) => r.queue === queue)) {
+        out.push({ queue, visible: 0, inFlight: 0, delayed: 0, dead: n, oldestSentAtMs: null });
+      }
+    }
+    return out;
+  }
+
+  async getMessage(id: number): Promise<MessageRow | null> {
+    const row = this.#q.getMessage.get(id) as RawMessage | undefined;
+    return row ? toMessageRow(row) : null;
+  }
+
+  async listMessages(queue: string, o: ListMessagesOptions): Promise<MessageRow[]> {
+    const rows = this.#q.listMessages.all(queue, o.afterId ?? 0, o.limit, o.sourceQueue ?? null);
+    return (rows as unknown as RawMessage[]).map(toMessageRow);
+  }
+
+  async redrive(dlq: string, filter: RedriveFilter, nowMs: number): Promise<number> {
+    const ids = filter.ids ? JSON.stringify(filter.ids) : null;
+    const moved = Number(this.#q.redrive.run(dlq, nowMs, filter.sourceQueue ?? null, ids).changes);
+    if (moved > 0) this.#notify(MESSAGES_CHANNEL, '*');
+    return moved;
+  }
+
+  async purge(queue: string): Promise<number> {
+    return Number(this.#q.purge.run(queue).changes);
+  }
+}

@@ -1,0 +1,70 @@
+// Builds a mainspring app on a fresh store of the given backend, with a fake clock.
+
+import { afterEach, expect, vi } from 'vitest';
+import { type CreateMainspringOptions, createMainspring, type Mainspring } from '../../src/app.ts';
+import { FakeClock } from '../../src/core/clock.ts';
+import type { Worker } from '../../src/runtime/worker.ts';
+import type { WorkerEventMap } from '../../src/runtime/worker-events.ts';
+import type { BackendFixture } from './backends.ts';
+
+const apps = new Map<Mainspring, FakeClock>();
+
+afterEach(async () => {
+  for (const [app, clock] of apps) {
+    // Closing stops workers gracefully; move fake time so a stuck handler's grace period ends.
+    let closed = false;
+    const closing = app.close().finally(() => {
+      closed = true;
+    });
+    while (!closed) await clock.advance(5000);
+    await closing.catch(() => {});
+  }
+  apps.clear();
+});
+
+export async function fakeApp(
+  backend: BackendFixture,
+  options: Omit<CreateMainspringOptions, 'db' | 'clock'> & { url?: string; start?: string } = {},
+): Promise<{ ms: Mainspring; clock: FakeClock }> {
+  const clock = new FakeClock(options.start ?? '2026-01-05T10:00:00Z');
+  const ms = await createMainspring({ ...options, db: options.url ?? backend.freshUrl(), clock });
+  apps.set(ms, clock);
+  return { ms, clock };
+}
+
+/** Records every event a worker emits, in order. */
+export function recordEvents(worker: Worker) {
+  const seen: { event: keyof WorkerEventMap; id?: string; queue?: string }[] = [];
+  for (const event of [
+    'message:started',
+    'message:acked',
+    'message:failed',
+    'message:dead',
+    'message:dropped',
+    'message:lease-lost',
+  ] as const) {
+    worker.events.on(event, (e: { id: string; queue: string }) =>
+      seen.push({ event, id: e.id, queue: e.queue }),
+    );
+  }
+  const ids = (event: keyof WorkerEventMap) => seen.filter((s) => s.event === event).map((s) => s.id);
+  return {
+    seen,
+    ids,
+    /** Waits (real time, for the store's I/O) until `event` has fired `n` times. */
+    async until(event: keyof WorkerEventMap, n: number) {
+      await vi.waitFor(() => expect(ids(event).length).toBeGreaterThanOrEqual(n), {
+        timeout: 10_000,
+        interval: 2,
+      });
+    },
+  };
+}
+
+/** Advances the fake clock in steps, letting the worker's store I/O settle after each. */
+export async function tick(clock: FakeClock, totalMs: number, stepMs = 250): Promise<void> {
+  for (let done = 0; done < totalMs; done += stepMs) {
+    await clock.advance(Math.min(stepMs, totalMs - done));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
