@@ -19,6 +19,7 @@ import type {
   QueueBatch,
   QueueRecord,
   QueueTrigger,
+  TriggerInfo,
 } from './function.ts';
 import type { Limiter } from './limiter.ts';
 import type { WorkerEvents } from './worker-events.ts';
@@ -49,17 +50,21 @@ export class QueueConsumer {
   readonly #queue: string;
   #buffer: ClaimedMessage[] = [];
   readonly #running = new Set<Running>();
+  /** Outcomes (acks, retries, dead letters) still being written. */
+  readonly #recording = new Set<Promise<void>>();
   #active = false;
   #stopping = false;
   #loop: Promise<void> | null = null;
   #sleep: AbortController | null = null;
   #wakePending = false;
-  readonly #unlimit: () => void;
+  readonly #onLimiterFree = () => this.#dispatch(false);
+  /** Refill when the local buffer falls to this many messages (half the prefetch). */
+  readonly #lowWater: number;
 
   constructor(deps: ConsumerDeps) {
     this.#d = deps;
     this.#queue = deps.trigger.queue;
-    this.#unlimit = deps.limiter.onRelease(() => this.wake());
+    this.#lowWater = Math.floor(deps.trigger.prefetch / 2);
   }
 
   get queue(): string {
@@ -107,8 +112,9 @@ export class QueueConsumer {
         );
       }
     }
+    await Promise.all(this.#recording);
     await this.#d.acks.idle();
-    this.#unlimit();
+    this.#d.limiter.forget(this.#onLimiterFree);
   }
 
   async #run(): Promise<void> {
@@ -118,7 +124,9 @@ export class QueueConsumer {
       let claimedAll = false;
       try {
         const room = trigger.prefetch - this.#buffer.length - this.#runningMessages();
-        if (room > 0 && this.#d.limiter.available > 0) {
+        // Claim in large batches: only once the buffer has drained to its low-water mark.
+        const worthIt = room > 0 && (this.#buffer.length <= this.#lowWater || room >= trigger.batchSize * 8);
+        if (worthIt && this.#d.limiter.available > 0) {
           const now = clock.now();
           const claimed = await store.claim(this.#queue, {
             limit: room,
@@ -129,9 +137,9 @@ export class QueueConsumer {
           claimedAll = claimed.length === room;
           await this.#accept(claimed);
         }
-        this.#dispatch();
+        this.#dispatch(true);
         if (claimedAll && !this.#stopping) continue;
-        await this.#idle(room > 0);
+        await this.#idle(worthIt);
       } catch (err) {
         this.#d.log.error({ err, queue: this.#queue }, 'queue consumer failed; retrying');
         this.#d.events.emit('consumer:error', err as Error);
@@ -170,12 +178,25 @@ export class QueueConsumer {
       this.#d.events.emit('message:dead', { queue: this.#queue, id: String(m.id), deadLetterQueue });
   }
 
-  #dispatch(): void {
+  /**
+   * Starts handlers on buffered messages while slots are free. Called from outside
+   * the claim loop (a handler finished, the limiter freed up), it also wakes the
+   * loop when the buffer runs low.
+   */
+  #dispatch(fromLoop = false): void {
     const { trigger, limiter } = this.#d;
     while (this.#buffer.length > 0 && this.#running.size < trigger.concurrency && !this.#stopping) {
-      if (!limiter.tryAcquire()) return;
-      this.#start(this.#buffer.splice(0, trigger.batchSize));
+      if (!limiter.tryAcquire()) {
+        limiter.notifyOnRelease(this.#onLimiterFree);
+        break;
+      }
+      this.#start(
+        this.#buffer.length <= trigger.batchSize
+          ? this.#buffer.splice(0)
+          : this.#buffer.splice(0, trigger.batchSize),
+      );
     }
+    if (!fromLoop && this.#buffer.length <= this.#lowWater) this.wake();
   }
 
   async #idle(couldClaim: boolean): Promise<void> {
@@ -204,65 +225,76 @@ export class QueueConsumer {
 
   #start(messages: ClaimedMessage[]): void {
     const abort = new AbortController();
-    const entry: Running = { messages, abort, done: Promise.resolve() };
-    const done = this.#handle(messages, abort.signal).finally(() => {
+    let finish!: () => void;
+    const entry: Running = { messages, abort, done: new Promise<void>((r) => (finish = r)) };
+    this.#running.add(entry);
+    // The slot frees when the handler returns; recording the outcome (a batched ack)
+    // continues in the background, so a slow store never idles the handlers.
+    void this.#handle(messages, abort.signal, () => {
       this.#running.delete(entry);
       this.#d.limiter.release();
+      finish();
+      this.#dispatch();
     });
-    (entry as { done: Promise<void> }).done = done;
-    this.#running.add(entry);
   }
 
-  async #handle(messages: ClaimedMessage[], signal: AbortSignal): Promise<void> {
-    const { fn, trigger, events, clock } = this.#d;
+  async #handle(messages: ClaimedMessage[], signal: AbortSignal, handlerDone: () => void): Promise<void> {
+    const { fn, trigger, events } = this.#d;
+    const single = trigger.batchSize === 1;
     const records = messages.map(toRecord);
-    const ids = records.map((r) => r.id);
-    for (const r of records)
-      events.emit('message:started', { queue: this.#queue, id: r.id, receiveCount: r.receiveCount });
-    const ctx: FunctionContext = {
-      signal,
-      log: this.#d.log.child({ function: fn.name, queue: this.#queue, messageIds: ids }),
-      trigger: { kind: 'queue', queue: this.#queue, messageIds: ids },
-      ...(trigger.batchSize === 1 ? { message: records[0]! } : {}),
-      extendVisibility: async (seconds: number) => {
-        if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
-          throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
-        }
-        const now = clock.now();
-        const held = await Promise.all(
-          messages.map((m) => this.#d.store.extend(m, now + seconds * 1000, now)),
-        );
-        if (held.includes(false)) {
-          throw new Error(
-            `extendVisibility: the lease on message ${ids.join(', ')} was already lost to another consumer`,
-          );
-        }
-      },
-    };
-    let outcome: { failed: Set<number>; error: unknown };
-    try {
-      const input = trigger.batchSize === 1 ? records[0]!.body : ({ records } satisfies QueueBatch);
-      const result = await fn.handler(input, ctx);
-      outcome = {
-        failed: trigger.batchSize === 1 ? new Set() : failedIds(result, messages),
-        error: undefined,
-      };
-      if (outcome.failed.size > 0) outcome.error = new Error('reported in batchItemFailures');
-    } catch (err) {
-      outcome = { failed: new Set(messages.map((m) => m.id)), error: err };
+    if (events.listenerCount('message:started') > 0) {
+      for (const r of records)
+        events.emit('message:started', { queue: this.#queue, id: r.id, receiveCount: r.receiveCount });
     }
-    await Promise.all([
-      ...messages.filter((m) => !outcome.failed.has(m.id)).map((m) => this.#ack(m)),
-      this.#fail(
-        messages.filter((m) => outcome.failed.has(m.id)),
-        outcome.error,
-      ),
-    ]).catch((err: unknown) => {
+    const ctx = new QueueContext(this.#d, this.#queue, messages, records, signal);
+    let failed: Set<number> | null = null;
+    let error: unknown;
+    try {
+      const result = await fn.handler(single ? records[0]!.body : ({ records } satisfies QueueBatch), ctx);
+      if (!single) {
+        failed = failedIds(result, messages);
+        if (failed.size > 0) error = new Error('reported in batchItemFailures');
+      }
+    } catch (err) {
+      failed = new Set(messages.map((m) => m.id));
+      error = err;
+    }
+    handlerDone();
+    // Tracked so shutdown waits for outcomes being written (but never for a handler that ignored its abort).
+    const recording = this.#record(messages, failed, error, ctx.trigger.messageIds);
+    this.#recording.add(recording);
+    await recording;
+    this.#recording.delete(recording);
+  }
+
+  async #record(
+    messages: ClaimedMessage[],
+    failed: Set<number> | null,
+    error: unknown,
+    ids: readonly string[],
+  ) {
+    try {
+      if (failed === null || failed.size === 0) {
+        await (messages.length === 1
+          ? this.#ack(messages[0]!)
+          : Promise.all(messages.map((m) => this.#ack(m))));
+      } else {
+        await Promise.all([
+          ...messages.filter((m) => !failed.has(m.id)).map((m) => this.#ack(m)),
+          this.#fail(
+            messages.filter((m) => failed.has(m.id)),
+            error,
+          ),
+        ]);
+      }
+    } catch (err) {
       this.#d.log.error(
         { err, queue: this.#queue, ids },
         'could not record the outcome; the messages will be redelivered',
       );
-    });
+    }
+    // A FIFO group's next message becomes deliverable only once this one is gone.
+    if (this.#d.settings.fifo) this.wake();
   }
 
   async #ack(m: ClaimedMessage): Promise<void> {
@@ -332,6 +364,53 @@ export class QueueConsumer {
           retryAt: new Date(r.visibleAtMs),
         });
       }
+    }
+  }
+}
+
+/** The handler's context. A class with a lazy logger: most handlers never log, and a pino child costs. */
+class QueueContext implements FunctionContext {
+  readonly signal: AbortSignal;
+  readonly trigger: TriggerInfo;
+  readonly message: QueueRecord | undefined;
+  readonly #deps: ConsumerDeps;
+  readonly #messages: readonly ClaimedMessage[];
+  #log: Logger | undefined;
+
+  constructor(
+    deps: ConsumerDeps,
+    queue: string,
+    messages: readonly ClaimedMessage[],
+    records: readonly QueueRecord[],
+    signal: AbortSignal,
+  ) {
+    this.#deps = deps;
+    this.#messages = messages;
+    this.signal = signal;
+    this.trigger = { kind: 'queue', queue, messageIds: records.map((r) => r.id) };
+    this.message = deps.trigger.batchSize === 1 ? records[0] : undefined;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#deps.log.child({
+      function: this.#deps.fn.name,
+      queue: this.trigger.queue,
+      messageIds: this.trigger.messageIds,
+    });
+    return this.#log;
+  }
+
+  async extendVisibility(seconds: number): Promise<void> {
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
+      throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
+    }
+    const { clock, store } = this.#deps;
+    const now = clock.now();
+    const held = await Promise.all(this.#messages.map((m) => store.extend(m, now + seconds * 1000, now)));
+    if (held.includes(false)) {
+      throw new Error(
+        `extendVisibility: the lease on message ${this.trigger.messageIds.join(', ')} was already lost to another consumer`,
+      );
     }
   }
 }

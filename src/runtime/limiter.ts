@@ -22,12 +22,18 @@ export class Limiter {
 
   release(): void {
     this.#used--;
-    for (const wake of this.#waiting) wake();
+    if (this.#waiting.size === 0) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
   }
 
-  /** Registers a callback for when capacity frees up; returns its removal. */
-  onRelease(wake: () => void): () => void {
+  /** Calls `wake` once, at the next release: for a consumer that found the limit full. */
+  notifyOnRelease(wake: () => void): void {
     this.#waiting.add(wake);
-    return () => this.#waiting.delete(wake);
+  }
+
+  forget(wake: () => void): void {
+    this.#waiting.delete(wake);
   }
 }

@@ -214,6 +214,7 @@ describe.each(BACKENDS)('queues on $name', (backend) => {
       { body: 'y', dedupKey: 'k2' },
     ]);
     expect(y).toBe(x);
+    await events.until('message:acked', 2);
     await clock.advance(60_001);
     const fresh = await ms.queues.send(jobs, { v: 4 }, { dedupKey: 'order-42' });
     expect(fresh).not.toBe(first);
