@@ -4,6 +4,8 @@
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { MainspringError } from './core/errors.ts';
+import { isQueueDefinition, type QueueDefinition } from './queue/define.ts';
+import { type FunctionDefinition, isFunctionDefinition } from './runtime/function.ts';
 import { resolveStoreUrl } from './store/url.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -18,6 +20,18 @@ const ConfigSchema = Type.Object(
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           host: Type.Optional(Type.String({ minLength: 1 })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    queues: Type.Optional(Type.Array(Type.Unknown())),
+    functions: Type.Optional(Type.Array(Type.Unknown())),
+    worker: Type.Optional(
+      Type.Object(
+        {
+          maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          pollIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+          shutdownGraceMs: Type.Optional(Type.Integer({ minimum: 0 })),
         },
         { additionalProperties: false },
       ),
@@ -43,6 +57,18 @@ export interface MainspringConfig {
     host?: string;
     /** Largest request body in bytes (default 1 MiB). */
     bodyLimit?: number;
+  };
+  /** Queues of the app (`defineQueue`). */
+  queues?: readonly QueueDefinition[];
+  /** Functions of the app (`defineFunction`), with their triggers. */
+  functions?: readonly FunctionDefinition[];
+  worker?: {
+    /** Handler calls at once in one process, across all functions (default 1000). */
+    maxConcurrency?: number;
+    /** Longest wait between checks for work when no wake-up arrives (default 1000 ms). */
+    pollIntervalMs?: number;
+    /** On SIGTERM, how long running handlers may finish before their messages are released (default 30 s). */
+    shutdownGraceMs?: number;
   };
   log?: { level?: LogLevel };
 }
@@ -77,6 +103,15 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
       if (extra) return `${[path, extra[0]].filter(Boolean).join('.')} is not a known setting`;
       return `${path} ${e.message}`;
     });
+  const c = value as { queues?: unknown[]; functions?: unknown[] };
+  c.queues?.forEach((q, i) => {
+    if (!isQueueDefinition(q))
+      problems.push(`queues[${i}] is not a queue; create it with defineQueue({ name })`);
+  });
+  c.functions?.forEach((f, i) => {
+    if (!isFunctionDefinition(f))
+      problems.push(`functions[${i}] is not a function; create it with defineFunction({ name, handler })`);
+  });
   if (problems.length > 0) {
     throw new MainspringError('E_CONFIG_INVALID', `${where}: ${problems.join('; ')}`, { details: problems });
   }

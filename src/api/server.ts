@@ -14,17 +14,20 @@ import Fastify, {
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
 import type { Locks } from '../locks/locks.ts';
+import type { Queues } from '../queue/queues.ts';
 import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lockRoutes } from './routes/locks.ts';
+import { queueRoutes } from './routes/queues.ts';
 
 export interface ApiDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly locks: Locks;
+  readonly queues: Queues;
 }
 
 export interface ApiOptions extends ApiDeps {
@@ -73,6 +76,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
 
   healthRoutes(app, options);
   lockRoutes(app, options);
+  queueRoutes(app, options);
   await app.ready();
   return app;
 }

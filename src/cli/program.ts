@@ -4,7 +4,8 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
-import { registerStartCommand } from './commands/start.ts';
+import { registerQueuesCommand } from './commands/queues.ts';
+import { registerStartCommand, registerWorkerCommand } from './commands/start.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mainspring')
@@ -13,7 +14,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions();
   registerStartCommand(program);
+  registerWorkerCommand(program);
+  registerQueuesCommand(program);
   registerMigrateCommand(program);
-  for (const cmd of program.commands) cmd.version(VERSION, '-v, --version', 'print the mainspring version');
+  const addVersion = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      sub.version(VERSION, '-v, --version', 'print the mainspring version');
+      addVersion(sub);
+    }
+  };
+  addVersion(program);
   return program;
 }

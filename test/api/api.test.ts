@@ -5,6 +5,7 @@ import { isLoopback } from '../../src/api/auth.ts';
 import { buildApi, listenApi } from '../../src/api/server.ts';
 import { createMainspring } from '../../src/app.ts';
 import { FakeClock } from '../../src/core/clock.ts';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrate.ts';
 import { tempDir } from '../helpers/backends.ts';
 
 async function setup(options: { token?: string; bodyLimit?: number } = {}) {
@@ -21,7 +22,7 @@ describe('HTTP API', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       status: 'ok',
-      store: { backend: 'sqlite', schemaVersion: 1 },
+      store: { backend: 'sqlite', schemaVersion: SQLITE_MIGRATIONS.length },
       time: '2026-07-01T12:00:00.000Z',
     });
     await ms.close();

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrate.ts';
 import { freshSchemaName, PG_SKIP_REASON, pgUrlWithSchema, tempDir } from '../helpers/backends.ts';
 import { runCli, startServer } from '../helpers/cli.ts';
 
@@ -18,7 +19,11 @@ describe('mainspring start', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       status: 'ok',
-      store: { backend: 'sqlite', url: `sqlite:${join(cwd, '.mainspring/mainspring.db')}`, schemaVersion: 1 },
+      store: {
+        backend: 'sqlite',
+        url: `sqlite:${join(cwd, '.mainspring/mainspring.db')}`,
+        schemaVersion: SQLITE_MIGRATIONS.length,
+      },
     });
     expect(existsSync(join(cwd, '.mainspring/mainspring.db'))).toBe(true);
     server.child.kill('SIGTERM');
@@ -40,7 +45,10 @@ describe('mainspring start', () => {
     const url = pgUrlWithSchema(freshSchemaName());
     const server = await startServer([], { cwd: tempDir(), env: { DATABASE_URL: url } });
     const body = (await (await fetch(`${server.url}/healthz`)).json()) as { store: { backend: string } };
-    expect(body).toMatchObject({ status: 'ok', store: { backend: 'postgres', schemaVersion: 1 } });
+    expect(body).toMatchObject({
+      status: 'ok',
+      store: { backend: 'postgres', schemaVersion: SQLITE_MIGRATIONS.length },
+    });
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   });
@@ -179,7 +187,7 @@ describe('mainspring start refuses bad input, writing nothing', () => {
     const r = await runCli(['start', '--port', '0', '--db', 'sqlite:future.db'], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /migrated by a newer mainspring \(schema version 99; this version knows up to 1\); upgrade mainspring/,
+      /migrated by a newer mainspring \(schema version 99; this version knows up to \d+\); upgrade mainspring/,
     );
     expect(readFileSync(join(cwd, 'future.db')).equals(before)).toBe(true);
   });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { resolveOptions } from '../../config.ts';
 import { openStore } from '../../store/open.ts';
 import { loadConfig } from '../load-config.ts';
-import { addStoreOption } from './start.ts';
+import { addConfigOption, addStoreOption } from './start.ts';
 
 export function registerMigrateCommand(program: Command): void {
   const cmd = program

@@ -1,0 +1,92 @@
+// What `start` and `worker` share: load the config, open the store, register the
+// app, run its workers (and, for `start`, the API); on SIGINT/SIGTERM stop taking
+// work, let running handlers finish within the grace period, and exit 0.
+
+import { once } from 'node:events';
+import pino from 'pino';
+import { assertSafeBinding } from '../api/auth.ts';
+import { type Api, buildApi, listenApi } from '../api/server.ts';
+import { createMainspring } from '../app.ts';
+import { parsePort, resolveOptions } from '../config.ts';
+import { clockFromEnv } from '../core/clock.ts';
+import type { Worker } from '../runtime/worker.ts';
+import { loadConfig } from './load-config.ts';
+
+export interface RunFlags {
+  db?: string;
+  port?: string;
+  host?: string;
+  config?: string;
+}
+
+export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<void> {
+  // Everything the user can get wrong is checked before the store is touched.
+  const { config, path } = await loadConfig(process.cwd(), flags.config);
+  const options = resolveOptions(
+    {
+      ...(flags.db ? { db: flags.db } : {}),
+      ...(flags.port !== undefined ? { port: parsePort(flags.port, '--port') } : {}),
+      ...(flags.host ? { host: flags.host } : {}),
+    },
+    config,
+  );
+  if (mode.api) assertSafeBinding(options.host, options.token);
+  const clock = clockFromEnv();
+  const logger = pino({ level: options.logLevel, name: 'mainspring' });
+
+  const ms = await createMainspring({
+    db: options.dbUrl,
+    clock,
+    logger,
+    queues: config.queues ?? [],
+    functions: config.functions ?? [],
+  });
+  let api: Api | undefined;
+  let worker: Worker | undefined;
+  try {
+    const consuming = ms.functions.some((f) => f.triggers.length > 0);
+    if (consuming) {
+      worker = await ms.startWorker({
+        ...(config.worker?.maxConcurrency ? { maxConcurrency: config.worker.maxConcurrency } : {}),
+        ...(config.worker?.pollIntervalMs ? { pollIntervalMs: config.worker.pollIntervalMs } : {}),
+      });
+    }
+    const info = {
+      store: ms.store.url,
+      schemaVersion: await ms.store.schemaVersion(),
+      config: path,
+      queues: (config.queues ?? []).map((q) => q.name),
+      functions: ms.functions.map((f) => f.name),
+    };
+    if (mode.api) {
+      api = await buildApi({ ...ms, token: options.token, bodyLimit: options.bodyLimit, logger });
+      const bound = await listenApi(api, options);
+      logger.info(
+        { url: bound.url, auth: options.token ? 'bearer' : 'none', ...info },
+        `mainspring listening on ${bound.url}`,
+      );
+    } else {
+      logger.info(info, 'mainspring worker running');
+    }
+  } catch (err) {
+    await api?.close();
+    await ms.close();
+    throw err;
+  }
+
+  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([s]) =>
+    String(s),
+  );
+  const graceMs = config.worker?.shutdownGraceMs ?? 30_000;
+  logger.info({ signal, graceMs }, 'stopping: no new work is taken; waiting for work in flight');
+  const force = setTimeout(() => {
+    logger.error('did not stop in time; exiting');
+    process.exit(1);
+  }, graceMs + 15_000).unref();
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  await Promise.all([api?.close(), worker?.stop({ graceMs })]);
+  await ms.close();
+  clearTimeout(force);
+  logger.info('stopped');
+}
