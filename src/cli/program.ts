@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerQueuesCommand } from './commands/queues.ts';
+import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStartCommand, registerWorkerCommand } from './commands/start.ts';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerQueuesCommand(program);
   registerMigrateCommand(program);
+  registerScheduleCommand(program);
   const addVersion = (cmd: Command) => {
     for (const sub of cmd.commands) {
       sub.version(VERSION, '-v, --version', 'print the mainspring version');
