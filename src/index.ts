@@ -6,11 +6,69 @@ export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './c
 export { type Duration, parseDuration } from './core/duration.ts';
 export { ERROR_CODES, type ErrorCode, isMainspringError, MainspringError } from './core/errors.ts';
 export {
+  type AnythingButOperand,
+  type CompiledPattern,
+  compilePattern,
+  compileRules,
+  type EventPattern,
+  type EventRule,
+  type IgnoreCaseOperand,
+  PatternError,
+  type PatternErrorDetails,
+  type PatternOperator,
+  type PatternValue,
+  type RuleMatcher,
+} from './events/index.ts';
+export {
   type AcquireOptions,
   type Lease,
   Locks,
   type WithLockOptions,
   type WithLockResult,
 } from './locks/locks.ts';
+export {
+  defineQueue,
+  type QueueDefinition,
+  type QueueOptions,
+  type QueueSettings,
+  type RetryOptions,
+} from './queue/define.ts';
+export {
+  type BatchEntry,
+  type MessageInfo,
+  type QueueCountsInfo,
+  type QueueInfo,
+  Queues,
+  type SendOptions,
+} from './queue/queues.ts';
+export { NonRetryableError, RetryAfterError } from './runtime/errors.ts';
+export {
+  type BatchResult,
+  defineFunction,
+  type FunctionContext,
+  type FunctionDefinition,
+  type FunctionOptions,
+  fromQueue,
+  type Handler,
+  type QueueBatch,
+  type QueueRecord,
+  type QueueTrigger,
+  type Trigger,
+  type TriggerInfo,
+} from './runtime/function.ts';
+export { type StopOptions, Worker, type WorkerOptions } from './runtime/worker.ts';
+export type { WorkerEventMap, WorkerEvents } from './runtime/worker-events.ts';
+export {
+  type CronObject,
+  formatInTimeZone,
+  MAX_EXPRESSION_LENGTH,
+  parseSchedule,
+  type Schedule,
+  ScheduleError,
+  type ScheduleErrorDetails,
+  type ScheduleKind,
+  type ScheduleOptions,
+  type ScheduleSyntax,
+} from './schedule/index.ts';
 export { type OpenStoreOptions, openStore } from './store/open.ts';
 export type { Backend, LockRow, LockStore, Store, StoreCapabilities } from './store/types.ts';

@@ -52,7 +52,6 @@ export class QueueConsumer {
   readonly #running = new Set<Running>();
   /** Outcomes (acks, retries, dead letters) still being written. */
   readonly #recording = new Set<Promise<void>>();
-  #active = false;
   #stopping = false;
   #loop: Promise<void> | null = null;
   #sleep: AbortController | null = null;
@@ -72,7 +71,6 @@ export class QueueConsumer {
   }
 
   start(): void {
-    this.#active = true;
     this.#loop = this.#run();
   }
 

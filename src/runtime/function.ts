@@ -70,7 +70,9 @@ export interface FunctionOptions<I, O> {
 export interface FunctionDefinition<I = unknown, O = unknown> {
   readonly kind: 'function';
   readonly name: string;
-  readonly handler: Handler<I, O>;
+  // Method syntax on purpose: a function typed for its own input (FunctionDefinition<Order>)
+  // must fit in the app's list of FunctionDefinition<unknown>.
+  handler(input: I, ctx: FunctionContext): Promise<O> | O;
   readonly triggers: readonly Trigger[];
 }
 

@@ -9,12 +9,8 @@ import { addConfigOption, addStoreOption } from './start.ts';
 export function registerMigrateCommand(program: Command): void {
   const cmd = program
     .command('migrate')
-    .description("apply the store's pending migrations and print its schema version")
-    .option(
-      '-c, --config <file>',
-      'config file (default: mainspring.config.ts/.mts/.js/.mjs in this folder)',
-    );
-  addStoreOption(cmd).action(async (flags: { db?: string; config?: string }) => {
+    .description("apply the store's pending migrations and print its schema version");
+  addConfigOption(addStoreOption(cmd)).action(async (flags: { db?: string; config?: string }) => {
     const { config } = await loadConfig(process.cwd(), flags.config);
     const { dbUrl } = resolveOptions(flags.db ? { db: flags.db } : {}, config);
     const store = await openStore(dbUrl);

@@ -25,7 +25,9 @@ async function withApp<T>(flags: Flags, fn: (ms: Mainspring) => Promise<T>): Pro
   }
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 
 function age(ms: number | null): string {
   if (ms === null) return '-';
@@ -63,7 +65,10 @@ function printQueues(queues: QueueInfo[]): void {
 }
 
 function printMessages(messages: MessageInfo[]): void {
-  if (messages.length === 0) return out('no dead letters');
+  if (messages.length === 0) {
+    out('no dead letters');
+    return;
+  }
   for (const m of messages) {
     const last = m.errors.at(-1) as { message?: string } | undefined;
     out(`${m.id}  died ${m.deadAt?.toISOString() ?? '-'}  ${JSON.stringify(m.body).slice(0, 120)}`);

@@ -1,0 +1,36 @@
+// Small helpers shared by the benchmarks: percentiles, machine description, id accounting.
+
+import { cpus, totalmem } from 'node:os';
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function summary(values: readonly number[]): { p50: number; p95: number; p99: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? Number.NaN,
+  };
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model ?? 'unknown CPU'} × ${c.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** Checks that every id 0..n-1 was seen exactly once. */
+export function accountFor(seen: readonly number[], n: number): { missing: number; duplicated: number } {
+  const counts = new Uint32Array(n);
+  let duplicated = 0;
+  for (const i of seen) if (counts[i]!++ > 0) duplicated++;
+  let missing = 0;
+  for (let i = 0; i < n; i++) if (counts[i] === 0) missing++;
+  return { missing, duplicated };
+}
+
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');

@@ -1,0 +1,168 @@
+// npm run bench:queue — mainspring (SQLite and PostgreSQL) against graphile-worker
+// and pg-boss on the same PostgreSQL and BullMQ on the local Redis, in one run.
+//   W1: 20,000 no-op jobs enqueued in bulk, then drained (concurrency 1 and best)
+//   W2: 500 jobs sent one at a time 20 ms apart to idle workers: enqueue → handler start
+//   W3: 1,000 jobs due at now + 3 s: handler start − due time
+// Every run accounts for every id: zero missing, zero duplicated, or the run fails.
+// Options: --only name1,name2   --runs N (W1 repetitions; the median is reported)
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { accountFor, fmt, machine, summary } from './lib/stats.ts';
+import { bullmqSystem } from './queue/bullmq.ts';
+import { graphileSystem } from './queue/graphile-worker.ts';
+import { mainspringSystem } from './queue/mainspring.ts';
+import { pgBossSystem } from './queue/pg-boss.ts';
+import type { Job, QueueSystem } from './queue/system.ts';
+
+const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = opt('only')?.split(',');
+const runs = Number(opt('runs') ?? 1);
+
+const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-'));
+const systems: QueueSystem[] = [
+  mainspringSystem('mainspring (SQLite)', () => `sqlite:${join(dir, 'bench.db')}`),
+  mainspringSystem('mainspring (PostgreSQL)', () => `${PG}?schema=bench_mainspring`),
+  graphileSystem(PG),
+  pgBossSystem(PG),
+  bullmqSystem(),
+].filter((s) => !only || only.some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
+
+const now = () => performance.timeOrigin + performance.now();
+
+function collector(n: number) {
+  const seen: number[] = [];
+  const at = new Float64Array(n);
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return {
+    seen,
+    at,
+    done,
+    handler: (job: Job) => {
+      at[job.i] = now();
+      seen.push(job.i);
+      if (seen.length === n) resolve();
+    },
+  };
+}
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const t = sleep(ms).then(() => {
+    throw new Error(`${what}: did not finish within ${ms} ms`);
+  });
+  return Promise.race([p, t]);
+}
+
+function check(name: string, what: string, seen: number[], n: number) {
+  const { missing, duplicated } = accountFor(seen, n);
+  if (missing || duplicated) throw new Error(`${name} ${what}: ${missing} missing, ${duplicated} duplicated`);
+}
+
+async function w1(s: QueueSystem, concurrency: number | 'best') {
+  const n = 20_000;
+  await s.setup();
+  const jobs = Array.from({ length: n }, (_, i) => ({ i }));
+  let t = now();
+  await s.enqueueBulk(jobs);
+  const enqueue = n / ((now() - t) / 1000);
+  const c = collector(n);
+  t = now();
+  await s.startWorkers(concurrency, c.handler);
+  await within(c.done, 300_000, `${s.name} W1`);
+  const drain = n / ((now() - t) / 1000);
+  await s.stopWorkers();
+  await s.teardown();
+  await sleep(200);
+  check(s.name, 'W1', c.seen, n);
+  return { enqueue, drain };
+}
+
+async function w2(s: QueueSystem) {
+  const n = 500;
+  await s.setup();
+  const c = collector(n);
+  await s.startWorkers('best', c.handler);
+  await sleep(1000);
+  const sent = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    sent[i] = now();
+    await s.enqueueOne({ i });
+    await sleep(20);
+  }
+  await within(c.done, 60_000, `${s.name} W2`);
+  await s.stopWorkers();
+  await s.teardown();
+  check(s.name, 'W2', c.seen, n);
+  return summary(Array.from(c.at, (at, i) => at - sent[i]!));
+}
+
+async function w3(s: QueueSystem) {
+  const n = 1000;
+  await s.setup();
+  const c = collector(n);
+  await s.startWorkers('best', c.handler);
+  await sleep(500);
+  const due = new Date(Date.now() + 3000);
+  const dueAt = due.getTime();
+  for (let i = 0; i < n; i += 50)
+    await Promise.all(Array.from({ length: 50 }, (_, k) => s.enqueueOne({ i: i + k }, due)));
+  if (Date.now() > dueAt) throw new Error(`${s.name} W3: enqueueing took longer than 3 s`);
+  await within(c.done, 60_000, `${s.name} W3`);
+  await s.stopWorkers();
+  await s.teardown();
+  check(s.name, 'W3', c.seen, n);
+  return summary(Array.from(c.at, (at) => at - dueAt));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+console.log(`# queue benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()}`);
+const results: Record<string, Record<string, unknown>> = {};
+for (const s of systems) {
+  const r: Record<string, unknown> = { settings: s.settings };
+  for (const conc of [1, 'best'] as const) {
+    const reps = [];
+    for (let k = 0; k < runs; k++) reps.push(await w1(s, conc));
+    r[`w1_${conc}`] = {
+      enqueue: median(reps.map((x) => x.enqueue)),
+      drain: median(reps.map((x) => x.drain)),
+    };
+    console.error(`${s.name} W1 c=${conc}:`, r[`w1_${conc}`]);
+  }
+  r['w2'] = await w2(s);
+  console.error(`${s.name} W2:`, r['w2']);
+  r['w3'] = await w3(s);
+  console.error(`${s.name} W3:`, r['w3']);
+  results[s.name] = r;
+}
+rmSync(dir, { recursive: true, force: true });
+
+type W1 = { enqueue: number; drain: number };
+type Lat = { p50: number; p95: number; p99: number; max: number };
+console.log(
+  '\n| system | W1 enqueue/s | W1 drain/s, c=1 | W1 drain/s, best | W2 p50 / p95 / p99 ms | W3 p50 / p99 ms |',
+);
+console.log('|---|---|---|---|---|---|');
+for (const [name, r] of Object.entries(results)) {
+  const b = r['w1_best'] as W1;
+  const one = r['w1_1'] as W1;
+  const l2 = r['w2'] as Lat;
+  const l3 = r['w3'] as Lat;
+  console.log(
+    `| ${name} | ${fmt(b.enqueue)} | ${fmt(one.drain)} | ${fmt(b.drain)} | ${fmt(l2.p50, 2)} / ${fmt(l2.p95, 2)} / ${fmt(l2.p99, 2)} | ${fmt(l3.p50, 1)} / ${fmt(l3.p99, 1)} |`,
+  );
+}
+console.log('\nSettings:');
+for (const [name, r] of Object.entries(results)) console.log(`- ${name}: ${r['settings']}`);
+console.log(`\n\`\`\`json\n${JSON.stringify(results)}\n\`\`\``);
+process.exit(0);
