@@ -1,4 +1,8 @@
-import { makeWorkerUtils, type Runner, run, type WorkerUtils } from 'graphile-worker';
+import { Logger, makeWorkerUtils, type Runner, run, type WorkerUtils } from 'graphile-worker';
+
+// Per-job log lines would cost graphile-worker more than the jobs themselves.
+const silent = new Logger(() => () => {});
+
 import type { Job, QueueSystem } from './system.ts';
 
 // graphile-worker's published performance configuration (worker.graphile.org/docs/performance).
@@ -11,7 +15,7 @@ export function graphileSystem(connectionString: string): QueueSystem {
     settings:
       'concurrentJobs 24, maxPoolSize 25, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0',
     async setup() {
-      utils = await makeWorkerUtils({ connectionString, schema });
+      utils = await makeWorkerUtils({ connectionString, schema, logger: silent });
       await utils.migrate();
       await utils.withPgClient((c) => c.query(`DELETE FROM ${schema}._private_jobs`));
     },
@@ -32,7 +36,7 @@ export function graphileSystem(connectionString: string): QueueSystem {
         maxPoolSize: c + 1,
         noHandleSignals: true,
         pollInterval: 2000,
-        logger: undefined,
+        logger: silent,
         taskList: { noop: async (payload) => handler(payload as Job) },
         preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       });

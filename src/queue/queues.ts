@@ -90,15 +90,16 @@ export function encodeBody(body: unknown, field: string, maxBytes: number): stri
 }
 
 export function toMessageInfo(row: MessageRow, nowMs: number): MessageInfo {
+  const held = row.leased && row.leaseUntilMs !== null && row.leaseUntilMs > nowMs;
   return {
     id: String(row.id),
     queue: row.queue,
     body: JSON.parse(row.body) as unknown,
     priority: row.priority,
     receiveCount: row.receiveCount,
-    state: row.visibleAtMs <= nowMs ? 'visible' : row.leased ? 'in_flight' : 'delayed',
+    state: held ? 'in_flight' : row.visibleAtMs <= nowMs ? 'visible' : 'delayed',
     sentAt: new Date(row.sentAtMs),
-    visibleAt: new Date(row.visibleAtMs),
+    visibleAt: new Date(held ? row.leaseUntilMs! : row.visibleAtMs),
     groupId: row.groupId,
     errors: row.errors,
     sourceQueue: row.sourceQueue,

@@ -4,7 +4,7 @@ import type { MessageRow, QueueRow } from './types.ts';
 export const MESSAGES_CHANNEL = 'messages';
 
 export const MESSAGE_COLUMNS =
-  'id, queue, body, priority, visible_at_ms, receive_count, leased, group_id, sent_at_ms, errors, source_queue, dead_at_ms';
+  'id, queue, body, priority, visible_at_ms, receive_count, leased, lease_until_ms, group_id, sent_at_ms, errors, source_queue, dead_at_ms';
 
 export interface RawMessage {
   id: number | bigint;
@@ -14,6 +14,7 @@ export interface RawMessage {
   visible_at_ms: number | bigint;
   receive_count: number | bigint;
   leased: number | boolean;
+  lease_until_ms: number | bigint | null;
   group_id: string | null;
   sent_at_ms: number | bigint;
   errors: string | unknown[] | null;
@@ -30,6 +31,7 @@ export function toMessageRow(r: RawMessage): MessageRow {
     visibleAtMs: Number(r.visible_at_ms),
     receiveCount: Number(r.receive_count),
     leased: Boolean(r.leased),
+    leaseUntilMs: r.lease_until_ms === null ? null : Number(r.lease_until_ms),
     groupId: r.group_id,
     sentAtMs: Number(r.sent_at_ms),
     errors:

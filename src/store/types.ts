@@ -94,6 +94,8 @@ export interface MessageRow {
   readonly visibleAtMs: number;
   readonly receiveCount: number;
   readonly leased: boolean;
+  /** While leased: when the visibility timeout ends. */
+  readonly leaseUntilMs: number | null;
   readonly groupId: string | null;
   readonly sentAtMs: number;
   readonly errors: unknown[];

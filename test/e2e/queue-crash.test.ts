@@ -2,11 +2,11 @@
 // lost: once the visibility timeout passes, another worker process receives the
 // message again and handles it.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMainspring } from '../../src/app.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { BACKENDS, tempDir } from '../helpers/backends.ts';
@@ -45,8 +45,15 @@ export default defineConfig({
   );
 }
 
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
+
 function startWorker(dir: string, url: string) {
   const child = spawn(process.execPath, [...NODE_ARGS, 'worker', '--db', url], { cwd: dir, stdio: 'ignore' });
+  children.add(child);
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, s) => r(s)));
   return { child, exited };
 }

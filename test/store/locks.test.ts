@@ -135,7 +135,8 @@ describe.each(BACKENDS)('locks on $name', (backend) => {
       () => 'resolved',
       (err: unknown) => err,
     );
-    await clock.advance(0);
+    await vi.waitFor(async () => expect(await thief.holder('job')).toMatchObject({ owner: 'a' }));
+    await vi.waitFor(() => expect(clock.pendingSleeps).toBeGreaterThan(0)); // the renewer is asleep
     // Simulate a stall: time jumps past the TTL without the renewer getting to run.
     clock.set(clock.now() + 5000);
     expect(await thief.acquire('job', { ttl: 60_000 })).toMatchObject({ token: 2 });

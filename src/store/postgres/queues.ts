@@ -52,41 +52,49 @@ const SQL = {
     UNION ALL
     SELECT message_id, true FROM queue_dedup WHERE queue = $1 AND key = $7 AND NOT EXISTS (SELECT 1 FROM d)`,
   // Lease up to $3 visible messages of queue $1 until $4; $2 = now.
-  claim: `UPDATE messages m SET visible_at_ms = $4, receive_count = m.receive_count + 1, leased = true
-      FROM (SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $2
-             ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-     WHERE m.id = c.id ${RETURN_CLAIMED}`,
+  // id = ANY(ARRAY(…)) makes the update a primary-key lookup per row, not a join over the table.
+  claim: `UPDATE messages m SET lease_until_ms = $4, receive_count = m.receive_count + 1, leased = true
+     WHERE m.id = ANY(ARRAY(
+             SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $2
+                AND (NOT leased OR lease_until_ms <= $2)
+              ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
+     ${RETURN_CLAIMED}`,
   // FIFO: as claim, but only group heads: a grouped message waits while an older one of its group exists.
-  claimFifo: `UPDATE messages m SET visible_at_ms = $4, receive_count = m.receive_count + 1, leased = true
-      FROM (SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $2
-              AND (x.group_id IS NULL OR NOT EXISTS (
-                   SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
-             ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-     WHERE m.id = c.id ${RETURN_CLAIMED}`,
+  claimFifo: `UPDATE messages m SET lease_until_ms = $4, receive_count = m.receive_count + 1, leased = true
+     WHERE m.id = ANY(ARRAY(
+             SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $2
+                AND (NOT x.leased OR x.lease_until_ms <= $2)
+                AND (x.group_id IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
+              ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED))
+     ${RETURN_CLAIMED}`,
   // Delete messages held with receipts ($1 ids, $2 receive counts).
+  // (m.id = ANY($1) steers the planner to the primary key whatever its row estimates say.)
+  // A matching receive count means nobody received the message since: the ack stands.
   ack: `DELETE FROM messages m USING unnest($1::bigint[], $2::int[]) AS r(id, rc)
-    WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased RETURNING m.id`,
+    WHERE m.id = ANY($1::bigint[]) AND m.id = r.id AND m.receive_count = r.rc RETURNING m.id`,
   // Return held messages to their queue at $3[i], appending error $4[i].
-  fail: `UPDATE messages m SET leased = false, visible_at_ms = r.visible_at_ms,
+  fail: `UPDATE messages m SET leased = false, lease_until_ms = NULL, visible_at_ms = r.visible_at_ms,
       errors = coalesce(m.errors, '[]'::jsonb) || jsonb_build_array(r.error)
       FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::jsonb[]) AS r(id, rc, visible_at_ms, error)
-     WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased`,
+     WHERE m.id = ANY($1::bigint[]) AND m.id = r.id AND m.receive_count = r.rc AND m.leased`,
   // Move messages held with receipts into dead-letter queue $3 at $4, appending error $5[i] if not null.
   deadLetter: `UPDATE messages m SET source_queue = m.queue, queue = $3, receive_count = 0, leased = false,
-      visible_at_ms = $4, dead_at_ms = $4,
+      lease_until_ms = NULL, visible_at_ms = $4, dead_at_ms = $4,
       errors = CASE WHEN r.error IS NULL THEN m.errors ELSE coalesce(m.errors, '[]'::jsonb) || jsonb_build_array(r.error) END
       FROM unnest($1::bigint[], $2::int[], $5::jsonb[]) AS r(id, rc, error)
-     WHERE m.id = r.id AND m.receive_count = r.rc`,
-  extend: `UPDATE messages SET visible_at_ms = $3
-    WHERE id = $1 AND receive_count = $2 AND leased AND visible_at_ms > $4`,
-  release: `UPDATE messages m SET leased = false, visible_at_ms = $3
+     WHERE m.id = ANY($1::bigint[]) AND m.id = r.id AND m.receive_count = r.rc`,
+  extend: `UPDATE messages SET lease_until_ms = $3
+    WHERE id = $1 AND receive_count = $2 AND leased AND lease_until_ms > $4`,
+  // Hand held messages back at once: unleased, they are receivable again.
+  release: `UPDATE messages m SET leased = false, lease_until_ms = NULL
       FROM unnest($1::bigint[], $2::int[]) AS r(id, rc)
-     WHERE m.id = r.id AND m.receive_count = r.rc AND m.leased`,
+     WHERE m.id = ANY($1::bigint[]) AND m.id = r.id AND m.receive_count = r.rc AND m.leased`,
   nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = $1 AND visible_at_ms > $2',
   counts: `SELECT queue,
-      count(*) FILTER (WHERE visible_at_ms <= $1) AS visible,
-      count(*) FILTER (WHERE visible_at_ms > $1 AND leased) AS in_flight,
-      count(*) FILTER (WHERE visible_at_ms > $1 AND NOT leased) AS delayed,
+      count(*) FILTER (WHERE visible_at_ms <= $1 AND NOT (leased AND lease_until_ms > $1)) AS visible,
+      count(*) FILTER (WHERE leased AND lease_until_ms > $1) AS in_flight,
+      count(*) FILTER (WHERE visible_at_ms > $1 AND NOT (leased AND lease_until_ms > $1)) AS delayed,
       min(sent_at_ms) AS oldest
     FROM messages GROUP BY queue`,
   deadCounts:
@@ -98,7 +106,7 @@ const SQL = {
   // Move dead letters of $1 (from source $3 if not null; only ids $4 if not null) back to
   // their source queue, visible at $2, with a fresh receive count.
   redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
-      receive_count = 0, leased = false, visible_at_ms = $2
+      receive_count = 0, leased = false, lease_until_ms = NULL, visible_at_ms = $2
     WHERE queue = $1 AND source_queue IS NOT NULL AND ($3::text IS NULL OR source_queue = $3)
       AND ($4::bigint[] IS NULL OR id = ANY($4))`,
   purge: 'DELETE FROM messages WHERE queue = $1',
@@ -255,11 +263,10 @@ export class PgQueueStore implements QueueStore {
     return rowCount === 1;
   }
 
-  async release(receipts: readonly Receipt[], nowMs: number): Promise<number> {
+  async release(receipts: readonly Receipt[], _nowMs: number): Promise<number> {
     const { rowCount } = await this.#db.query(SQL.release, [
       receipts.map((r) => r.id),
       receipts.map((r) => r.receiveCount),
-      nowMs,
     ]);
     return rowCount ?? 0;
   }

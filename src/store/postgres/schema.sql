@@ -18,6 +18,7 @@ TABLE messages
   errors jsonb
   source_queue text
   dead_at_ms bigint
+  lease_until_ms bigint
 
 TABLE queue_dedup
   queue text NOT NULL
@@ -39,6 +40,7 @@ TABLE schema_migrations
 CREATE UNIQUE INDEX locks_pkey ON locks USING btree (name);
 CREATE INDEX messages_claim ON messages USING btree (queue, priority DESC, visible_at_ms, id);
 CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (group_id IS NOT NULL);
+CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms);
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
 CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);

@@ -44,36 +44,42 @@ const SQL = {
     RETURNING message_id`,
   dedupHolder: 'SELECT message_id FROM queue_dedup WHERE queue = ?1 AND key = ?2',
   nextId: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id",
-  // Lease up to ?3 visible messages of queue ?1 until ?4; ?2 = now.
-  claim: `UPDATE messages SET visible_at_ms = ?4, receive_count = receive_count + 1, leased = 1
-    WHERE id IN (SELECT id FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2
+  // Lease up to ?3 visible messages of queue ?1 until ?4; ?2 = now. INDEXED BY: left to itself the
+  // planner picks messages_next_visible and sorts every visible message on each claim.
+  claim: `UPDATE messages SET lease_until_ms = ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?2
+                   AND (leased = 0 OR lease_until_ms <= ?2)
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
     RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
-  claimFifo: `UPDATE messages SET visible_at_ms = ?4, receive_count = receive_count + 1, leased = 1
+  claimFifo: `UPDATE messages SET lease_until_ms = ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?2
+                   AND (m.leased = 0 OR m.lease_until_ms <= ?2)
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
     RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
-  ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2 AND leased = 1',
+  // A matching receive count means nobody received the message since: the ack stands.
+  ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2',
   // Return message ?1 (held with receive count ?2) to its queue at ?3, appending error ?4.
-  fail: `UPDATE messages SET leased = 0, visible_at_ms = ?3,
+  fail: `UPDATE messages SET leased = 0, lease_until_ms = NULL, visible_at_ms = ?3,
     errors = json_insert(coalesce(errors, '[]'), '$[#]', json(?4))
     WHERE id = ?1 AND receive_count = ?2 AND leased = 1`,
   // Move message ?1 (held with ?2) into dead-letter queue ?3 at ?4, appending error ?5 if any.
   deadLetter: `UPDATE messages SET source_queue = queue, queue = ?3, receive_count = 0, leased = 0,
-    visible_at_ms = ?4, dead_at_ms = ?4,
+    lease_until_ms = NULL, visible_at_ms = ?4, dead_at_ms = ?4,
     errors = CASE WHEN ?5 IS NULL THEN errors ELSE json_insert(coalesce(errors, '[]'), '$[#]', json(?5)) END
     WHERE id = ?1 AND receive_count = ?2`,
-  extend: `UPDATE messages SET visible_at_ms = ?3
-    WHERE id = ?1 AND receive_count = ?2 AND leased = 1 AND visible_at_ms > ?4`,
-  release: `UPDATE messages SET leased = 0, visible_at_ms = ?3 WHERE id = ?1 AND receive_count = ?2 AND leased = 1`,
+  extend: `UPDATE messages SET lease_until_ms = ?3
+    WHERE id = ?1 AND receive_count = ?2 AND leased = 1 AND lease_until_ms > ?4`,
+  // Hand a held message back at once: unleased, it is receivable again.
+  release:
+    'UPDATE messages SET leased = 0, lease_until_ms = NULL WHERE id = ?1 AND receive_count = ?2 AND leased = 1',
   nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2',
   counts: `SELECT queue,
-      sum(visible_at_ms <= ?1) AS visible,
-      sum(visible_at_ms > ?1 AND leased = 1) AS in_flight,
-      sum(visible_at_ms > ?1 AND leased = 0) AS delayed,
+      sum(visible_at_ms <= ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS visible,
+      sum(leased = 1 AND lease_until_ms > ?1) AS in_flight,
+      sum(visible_at_ms > ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS delayed,
       min(sent_at_ms) AS oldest
     FROM messages GROUP BY queue`,
   deadCounts:
@@ -85,7 +91,7 @@ const SQL = {
   // Move dead letters of ?1 (from source ?3 if not null; ids in JSON array ?4 if not null) back
   // to their source queue, visible at ?2, with a fresh receive count.
   redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
-    receive_count = 0, leased = 0, visible_at_ms = ?2
+    receive_count = 0, leased = 0, lease_until_ms = NULL, visible_at_ms = ?2
     WHERE queue = ?1 AND source_queue IS NOT NULL AND (?3 IS NULL OR source_queue = ?3)
       AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))`,
   purge: 'DELETE FROM messages WHERE queue = ?1',
@@ -202,10 +208,10 @@ export class SqliteQueueStore implements QueueStore {
     return Number(this.#q.extend.run(receipt.id, receipt.receiveCount, visibleAtMs, nowMs).changes) === 1;
   }
 
-  async release(receipts: readonly Receipt[], nowMs: number): Promise<number> {
+  async release(receipts: readonly Receipt[], _nowMs: number): Promise<number> {
     const stmt = this.#q.release;
     return transaction(this.#db, () =>
-      receipts.reduce((n, r) => n + Number(stmt.run(r.id, r.receiveCount, nowMs).changes), 0),
+      receipts.reduce((n, r) => n + Number(stmt.run(r.id, r.receiveCount).changes), 0),
     );
   }
 

@@ -19,7 +19,7 @@ CREATE TABLE messages (
   errors TEXT,
   source_queue TEXT,
   dead_at_ms INTEGER
-) STRICT;
+, lease_until_ms INTEGER) STRICT;
 
 CREATE TABLE queue_dedup (
   queue TEXT NOT NULL,
@@ -45,3 +45,5 @@ CREATE TABLE schema_migrations (
 CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id);
 
 CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
+
+CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
