@@ -5,6 +5,10 @@
 // Time is always passed in (`nowMs`): queries never read the database clock, so
 // an injected Clock governs both backends alike.
 
+import type { EventStore } from './event-row.ts';
+
+export type { EventRow, EventStore, FileAnnouncement, NewEvent } from './event-row.ts';
+
 export type Backend = 'sqlite' | 'postgres';
 
 /** What a backend can do; engine code branches on these, never on the backend name. */
@@ -190,6 +194,7 @@ export interface Store {
   readonly url: string;
   readonly locks: LockStore;
   readonly queues: QueueStore;
+  readonly events: EventStore;
   /** The highest applied migration. */
   schemaVersion(): Promise<number>;
   /** Round-trips to the database; rejects when it does not answer. */

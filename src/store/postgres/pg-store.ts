@@ -6,8 +6,9 @@ import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type { EventStore, LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
+import { PgEventStore } from './events.ts';
 import { PgListener } from './listener.ts';
 import { PgLockStore } from './locks.ts';
 import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
@@ -26,17 +27,24 @@ export class PgStore implements Store {
   readonly schema: string;
   readonly locks: LockStore;
   readonly queues: QueueStore;
+  readonly events: EventStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
+  readonly #leasePool: pg.Pool;
   #closed = false;
 
   private constructor(pool: pg.Pool, target: PgTarget) {
     this.pool = pool;
     this.url = target.display;
     this.schema = target.schema;
+    this.events = new PgEventStore(pool);
     this.locks = new PgLockStore(pool);
     this.#listener = new PgListener(target);
-    this.queues = new PgQueueStore(pool, this.#listener.channelName(MESSAGES_CHANNEL));
+    // Receives, acks and retries commit without waiting for the WAL flush: if the server
+    // crashes and loses one, the message is simply delivered again (at-least-once holds).
+    // Sends keep the default, so a send that returned is never lost.
+    this.#leasePool = createPool(target, 4, { synchronous_commit: 'off' });
+    this.queues = new PgQueueStore(pool, this.#leasePool, this.#listener.channelName(MESSAGES_CHANNEL));
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
@@ -79,7 +87,7 @@ export class PgStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#listener.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.#leasePool.end()]);
   }
 
   #check(): void {

@@ -1,3 +1,21 @@
+TABLE events
+  seq bigint NOT NULL DEFAULT nextval('events_seq_seq'::regclass)
+  id text NOT NULL
+  source text NOT NULL
+  detail_type text NOT NULL
+  detail text NOT NULL
+  time_ms bigint NOT NULL
+  put_at_ms bigint NOT NULL
+  routed_at_ms bigint
+
+TABLE file_announcements
+  trigger text NOT NULL
+  key text NOT NULL
+  etag text NOT NULL
+  size bigint NOT NULL
+  event_id text NOT NULL
+  announced_at_ms bigint NOT NULL
+
 TABLE locks
   name text NOT NULL
   owner text NOT NULL
@@ -37,6 +55,12 @@ TABLE schema_migrations
   name text NOT NULL
   applied_at_ms bigint NOT NULL
 
+CREATE UNIQUE INDEX events_id_key ON events USING btree (id);
+CREATE UNIQUE INDEX events_pkey ON events USING btree (seq);
+CREATE INDEX events_put_at ON events USING btree (put_at_ms, seq);
+CREATE INDEX events_time ON events USING btree (time_ms, seq);
+CREATE INDEX events_unrouted ON events USING btree (seq) WHERE (routed_at_ms IS NULL);
+CREATE UNIQUE INDEX file_announcements_pkey ON file_announcements USING btree (trigger, key);
 CREATE UNIQUE INDEX locks_pkey ON locks USING btree (name);
 CREATE INDEX messages_claim ON messages USING btree (queue, priority DESC, visible_at_ms, id);
 CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (group_id IS NOT NULL);
@@ -46,6 +70,9 @@ CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
 CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 
+CONSTRAINT events.events_id_key UNIQUE (id);
+CONSTRAINT events.events_pkey PRIMARY KEY (seq);
+CONSTRAINT file_announcements.file_announcements_pkey PRIMARY KEY (trigger, key);
 CONSTRAINT locks.locks_pkey PRIMARY KEY (name);
 CONSTRAINT messages.messages_pkey PRIMARY KEY (id);
 CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);

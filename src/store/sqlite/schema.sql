@@ -1,3 +1,24 @@
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  source TEXT NOT NULL,
+  detail_type TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  put_at_ms INTEGER NOT NULL,
+  routed_at_ms INTEGER
+) STRICT;
+
+CREATE TABLE file_announcements (
+  trigger TEXT NOT NULL,
+  key TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  announced_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (trigger, key)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE locks (
   name TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
@@ -41,6 +62,12 @@ CREATE TABLE schema_migrations (
   name TEXT NOT NULL,
   applied_at_ms INTEGER NOT NULL
   ) STRICT;
+
+CREATE INDEX events_put_at ON events (put_at_ms, seq);
+
+CREATE INDEX events_time ON events (time_ms, seq);
+
+CREATE INDEX events_unrouted ON events (seq) WHERE routed_at_ms IS NULL;
 
 CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id);
 

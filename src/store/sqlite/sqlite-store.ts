@@ -6,8 +6,9 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type { EventStore, LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
 import { openDatabase, translateOpenError } from './database.ts';
+import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
@@ -42,6 +43,7 @@ export class SqliteStore implements Store {
   readonly url: string;
   readonly locks: LockStore;
   readonly queues: QueueStore;
+  readonly events: EventStore;
   readonly db: DatabaseSync;
   readonly #path: string;
   readonly #bus: EventEmitter;
@@ -51,6 +53,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.#path = path;
     this.url = display;
+    this.events = new SqliteEventStore(db);
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
     const bus = this.#bus;
