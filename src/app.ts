@@ -4,6 +4,10 @@
 import type { Logger } from 'pino';
 import { type Clock, RealClock } from './core/clock.ts';
 import { MainspringError } from './core/errors.ts';
+import { EventBus } from './events/bus.ts';
+import type { FileTriggerDefinition } from './events/files/define.ts';
+import { FileWatcher } from './events/files/watcher.ts';
+import type { RuleDefinition } from './events/rules-define.ts';
 import { Locks } from './locks/locks.ts';
 import type { QueueDefinition } from './queue/define.ts';
 import { Queues } from './queue/queues.ts';
@@ -25,6 +29,12 @@ export interface CreateMainspringOptions {
   readonly queues?: readonly QueueDefinition[];
   /** Functions this process can run. */
   readonly functions?: readonly FunctionDefinition[];
+  /** Event rules (`defineRule`); their function targets are consumed by this process's worker. */
+  readonly rules?: readonly RuleDefinition[];
+  /** File-arrival triggers (`defineFileTrigger`); watched once `startFileTriggers` is called. */
+  readonly fileTriggers?: readonly FileTriggerDefinition[];
+  /** How long the bus keeps events for replay (default 30 days). */
+  readonly eventRetentionMs?: number;
   /** Postgres pool size (default 10). */
   readonly poolSize?: number;
   readonly logger?: Logger;
@@ -35,9 +45,17 @@ export interface Mainspring {
   readonly clock: Clock;
   readonly locks: Locks;
   readonly queues: Queues;
+  /** The event bus: put, replay, and the rules' routing. */
+  readonly events: EventBus;
+  /** The app's functions, with the triggers rules add for their function targets. */
   readonly functions: readonly FunctionDefinition[];
   /** Starts consuming the queues this app's functions are triggered from. */
   startWorker(options?: WorkerOptions): Promise<Worker>;
+  /**
+   * Watches the app's file triggers' folders, announcing files already there that were
+   * never announced; resolves once those have been seen.
+   */
+  startFileTriggers(): Promise<FileWatcher[]>;
   /** Stops workers started here (gracefully) and closes the store. */
   close(): Promise<void>;
 }
@@ -56,9 +74,9 @@ export interface Mainspring {
  */
 export async function createMainspring(options: CreateMainspringOptions = {}): Promise<Mainspring> {
   const clock = options.clock ?? new RealClock();
-  const functions = options.functions ?? [];
+  const userFunctions = options.functions ?? [];
   const names = new Set<string>();
-  for (const fn of functions) {
+  for (const fn of userFunctions) {
     if (names.has(fn.name)) {
       throw new MainspringError(
         'E_FUNCTION_INVALID',
@@ -67,20 +85,37 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     }
     names.add(fn.name);
   }
+  const fileTriggers = options.fileTriggers ?? [];
+  const rules = [...(options.rules ?? []), ...fileTriggers.map((t) => t.rule)];
+  const functions = withRuleTriggers(userFunctions, rules);
   const store = await openStore(options.db, {
     clock,
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
   });
   const workers = new Set<Worker>();
+  const watchers: FileWatcher[] = [];
   try {
-    const queues = new Queues(store.queues, clock, options.queues ?? []);
+    const queues = new Queues(store.queues, clock, [
+      ...(options.queues ?? []),
+      ...rules.flatMap((r) => r.queues),
+    ]);
     await queues.register();
+    const events = new EventBus({
+      store: store.events,
+      queues,
+      clock,
+      rules,
+      ...(options.eventRetentionMs !== undefined ? { retentionMs: options.eventRetentionMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    await events.checkTargets();
     return {
       store,
       clock,
       locks: new Locks(store.locks, clock, options.owner),
       queues,
+      events,
       functions,
       async startWorker(workerOptions: WorkerOptions = {}) {
         const worker = new Worker(
@@ -91,7 +126,25 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
         workers.add(worker);
         return worker;
       },
+      async startFileTriggers() {
+        const started: FileWatcher[] = [];
+        for (const trigger of fileTriggers) {
+          const watcher = new FileWatcher(trigger, {
+            bus: events,
+            store: store.events,
+            clock,
+            cwd: options.cwd ?? process.cwd(),
+            ...(options.logger ? { logger: options.logger } : {}),
+          });
+          watchers.push(watcher);
+          await watcher.start();
+          started.push(watcher);
+        }
+        return started;
+      },
       async close() {
+        await Promise.all(watchers.splice(0).map((w) => w.stop()));
+        await events.stop();
         await Promise.all([...workers].map((w) => w.stop()));
         await store.close();
       },
@@ -100,4 +153,19 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     await store.close();
     throw err;
   }
+}
+
+/** The app's functions with a trigger added on each rule's internal queue for them. */
+function withRuleTriggers(
+  functions: readonly FunctionDefinition[],
+  rules: readonly RuleDefinition[],
+): FunctionDefinition[] {
+  const byName = new Map(functions.map((f) => [f.name, f]));
+  for (const rule of rules) {
+    for (const target of rule.functions) {
+      const known = byName.get(target.name) ?? { ...target, triggers: [] };
+      byName.set(target.name, { ...known, triggers: [...known.triggers, ...target.triggers] });
+    }
+  }
+  return [...byName.values()];
 }

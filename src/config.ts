@@ -4,6 +4,9 @@
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { MainspringError } from './core/errors.ts';
+import { type FileTriggerDefinition, isFileTriggerDefinition } from './events/files/define.ts';
+import { isRuleDefinition, type RuleDefinition } from './events/rules-define.ts';
+import { checkWebhookConfig, type WebhookSourceConfig } from './events/webhooks/verify.ts';
 import { isQueueDefinition, type QueueDefinition } from './queue/define.ts';
 import { type FunctionDefinition, isFunctionDefinition } from './runtime/function.ts';
 import { resolveStoreUrl } from './store/url.ts';
@@ -26,6 +29,9 @@ const ConfigSchema = Type.Object(
     ),
     queues: Type.Optional(Type.Array(Type.Unknown())),
     functions: Type.Optional(Type.Array(Type.Unknown())),
+    rules: Type.Optional(Type.Array(Type.Unknown())),
+    fileTriggers: Type.Optional(Type.Array(Type.Unknown())),
+    webhooks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     worker: Type.Optional(
       Type.Object(
         {
@@ -62,6 +68,15 @@ export interface MainspringConfig {
   queues?: readonly QueueDefinition[];
   /** Functions of the app (`defineFunction`), with their triggers. */
   functions?: readonly FunctionDefinition[];
+  /** Event rules (`defineRule`): which events go to which functions and queues. */
+  rules?: readonly RuleDefinition[];
+  /** File-arrival triggers (`defineFileTrigger`). */
+  fileTriggers?: readonly FileTriggerDefinition[];
+  /**
+   * Webhook sources accepted at `POST /v1/webhooks/:source`, with their signature checks, e.g.
+   * `{ github: { scheme: 'github', secret: process.env.GITHUB_WEBHOOK_SECRET } }`.
+   */
+  webhooks?: Readonly<Record<string, WebhookSourceConfig>>;
   worker?: {
     /** Handler calls at once in one process, across all functions (default 1000). */
     maxConcurrency?: number;
@@ -103,7 +118,13 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
       if (extra) return `${[path, extra[0]].filter(Boolean).join('.')} is not a known setting`;
       return `${path} ${e.message}`;
     });
-  const c = value as { queues?: unknown[]; functions?: unknown[] };
+  const c = value as {
+    queues?: unknown[];
+    functions?: unknown[];
+    rules?: unknown[];
+    fileTriggers?: unknown[];
+    webhooks?: unknown;
+  };
   c.queues?.forEach((q, i) => {
     if (!isQueueDefinition(q))
       problems.push(`queues[${i}] is not a queue; create it with defineQueue({ name })`);
@@ -112,6 +133,24 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
     if (!isFunctionDefinition(f))
       problems.push(`functions[${i}] is not a function; create it with defineFunction({ name, handler })`);
   });
+  if (Array.isArray(c.rules)) {
+    c.rules.forEach((r, i) => {
+      if (!isRuleDefinition(r))
+        problems.push(`rules[${i}] is not a rule; create it with defineRule({ name, pattern, targets })`);
+    });
+  }
+  if (Array.isArray(c.fileTriggers)) {
+    c.fileTriggers.forEach((t, i) => {
+      if (!isFileTriggerDefinition(t))
+        problems.push(
+          `fileTriggers[${i}] is not a file trigger; create it with defineFileTrigger({ name, dir, targets })`,
+        );
+    });
+  }
+  if (typeof c.webhooks === 'object' && c.webhooks !== null && !Array.isArray(c.webhooks)) {
+    for (const [source, settings] of Object.entries(c.webhooks))
+      problems.push(...checkWebhookConfig(source, settings));
+  }
   if (problems.length > 0) {
     throw new MainspringError('E_CONFIG_INVALID', `${where}: ${problems.join('; ')}`, { details: problems });
   }

@@ -6,6 +6,24 @@ export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './c
 export { type Duration, parseDuration } from './core/duration.ts';
 export { ERROR_CODES, type ErrorCode, isMainspringError, MainspringError } from './core/errors.ts';
 export {
+  type BusEvent,
+  EventBus,
+  type PutEventEntry,
+  type PutEventResultEntry,
+  type PutEventsResult,
+  type ReplayOptions,
+  type ReplayResult,
+  type StoredEvent,
+} from './events/bus.ts';
+export type { RuleInput } from './events/bus-input.ts';
+export {
+  defineFileTrigger,
+  type FileTriggerDefinition,
+  type FileTriggerOptions,
+  type ObjectCreatedDetail,
+} from './events/files/define.ts';
+export type { FileOutcome, FileWatcher } from './events/files/watcher.ts';
+export {
   type AnythingButOperand,
   type CompiledPattern,
   compilePattern,
@@ -19,6 +37,14 @@ export {
   type PatternValue,
   type RuleMatcher,
 } from './events/index.ts';
+export {
+  defineRule,
+  type RuleDefinition,
+  type RuleOptions,
+  type RuleRetryOptions,
+  type RuleTarget,
+} from './events/rules-define.ts';
+export type { WebhookScheme, WebhookSourceConfig } from './events/webhooks/verify.ts';
 export {
   type AcquireOptions,
   type Lease,

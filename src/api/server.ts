@@ -13,21 +13,26 @@ import Fastify, {
 } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { WebhookSourceConfig } from '../events/webhooks/verify.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lockRoutes } from './routes/locks.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
 
 export interface ApiDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly locks: Locks;
   readonly queues: Queues;
+  readonly events: EventBus;
 }
 
 export interface ApiOptions extends ApiDeps {
@@ -35,6 +40,8 @@ export interface ApiOptions extends ApiDeps {
   readonly token?: string | undefined;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
+  /** Webhook sources by name (`config.webhooks`); a request to any other source is a 404. */
+  readonly webhooks?: Readonly<Record<string, WebhookSourceConfig>>;
   readonly logger?: FastifyBaseLogger;
 }
 
@@ -58,7 +65,14 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new MainspringError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
-  if (options.token) app.addHook('onRequest', bearerAuth(options.token));
+  const webhooks = options.webhooks ?? {};
+  if (options.token) {
+    const auth = bearerAuth(options.token);
+    // A signed webhook source is authenticated by its signature: GitHub or Stripe cannot send our token.
+    app.addHook('onRequest', async (req, reply) =>
+      isSignedWebhookPath(req.url, webhooks) ? undefined : auth(req, reply),
+    );
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -77,6 +91,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   healthRoutes(app, options);
   lockRoutes(app, options);
   queueRoutes(app, options);
+  eventRoutes(app, options);
+  webhookRoutes(app, { ...options, webhooks });
   await app.ready();
   return app;
 }

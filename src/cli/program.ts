@@ -3,6 +3,7 @@
 
 import { Command } from 'commander';
 import { VERSION } from '../version.ts';
+import { registerEventsCommand } from './commands/events.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerQueuesCommand } from './commands/queues.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerWorkerCommand(program);
   registerQueuesCommand(program);
+  registerEventsCommand(program);
   registerMigrateCommand(program);
   registerScheduleCommand(program);
   const addVersion = (cmd: Command) => {

@@ -40,6 +40,8 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
     logger,
     queues: config.queues ?? [],
     functions: config.functions ?? [],
+    rules: config.rules ?? [],
+    fileTriggers: config.fileTriggers ?? [],
   });
   let api: Api | undefined;
   let worker: Worker | undefined;
@@ -51,15 +53,25 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
         ...(config.worker?.pollIntervalMs ? { pollIntervalMs: config.worker.pollIntervalMs } : {}),
       });
     }
+    // Route what a crash left unrouted, sweep retention, and watch the file triggers' folders.
+    await ms.events.start();
+    await ms.startFileTriggers();
     const info = {
       store: ms.store.url,
       schemaVersion: await ms.store.schemaVersion(),
       config: path,
       queues: (config.queues ?? []).map((q) => q.name),
       functions: ms.functions.map((f) => f.name),
+      rules: ms.events.rules.map((r) => r.name),
     };
     if (mode.api) {
-      api = await buildApi({ ...ms, token: options.token, bodyLimit: options.bodyLimit, logger });
+      api = await buildApi({
+        ...ms,
+        token: options.token,
+        bodyLimit: options.bodyLimit,
+        webhooks: config.webhooks ?? {},
+        logger,
+      });
       const bound = await listenApi(api, options);
       logger.info(
         { url: bound.url, auth: options.token ? 'bearer' : 'none', ...info },

@@ -29,6 +29,12 @@ export const ERROR_CODES = {
   E_FUNCTION_INVALID: 400,
   E_SCHEDULE_INVALID: 400,
   E_PATTERN_INVALID: 400,
+  E_RULE_INVALID: 400,
+  E_EVENT_INVALID: 400,
+  E_EVENT_NOT_FOUND: 404,
+  E_WEBHOOK_NOT_FOUND: 404,
+  E_WEBHOOK_SIGNATURE: 401,
+  E_FILE_TRIGGER_INVALID: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

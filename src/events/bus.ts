@@ -1,0 +1,482 @@
+// The event bus: stores events durably (`put`), routes each to the rules it matches
+// by sending one message per (event, rule, target) with a dedup key, sweeps events
+// a crash left unrouted, deletes events past their retention, and replays a range.
+//
+// Exactly once per (event, rule, target): the event is stored first, then sent to
+// every target queue with dedupKey "<event>:<rule>:<target>", then marked routed.
+// A crash between those steps leaves it unrouted; the sweep sends it again and the
+// dedup keys (kept a day on internal queues) drop what already went out.
+
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import { isMainspringError, MainspringError } from '../core/errors.ts';
+import type { BatchEntry, Queues } from '../queue/queues.ts';
+import type { EventRow, EventStore, NewEvent } from '../store/event-row.ts';
+import { compileRules } from './rules.ts';
+import type { RuleDefinition } from './rules-define.ts';
+import type { RuleMatcher } from './types.ts';
+
+/** One event to put on the bus. */
+export interface PutEventEntry {
+  /** Who sent it, e.g. `shop.orders`. */
+  readonly source: string;
+  /** What happened, e.g. `Order Placed`. */
+  readonly detailType: string;
+  /** A JSON object (or its JSON text). */
+  readonly detail: unknown;
+  /** When it happened: a Date or ISO 8601 text; default now. */
+  readonly time?: string | Date;
+  /** The event's id; a second put with a stored id stores nothing. Default: a random UUID. */
+  readonly id?: string;
+}
+
+export type PutEventResultEntry =
+  | { readonly eventId: string }
+  | { readonly errorCode: string; readonly errorMessage: string };
+
+/** As EventBridge PutEvents: one result per entry, in order. */
+export interface PutEventsResult {
+  readonly failedEntryCount: number;
+  readonly entries: readonly PutEventResultEntry[];
+}
+
+/** An event as rules match it and targets receive it (unless the rule reshapes it). */
+export interface BusEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: unknown;
+  /** ISO 8601. */
+  readonly time: string;
+  /** Present (true) when the event is delivered again by a replay. */
+  readonly replayed?: true;
+}
+
+/** A stored event, as `get` returns it. */
+export interface StoredEvent extends BusEvent {
+  readonly putAt: string;
+  readonly routedAt: string | null;
+}
+
+export interface ReplayOptions {
+  readonly from: string | Date;
+  readonly to: string | Date;
+  /** Only this rule; default every rule. */
+  readonly rule?: string;
+}
+
+export interface ReplayResult {
+  readonly replayId: string;
+  /** Events in the range. */
+  readonly events: number;
+  /** Messages sent to targets. */
+  readonly deliveries: number;
+}
+
+export interface EventBusOptions {
+  readonly store: EventStore;
+  readonly queues: Queues;
+  readonly clock: Clock;
+  readonly rules: readonly RuleDefinition[];
+  /** How long events are kept for replay (default 30 days). */
+  readonly retentionMs?: number;
+  /** How often the background sweep runs (default 60 s). */
+  readonly sweepIntervalMs?: number;
+  readonly logger?: Logger;
+}
+
+export const MAX_EVENT_BYTES = 256 * 1024;
+export const MAX_PUT_ENTRIES = 1000;
+export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
+const MAX_NAME = 256;
+const MAX_ID = 128;
+const PAGE = 500;
+/** The sweep leaves younger unrouted events to the put that is routing them now. */
+const SWEEP_GRACE_MS = 30_000;
+
+type Validated = { ok: true; event: NewEvent } | { ok: false; code: string; message: string };
+
+function bad(index: number, field: string, message: string): Validated {
+  return { ok: false, code: 'E_EVENT_INVALID', message: `entries[${index}].${field} ${message}` };
+}
+
+function parseTime(value: unknown): number | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.getTime();
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+function validate(entry: unknown, index: number, nowMs: number): Validated {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return {
+      ok: false,
+      code: 'E_EVENT_INVALID',
+      message: `entries[${index}] is not an object; send { source, detailType, detail }`,
+    };
+  }
+  const e = entry as Record<string, unknown>;
+  for (const field of ['source', 'detailType'] as const) {
+    const v = e[field];
+    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_NAME) {
+      return bad(
+        index,
+        field,
+        `is ${v === undefined ? 'missing' : JSON.stringify(v)}; give a string of 1 to ${MAX_NAME} characters`,
+      );
+    }
+  }
+  let detail = e['detail'];
+  if (typeof detail === 'string') {
+    try {
+      detail = JSON.parse(detail) as unknown;
+    } catch (err) {
+      return bad(index, 'detail', `is not valid JSON (${(err as Error).message}); send a JSON object`);
+    }
+  }
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+    return bad(
+      index,
+      'detail',
+      `is ${detail === undefined ? 'missing' : Array.isArray(detail) ? 'an array' : JSON.stringify(detail)}; send a JSON object, e.g. {}`,
+    );
+  }
+  let timeMs = nowMs;
+  if (e['time'] !== undefined) {
+    const t = parseTime(e['time']);
+    if (t === null)
+      return bad(index, 'time', `is ${JSON.stringify(e['time'])}; use ISO 8601, e.g. "2026-01-01T00:00:00Z"`);
+    timeMs = t;
+  }
+  let id: string = randomUUID();
+  if (e['id'] !== undefined) {
+    if (typeof e['id'] !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(e['id'])) {
+      return bad(
+        index,
+        'id',
+        `is ${JSON.stringify(e['id'])}; use 1 to ${MAX_ID} printable ASCII characters without spaces`,
+      );
+    }
+    id = e['id'];
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(detail);
+  } catch (err) {
+    return bad(index, 'detail', `cannot be JSON (${(err as Error).message}); send plain data`);
+  }
+  const source = e['source'] as string;
+  const detailType = e['detailType'] as string;
+  const bytes = Buffer.byteLength(json) + Buffer.byteLength(source) + Buffer.byteLength(detailType);
+  if (bytes > MAX_EVENT_BYTES) {
+    return {
+      ok: false,
+      code: 'E_PAYLOAD_TOO_LARGE',
+      message: `entries[${index}] is ${bytes} bytes, over the event limit of ${MAX_EVENT_BYTES} (256 KiB); store large data elsewhere and send a reference`,
+    };
+  }
+  return { ok: true, event: { id, source, detailType, detail: json, timeMs } };
+}
+
+function toBusEvent(row: NewEvent, replayed: boolean): BusEvent {
+  const event = {
+    id: row.id,
+    source: row.source,
+    detailType: row.detailType,
+    detail: JSON.parse(row.detail) as unknown,
+    time: new Date(row.timeMs).toISOString(),
+  };
+  return replayed ? { ...event, replayed: true } : event;
+}
+
+/** The dedup key of one delivery; hashed when it would pass the queue's 128-character limit. */
+export function deliveryKey(eventId: string, rule: string, target: string, replayId?: string): string {
+  const key = `${eventId}:${rule}:${target}${replayId ? `:replay:${replayId}` : ''}`;
+  return key.length <= 128 ? key : `sha256:${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/**
+ * The event bus. `ms.events` in an app.
+ *
+ * @example
+ * ```ts
+ * const result = await ms.events.put([
+ *   { source: 'shop', detailType: 'Order Placed', detail: { id: 'o-1', total: 250 } },
+ * ]);
+ * // { failedEntryCount: 0, entries: [{ eventId: '…' }] }
+ * await ms.events.replay({ from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', rule: 'big-orders' });
+ * ```
+ */
+export class EventBus {
+  readonly #store: EventStore;
+  readonly #queues: Queues;
+  readonly #clock: Clock;
+  readonly #rules: ReadonlyMap<string, RuleDefinition>;
+  readonly #matcher: RuleMatcher;
+  readonly #retentionMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #logger: Logger | undefined;
+  #loop: { abort: AbortController; done: Promise<void> } | undefined;
+
+  constructor(options: EventBusOptions) {
+    this.#store = options.store;
+    this.#queues = options.queues;
+    this.#clock = options.clock;
+    const rules = new Map<string, RuleDefinition>();
+    for (const r of options.rules) {
+      if (rules.has(r.name)) {
+        throw new MainspringError(
+          'E_RULE_INVALID',
+          `rule "${r.name}" is defined twice; give each rule one name`,
+          {
+            details: { field: 'name', value: r.name },
+          },
+        );
+      }
+      rules.set(r.name, r);
+    }
+    this.#rules = rules;
+    this.#matcher = compileRules(options.rules.map((r) => ({ id: r.name, pattern: r.pattern })));
+    this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#logger = options.logger;
+  }
+
+  /** The rules on this bus, by name. */
+  get rules(): readonly RuleDefinition[] {
+    return [...this.#rules.values()];
+  }
+
+  /** Checks that every queue target exists (defined here or by a process sharing the store). */
+  async checkTargets(): Promise<void> {
+    for (const rule of this.#rules.values()) {
+      for (const t of rule.targets) {
+        if (t.kind !== 'queue') continue;
+        await this.#queues.settings(t.queue).catch((err: unknown) => {
+          throw new MainspringError(
+            'E_RULE_INVALID',
+            `rule "${rule.name}": target queue "${t.name}" does not exist; define it with defineQueue({ name: '${t.name}' }) in the config`,
+            { cause: err, details: { rule: rule.name, field: 'targets', value: t.name } },
+          );
+        });
+      }
+    }
+  }
+
+  /**
+   * Stores the valid entries and routes them to the matching rules. Invalid entries
+   * get an error in their place and store nothing; the others are stored.
+   */
+  async put(entries: readonly PutEventEntry[] | readonly unknown[]): Promise<PutEventsResult> {
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PUT_ENTRIES) {
+      throw new MainspringError(
+        'E_EVENT_INVALID',
+        `entries must be a list of 1 to ${MAX_PUT_ENTRIES} events; got ${Array.isArray(entries) ? `${entries.length}` : typeof entries}`,
+        { details: { field: 'entries' } },
+      );
+    }
+    const now = this.#clock.now();
+    const checked = entries.map((e, i) => validate(e, i, now));
+    const valid = checked.flatMap((c) => (c.ok ? [c.event] : []));
+    const stored = await this.#store.insert(valid, now);
+    const fresh = valid.filter((_, i) => stored[i]);
+    await this.#route(fresh, null);
+    let failed = 0;
+    const results = checked.map((c): PutEventResultEntry => {
+      if (c.ok) return { eventId: c.event.id };
+      failed++;
+      return { errorCode: c.code, errorMessage: c.message };
+    });
+    return { failedEntryCount: failed, entries: results };
+  }
+
+  /**
+   * Stores and routes one event; throws E_EVENT_INVALID (or E_PAYLOAD_TOO_LARGE) when it
+   * is invalid. `duplicate`: an event with its id was already stored, and nothing changed.
+   */
+  async ingest(entry: PutEventEntry): Promise<{ eventId: string; duplicate: boolean }> {
+    const now = this.#clock.now();
+    const checked = validate(entry, 0, now);
+    if (!checked.ok) {
+      throw new MainspringError(
+        checked.code === 'E_PAYLOAD_TOO_LARGE' ? 'E_PAYLOAD_TOO_LARGE' : 'E_EVENT_INVALID',
+        checked.message.replace(/^entries\[0\]\.?/, 'event '),
+      );
+    }
+    const [stored] = await this.#store.insert([checked.event], now);
+    if (stored) await this.#route([checked.event], null);
+    return { eventId: checked.event.id, duplicate: !stored };
+  }
+
+  /** A stored event by id. */
+  async get(id: string): Promise<StoredEvent> {
+    const row = await this.#store.get(id);
+    if (!row) {
+      throw new MainspringError(
+        'E_EVENT_NOT_FOUND',
+        `event "${id}" is not stored (never put, or past its retention)`,
+        {
+          details: { field: 'id', value: id },
+        },
+      );
+    }
+    return {
+      ...toBusEvent(row, false),
+      putAt: new Date(row.putAtMs).toISOString(),
+      routedAt: row.routedAtMs === null ? null : new Date(row.routedAtMs).toISOString(),
+    };
+  }
+
+  /**
+   * Routes events stored at least `graceMs` ago that were never routed (a crash between
+   * storing and routing). Returns how many were routed.
+   */
+  async routePending(graceMs = 0): Promise<number> {
+    const before = this.#clock.now() - graceMs;
+    let after = 0;
+    let total = 0;
+    for (;;) {
+      const rows = await this.#store.listUnrouted(before, after, PAGE);
+      if (rows.length === 0) return total;
+      await this.#route(rows, null);
+      total += rows.length;
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Sends the events whose time is in [from, to) to the rules again (or one rule), marked replayed. */
+  async replay(options: ReplayOptions): Promise<ReplayResult> {
+    const from = parseTime(options.from);
+    const to = parseTime(options.to);
+    if (from === null || to === null || from >= to) {
+      throw new MainspringError(
+        'E_EVENT_INVALID',
+        `replay range from ${JSON.stringify(options.from)} to ${JSON.stringify(options.to)} is not valid; give two ISO 8601 times, from before to`,
+        { details: { field: from === null ? 'from' : 'to', from: options.from, to: options.to } },
+      );
+    }
+    if (options.rule !== undefined && !this.#rules.has(options.rule)) {
+      throw new MainspringError(
+        'E_RULE_INVALID',
+        `replay: no rule "${options.rule}"; the rules are ${[...this.#rules.keys()].join(', ') || '(none)'}`,
+        { details: { field: 'rule', value: options.rule } },
+      );
+    }
+    const replayId = randomUUID();
+    let cursor: { timeMs: number; seq: number } | null = null;
+    let events = 0;
+    let deliveries = 0;
+    for (;;) {
+      const rows: EventRow[] = await this.#store.listByTime(from, to, cursor, PAGE);
+      if (rows.length === 0) break;
+      deliveries += await this.#route(rows, { id: replayId, rule: options.rule });
+      events += rows.length;
+      const last = rows[rows.length - 1]!;
+      cursor = { timeMs: last.timeMs, seq: last.seq };
+    }
+    this.#logger?.info({ replayId, events, deliveries, rule: options.rule }, 'events replayed');
+    return { replayId, events, deliveries };
+  }
+
+  /** Deletes events stored longer ago than the retention; returns how many. */
+  async sweepRetention(): Promise<number> {
+    const before = this.#clock.now() - this.#retentionMs;
+    let total = 0;
+    for (;;) {
+      const n = await this.#store.deleteStoredBefore(before, 1000);
+      total += n;
+      if (n < 1000) return total;
+    }
+  }
+
+  /** Routes what a crash left unrouted, then sweeps periodically until `stop`. */
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    await this.checkTargets();
+    await this.routePending(0);
+    const abort = new AbortController();
+    const done = (async () => {
+      while (!abort.signal.aborted) {
+        await this.#clock.sleep(this.#sweepIntervalMs, abort.signal).catch(() => {});
+        if (abort.signal.aborted) return;
+        try {
+          await this.routePending(SWEEP_GRACE_MS);
+          await this.sweepRetention();
+        } catch (err) {
+          this.#logger?.error({ err }, 'event bus sweep failed; retrying at the next sweep');
+        }
+      }
+    })();
+    this.#loop = { abort, done };
+  }
+
+  async stop(): Promise<void> {
+    const loop = this.#loop;
+    this.#loop = undefined;
+    if (!loop) return;
+    loop.abort.abort();
+    await loop.done;
+  }
+
+  /** Sends each event to the targets of its matching rules; returns the messages sent. */
+  async #route(
+    rows: readonly NewEvent[],
+    replay: { id: string; rule: string | undefined } | null,
+  ): Promise<number> {
+    if (rows.length === 0) return 0;
+    const perQueue = new Map<string, BatchEntry[]>();
+    for (const row of rows) {
+      const event = toBusEvent(row, replay !== null);
+      for (const name of this.#matcher.match(event)) {
+        if (replay?.rule !== undefined && replay.rule !== name) continue;
+        const rule = this.#rules.get(name)!;
+        const body = rule.transform(event);
+        for (const t of rule.targets) {
+          const list = perQueue.get(t.queue) ?? [];
+          list.push({ body, dedupKey: deliveryKey(row.id, name, t.key, replay?.id) });
+          perQueue.set(t.queue, list);
+        }
+      }
+    }
+    let sent = 0;
+    for (const [queue, entries] of perQueue) sent += await this.#send(queue, entries);
+    if (!replay)
+      await this.#store.markRouted(
+        rows.map((r) => r.id),
+        this.#clock.now(),
+      );
+    return sent;
+  }
+
+  async #send(queue: string, entries: BatchEntry[]): Promise<number> {
+    try {
+      await this.#queues.sendBatch(queue, entries);
+      return entries.length;
+    } catch (err) {
+      // A message the queue refuses (too large for it, queue gone) will be refused again:
+      // deliver the others, log the refused one. Store failures propagate: the event stays
+      // unrouted and the sweep tries again.
+      if (
+        !isMainspringError(err) ||
+        !['E_PAYLOAD_TOO_LARGE', 'E_MESSAGE_INVALID', 'E_QUEUE_NOT_FOUND'].includes(err.code)
+      ) {
+        throw err;
+      }
+    }
+    let sent = 0;
+    for (const e of entries) {
+      try {
+        await this.#queues.sendBatch(queue, [e]);
+        sent++;
+      } catch (err) {
+        if (!isMainspringError(err)) throw err;
+        this.#logger?.error(
+          { err, queue, dedupKey: e.dedupKey },
+          'event delivery refused by its target queue',
+        );
+      }
+    }
+    return sent;
+  }
+}
