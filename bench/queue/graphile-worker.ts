@@ -35,7 +35,7 @@ export function graphileSystem(connectionString: string): QueueSystem {
         concurrency: c,
         maxPoolSize: c + 1,
         noHandleSignals: true,
-        pollInterval: 2000,
+        pollInterval: 200,
         logger: silent,
         taskList: { noop: async (payload) => handler(payload as Job) },
         preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },

@@ -8,7 +8,7 @@ export function pgBossSystem(connectionString: string): QueueSystem {
   return {
     name: 'pg-boss',
     settings:
-      'best: 4 workers (localConcurrency 4) × batchSize 100, pollingIntervalSeconds 0.5; concurrency 1: one worker, batchSize 100',
+      'best: 4 workers (localConcurrency 4) × batchSize 500, pollingIntervalSeconds 0.5 (its minimum); concurrency 1: one worker, batchSize 500',
     async setup() {
       boss = new PgBoss({ connectionString, schema: 'bench_pgboss', supervise: false, schedule: false });
       boss.on('error', () => {});
@@ -31,7 +31,7 @@ export function pgBossSystem(connectionString: string): QueueSystem {
       const workers = concurrency === 'best' ? 4 : 1;
       await boss!.work<Job>(
         name,
-        { batchSize: 100, pollingIntervalSeconds: 0.5, localConcurrency: workers },
+        { batchSize: 500, pollingIntervalSeconds: 0.5, localConcurrency: workers },
         async (jobs) => {
           for (const j of jobs) handler(j.data);
         },

@@ -44,6 +44,9 @@ interface Running {
 }
 
 const ERROR_BACKOFF_MS = 1000;
+// Messages due within this window are leased ahead and started on a timer at their due
+// time, so a delayed message starts within a timer tick of due rather than a claim later.
+const LEASE_AHEAD_MS = 250;
 // Aborting with a plain reason: the default reason is a DOMException, costly at thousands of wakes per second.
 const WOKEN = Symbol('woken');
 
@@ -51,6 +54,8 @@ export class QueueConsumer {
   readonly #d: ConsumerDeps;
   readonly #queue: string;
   #buffer: ClaimedMessage[] = [];
+  /** Leased ahead of their due time, soonest first: each starts at its due time, not a poll later. */
+  #scheduled: ClaimedMessage[] = [];
   readonly #running = new Set<Running>();
   /** Outcomes (acks, retries, dead letters) still being written. */
   readonly #recording = new Set<Promise<void>>();
@@ -87,7 +92,7 @@ export class QueueConsumer {
     this.#stopping = true;
     this.wake();
     await this.#loop;
-    const unstarted = this.#buffer.splice(0);
+    const unstarted = [...this.#buffer.splice(0), ...this.#scheduled.splice(0)];
     if (unstarted.length > 0) await this.#d.store.release(unstarted, this.#d.clock.now());
     if (this.#running.size > 0) {
       const all = Promise.all([...this.#running].map((r) => r.done));
@@ -123,7 +128,9 @@ export class QueueConsumer {
       this.#wakePending = false;
       let claimedAll = false;
       try {
-        const room = trigger.prefetch - this.#buffer.length - this.#runningMessages();
+        this.#dispatch(true);
+        const room =
+          trigger.prefetch - this.#buffer.length - this.#scheduled.length - this.#runningMessages();
         // Claim in large batches: only once the buffer has drained to its low-water mark.
         const worthIt = room > 0 && this.#buffer.length <= this.#lowWater;
         if (worthIt && this.#d.limiter.available > 0) {
@@ -131,13 +138,14 @@ export class QueueConsumer {
           const claimed = await store.claim(this.#queue, {
             limit: room,
             nowMs: now,
-            leaseUntilMs: now + settings.visibilityTimeoutMs,
+            dueByMs: now + LEASE_AHEAD_MS,
+            visibilityMs: settings.visibilityTimeoutMs,
             fifo: settings.fifo,
           });
           claimedAll = claimed.length === room;
           await this.#accept(claimed);
+          this.#dispatch(true);
         }
-        this.#dispatch(true);
         if (claimedAll && !this.#stopping) continue;
         await this.#idle(worthIt);
       } catch (err) {
@@ -158,11 +166,11 @@ export class QueueConsumer {
   async #accept(claimed: ClaimedMessage[]): Promise<void> {
     const { maxReceiveCount, deadLetterQueue } = this.#d.settings;
     if (maxReceiveCount === null || deadLetterQueue === null) {
-      this.#buffer.push(...claimed);
+      this.#take(claimed);
       return;
     }
     const over = claimed.filter((m) => m.receiveCount > maxReceiveCount);
-    for (const m of claimed) if (m.receiveCount <= maxReceiveCount) this.#buffer.push(m);
+    this.#take(claimed.filter((m) => m.receiveCount <= maxReceiveCount));
     if (over.length === 0) return;
     const error = {
       name: 'MaxReceiveCountExceeded',
@@ -178,6 +186,20 @@ export class QueueConsumer {
       this.#d.events.emit('message:dead', { queue: this.#queue, id: String(m.id), deadLetterQueue });
   }
 
+  /** Due messages join the buffer; those leased ahead wait in `#scheduled` for their due time. */
+  #take(claimed: readonly ClaimedMessage[]): void {
+    const now = this.#d.clock.now();
+    let added = false;
+    for (const m of claimed) {
+      if (m.visibleAtMs <= now) this.#buffer.push(m);
+      else {
+        this.#scheduled.push(m);
+        added = true;
+      }
+    }
+    if (added) this.#scheduled.sort((a, b) => a.visibleAtMs - b.visibleAtMs);
+  }
+
   /**
    * Starts handlers on buffered messages while slots are free. Called from outside
    * the claim loop (a handler finished, the limiter freed up), it also wakes the
@@ -185,6 +207,11 @@ export class QueueConsumer {
    */
   #dispatch(fromLoop = false): void {
     const { trigger, limiter } = this.#d;
+    if (this.#scheduled.length > 0 && this.#scheduled[0]!.visibleAtMs <= this.#d.clock.now()) {
+      const now = this.#d.clock.now();
+      const due = this.#scheduled.findIndex((m) => m.visibleAtMs > now);
+      this.#buffer.push(...this.#scheduled.splice(0, due === -1 ? this.#scheduled.length : due));
+    }
     while (this.#buffer.length > 0 && this.#running.size < trigger.concurrency && !this.#stopping) {
       if (!limiter.tryAcquire()) {
         limiter.notifyOnRelease(this.#onLimiterFree);
@@ -203,11 +230,13 @@ export class QueueConsumer {
     if (this.#stopping || this.#wakePending) return;
     const now = this.#d.clock.now();
     let wait = this.#d.pollIntervalMs;
+    if (this.#scheduled.length > 0) wait = Math.min(wait, this.#scheduled[0]!.visibleAtMs - now);
     if (couldClaim) {
-      const next = await this.#d.store.nextVisibleAt(this.#queue, now);
-      if (next !== null) wait = Math.min(wait, Math.max(0, next - now));
+      // Everything due within the lease-ahead window is claimed; wake when the next one enters it.
+      const next = await this.#d.store.nextVisibleAt(this.#queue, now + LEASE_AHEAD_MS);
+      if (next !== null) wait = Math.min(wait, next - LEASE_AHEAD_MS - now);
     }
-    await this.#pause(wait);
+    await this.#pause(Math.max(0, wait));
   }
 
   async #pause(ms: number): Promise<void> {

@@ -75,6 +75,8 @@ export interface ClaimedMessage {
   readonly receiveCount: number;
   readonly sentAtMs: number;
   readonly groupId: string | null;
+  /** When it is due: may be after now for messages leased ahead (ClaimOptions.dueByMs). */
+  readonly visibleAtMs: number;
 }
 
 /** A received message, identified by id plus the receive count it was received with. */
@@ -123,8 +125,13 @@ export interface QueueCounts {
 export interface ClaimOptions {
   readonly limit: number;
   readonly nowMs: number;
-  /** The visibility timeout: claimed messages stay invisible until then. */
-  readonly leaseUntilMs: number;
+  /**
+   * Also lease messages that become visible by then (>= nowMs), so a consumer can
+   * start each at its exact due time; a message's lease runs from its due time.
+   */
+  readonly dueByMs: number;
+  /** The visibility timeout: each claimed message stays leased this long after max(now, its due time). */
+  readonly visibilityMs: number;
   /** Deliver only the oldest message of each group, and none of a group with one in flight. */
   readonly fifo: boolean;
 }

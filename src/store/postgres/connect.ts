@@ -20,18 +20,21 @@ export interface PgTarget {
   readonly display: string;
 }
 
-export function clientConfig(target: PgTarget): pg.ClientConfig {
+export function clientConfig(target: PgTarget, settings: Record<string, string> = {}): pg.ClientConfig {
+  const extra = Object.entries(settings)
+    .map(([k, v]) => ` -c ${k}=${v}`)
+    .join('');
   return {
     connectionString: target.connectionString,
-    options: `-c search_path=${target.schema}`,
+    options: `-c search_path=${target.schema}${extra}`,
     connectionTimeoutMillis: 5000,
     application_name: 'mainspring',
     types,
   };
 }
 
-export function createPool(target: PgTarget, max: number): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(target), max, idleTimeoutMillis: 30_000 });
+export function createPool(target: PgTarget, max: number, settings: Record<string, string> = {}): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig(target, settings), max, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return pool;

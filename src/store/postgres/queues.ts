@@ -19,7 +19,8 @@ import type {
   RedriveFilter,
 } from '../types.ts';
 
-const RETURN_CLAIMED = 'RETURNING m.id, m.body, m.priority, m.receive_count, m.sent_at_ms, m.group_id';
+const RETURN_CLAIMED =
+  'RETURNING m.id, m.body, m.priority, m.receive_count, m.sent_at_ms, m.group_id, m.visible_at_ms';
 
 const SQL = {
   // Create or replace queue $1's settings $2 at $3.
@@ -51,18 +52,20 @@ const SQL = {
     SELECT id, false AS deduplicated FROM ins, (SELECT pg_notify($9, $1)) AS n
     UNION ALL
     SELECT message_id, true FROM queue_dedup WHERE queue = $1 AND key = $7 AND NOT EXISTS (SELECT 1 FROM d)`,
-  // Lease up to $3 visible messages of queue $1 until $4; $2 = now.
+  // Lease up to $3 messages of queue $1 due by $5, each for $4 ms from its due time; $2 = now.
   // id = ANY(ARRAY(…)) makes the update a primary-key lookup per row, not a join over the table.
-  claim: `UPDATE messages m SET lease_until_ms = $4, receive_count = m.receive_count + 1, leased = true
+  claim: `UPDATE messages m SET lease_until_ms = greatest(m.visible_at_ms, $2) + $4,
+            receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
-             SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $2
+             SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $5
                 AND (NOT leased OR lease_until_ms <= $2)
               ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
      ${RETURN_CLAIMED}`,
   // FIFO: as claim, but only group heads: a grouped message waits while an older one of its group exists.
-  claimFifo: `UPDATE messages m SET lease_until_ms = $4, receive_count = m.receive_count + 1, leased = true
+  claimFifo: `UPDATE messages m SET lease_until_ms = greatest(m.visible_at_ms, $2) + $4,
+            receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
-             SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $2
+             SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $5
                 AND (NOT x.leased OR x.lease_until_ms <= $2)
                 AND (x.group_id IS NULL OR NOT EXISTS (
                      SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
@@ -113,6 +116,7 @@ const SQL = {
 } as const;
 
 interface ClaimRaw {
+  visible_at_ms: number;
   id: number;
   body: string;
   priority: number;
@@ -123,10 +127,13 @@ interface ClaimRaw {
 
 export class PgQueueStore implements QueueStore {
   readonly #db: pg.Pool;
+  /** Connections with synchronous_commit off, for lease changes a crash may safely forget. */
+  readonly #leases: pg.Pool;
   readonly #channel: string;
 
-  constructor(db: pg.Pool, messagesChannel: string) {
+  constructor(db: pg.Pool, leases: pg.Pool, messagesChannel: string) {
     this.#db = db;
+    this.#leases = leases;
     this.#channel = messagesChannel;
   }
 
@@ -200,10 +207,10 @@ export class PgQueueStore implements QueueStore {
   }
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
-    const { rows } = await this.#db.query<ClaimRaw>({
+    const { rows } = await this.#leases.query<ClaimRaw>({
       name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
       text: o.fifo ? SQL.claimFifo : SQL.claim,
-      values: [queue, o.nowMs, o.limit, o.leaseUntilMs],
+      values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs],
     });
     // UPDATE … RETURNING does not keep the subquery's order: restore delivery order.
     if (o.fifo) rows.sort((a, b) => a.id - b.id);
@@ -215,11 +222,12 @@ export class PgQueueStore implements QueueStore {
       receiveCount: r.receive_count,
       sentAtMs: r.sent_at_ms,
       groupId: r.group_id,
+      visibleAtMs: r.visible_at_ms,
     }));
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {
-    const { rows } = await this.#db.query<{ id: number }>({
+    const { rows } = await this.#leases.query<{ id: number }>({
       name: 'ms_ack',
       text: SQL.ack,
       values: [receipts.map((r) => r.id), receipts.map((r) => r.receiveCount)],
@@ -228,7 +236,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async fail(receipts: readonly FailedReceipt[], _nowMs: number): Promise<number> {
-    const { rowCount } = await this.#db.query(SQL.fail, [
+    const { rowCount } = await this.#leases.query(SQL.fail, [
       receipts.map((r) => r.id),
       receipts.map((r) => r.receiveCount),
       receipts.map((r) => r.visibleAtMs),
@@ -254,7 +262,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async extend(receipt: Receipt, visibleAtMs: number, nowMs: number): Promise<boolean> {
-    const { rowCount } = await this.#db.query(SQL.extend, [
+    const { rowCount } = await this.#leases.query(SQL.extend, [
       receipt.id,
       receipt.receiveCount,
       visibleAtMs,
@@ -264,7 +272,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async release(receipts: readonly Receipt[], _nowMs: number): Promise<number> {
-    const { rowCount } = await this.#db.query(SQL.release, [
+    const { rowCount } = await this.#leases.query(SQL.release, [
       receipts.map((r) => r.id),
       receipts.map((r) => r.receiveCount),
     ]);

@@ -44,16 +44,16 @@ const SQL = {
     RETURNING message_id`,
   dedupHolder: 'SELECT message_id FROM queue_dedup WHERE queue = ?1 AND key = ?2',
   nextId: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id",
-  // Lease up to ?3 visible messages of queue ?1 until ?4; ?2 = now. INDEXED BY: left to itself the
+  // Lease up to ?3 messages of queue ?1 due by ?5 for ?4 ms from their due time; ?2 = now. INDEXED BY: left to itself the
   // planner picks messages_next_visible and sorts every visible message on each claim.
-  claim: `UPDATE messages SET lease_until_ms = ?4, receive_count = receive_count + 1, leased = 1
-    WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?2
+  claim: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
                    AND (leased = 0 OR lease_until_ms <= ?2)
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
     RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
-  claimFifo: `UPDATE messages SET lease_until_ms = ?4, receive_count = receive_count + 1, leased = 1
-    WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?2
+  claimFifo: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?5
                    AND (m.leased = 0 OR m.lease_until_ms <= ?2)
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
@@ -100,6 +100,7 @@ const SQL = {
 type Statements = { [K in keyof typeof SQL]: StatementSync };
 
 interface ClaimRaw {
+  visible_at_ms: number;
   id: number;
   body: string;
   priority: number;
@@ -156,7 +157,7 @@ export class SqliteQueueStore implements QueueStore {
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
     const stmt = o.fifo ? this.#q.claimFifo : this.#q.claim;
-    const rows = stmt.all(queue, o.nowMs, o.limit, o.leaseUntilMs) as unknown as ClaimRaw[];
+    const rows = stmt.all(queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs) as unknown as ClaimRaw[];
     // RETURNING order is unspecified in SQLite: restore delivery order.
     if (o.fifo) rows.sort((a, b) => a.id - b.id);
     else rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
@@ -167,6 +168,7 @@ export class SqliteQueueStore implements QueueStore {
       receiveCount: r.receive_count,
       sentAtMs: r.sent_at_ms,
       groupId: r.group_id,
+      visibleAtMs: r.visible_at_ms,
     }));
   }
 
