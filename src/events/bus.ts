@@ -280,8 +280,7 @@ export class EventBus {
     const checked = entries.map((e, i) => validate(e, i, now));
     const valid = checked.flatMap((c) => (c.ok ? [c.event] : []));
     const stored = await this.#store.insert(valid, now);
-    const fresh = valid.filter((_, i) => stored[i]);
-    await this.#route(fresh, null);
+    await this.#routeStored(valid.filter((_, i) => stored[i]));
     let failed = 0;
     const results = checked.map((c): PutEventResultEntry => {
       if (c.ok) return { eventId: c.event.id };
@@ -305,7 +304,7 @@ export class EventBus {
       );
     }
     const [stored] = await this.#store.insert([checked.event], now);
-    if (stored) await this.#route([checked.event], null);
+    if (stored) await this.#routeStored([checked.event]);
     return { eventId: checked.event.id, duplicate: !stored };
   }
 
@@ -417,6 +416,21 @@ export class EventBus {
     if (!loop) return;
     loop.abort.abort();
     await loop.done;
+  }
+
+  /**
+   * Routes just-stored events. They are durable already, so a failure here does not fail
+   * the put: the events stay unrouted and the sweep routes them.
+   */
+  async #routeStored(rows: readonly NewEvent[]): Promise<void> {
+    try {
+      await this.#route(rows, null);
+    } catch (err) {
+      this.#logger?.error(
+        { err, events: rows.length },
+        'routing stored events failed; the bus sweep will route them again',
+      );
+    }
   }
 
   /** Sends each event to the targets of its matching rules; returns the messages sent. */

@@ -2,7 +2,7 @@
 // and queues exactly once, retries and dead letters per target, crash recovery,
 // replay and retention. Time moves only with the fake clock.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BusEvent } from '../../src/events/bus.ts';
 import { defineRule } from '../../src/events/rules-define.ts';
 import { defineQueue } from '../../src/queue/define.ts';
@@ -122,6 +122,23 @@ describe.each(BACKENDS)('event bus on $name', (backend) => {
     expect(await ms.events.routePending()).toBe(1);
     expect(await ms.events.routePending()).toBe(0);
     expect((await ms.queues.stats('jobs')).counts.visible).toBe(1);
+  });
+
+  it_('answers a put once stored even when routing fails; the sweep routes it later', async () => {
+    const jobs = defineQueue({ name: 'jobs' });
+    const rules = [defineRule({ name: 'r', pattern: { source: ['shop'] }, targets: [jobs] })];
+    const { ms, clock } = await fakeApp(backend, { queues: [jobs], rules });
+    const send = vi.spyOn(ms.queues, 'sendBatch').mockRejectedValueOnce(new Error('connection lost'));
+    const result = await ms.events.put([{ ...order, id: 'e1' }]);
+    expect(result).toEqual({ failedEntryCount: 0, entries: [{ eventId: 'e1' }] });
+    send.mockRestore();
+    expect((await ms.events.get('e1')).routedAt).toBeNull();
+    await ms.events.start();
+    expect((await ms.events.get('e1')).routedAt).not.toBeNull();
+    expect((await ms.queues.stats('jobs')).counts.visible).toBe(1);
+    await tick(clock, 120_000, 30_000);
+    expect((await ms.queues.stats('jobs')).counts.visible).toBe(1);
+    await ms.events.stop();
   });
 
   it_('retries a failing target and dead-letters it without blocking the others', async () => {
