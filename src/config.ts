@@ -3,7 +3,8 @@
 
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
-import { MainspringError } from './core/errors.ts';
+import { type Duration, parseDuration } from './core/duration.ts';
+import { isMainspringError, MainspringError } from './core/errors.ts';
 import { type FileTriggerDefinition, isFileTriggerDefinition } from './events/files/define.ts';
 import { isRuleDefinition, type RuleDefinition } from './events/rules-define.ts';
 import { checkWebhookConfig, type WebhookSourceConfig } from './events/webhooks/verify.ts';
@@ -32,6 +33,14 @@ const ConfigSchema = Type.Object(
     rules: Type.Optional(Type.Array(Type.Unknown())),
     fileTriggers: Type.Optional(Type.Array(Type.Unknown())),
     webhooks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    events: Type.Optional(
+      Type.Object(
+        {
+          retention: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     worker: Type.Optional(
       Type.Object(
         {
@@ -77,6 +86,10 @@ export interface MainspringConfig {
    * `{ github: { scheme: 'github', secret: process.env.GITHUB_WEBHOOK_SECRET } }`.
    */
   webhooks?: Readonly<Record<string, WebhookSourceConfig>>;
+  events?: {
+    /** How long events are kept for replay: milliseconds or `'30d'` (default 30 days). */
+    retention?: Duration;
+  };
   worker?: {
     /** Handler calls at once in one process, across all functions (default 1000). */
     maxConcurrency?: number;
@@ -150,6 +163,15 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
   if (typeof c.webhooks === 'object' && c.webhooks !== null && !Array.isArray(c.webhooks)) {
     for (const [source, settings] of Object.entries(c.webhooks))
       problems.push(...checkWebhookConfig(source, settings));
+  }
+  const retention = (c as { events?: { retention?: unknown } }).events?.retention;
+  if (typeof retention === 'string') {
+    try {
+      parseDuration(retention, 'events.retention');
+    } catch (err) {
+      if (!isMainspringError(err)) throw err;
+      problems.push(err.message);
+    }
   }
   if (problems.length > 0) {
     throw new MainspringError('E_CONFIG_INVALID', `${where}: ${problems.join('; ')}`, { details: problems });

@@ -9,6 +9,7 @@ import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
 import { parsePort, resolveOptions } from '../config.ts';
 import { clockFromEnv } from '../core/clock.ts';
+import { parseDuration } from '../core/duration.ts';
 import type { Worker } from '../runtime/worker.ts';
 import { loadConfig } from './load-config.ts';
 
@@ -42,6 +43,9 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
     functions: config.functions ?? [],
     rules: config.rules ?? [],
     fileTriggers: config.fileTriggers ?? [],
+    ...(config.events?.retention !== undefined
+      ? { eventRetentionMs: parseDuration(config.events.retention, 'events.retention') }
+      : {}),
   });
   let api: Api | undefined;
   let worker: Worker | undefined;

@@ -301,3 +301,13 @@ describe('POST /v1/events', () => {
     expect((await api.inject('/v1/events/missing')).statusCode).toBe(404);
   });
 });
+
+describe('config: events', () => {
+  it('takes a retention duration and refuses a bad one', () => {
+    expect(validateConfig({ events: { retention: '7d' } }, 'config').events?.retention).toBe('7d');
+    expect(() => validateConfig({ events: { retention: 'a week' } }, 'config')).toThrow(/events\.retention/);
+    expect(() => validateConfig({ events: { keep: 1 } }, 'config')).toThrow(
+      /events\.keep is not a known setting/,
+    );
+  });
+});

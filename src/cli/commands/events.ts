@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { createMainspring, type Mainspring } from '../../app.ts';
 import { resolveOptions } from '../../config.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { loadConfig } from '../load-config.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
@@ -23,6 +24,9 @@ async function withApp<T>(flags: Flags, fn: (ms: Mainspring) => Promise<T>): Pro
     functions: config.functions ?? [],
     rules: config.rules ?? [],
     fileTriggers: config.fileTriggers ?? [],
+    ...(config.events?.retention !== undefined
+      ? { eventRetentionMs: parseDuration(config.events.retention, 'events.retention') }
+      : {}),
   });
   try {
     return await fn(ms);
