@@ -13,7 +13,7 @@ export function graphileSystem(connectionString: string): QueueSystem {
   return {
     name: 'graphile-worker',
     settings:
-      'concurrentJobs 24, maxPoolSize 25, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0',
+      'concurrentJobs 24, maxPoolSize 25, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0; pollInterval 200 ms (it polls for jobs run in the future: W3)',
     async setup() {
       utils = await makeWorkerUtils({ connectionString, schema, logger: silent });
       await utils.migrate();

@@ -68,3 +68,22 @@ export async function tick(clock: FakeClock, totalMs: number, stepMs = 250): Pro
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Advances the fake clock in steps until `done()` holds, and returns how much fake
+ * time that took. For outcomes promised "after" a time rather than exactly at it
+ * (a lease expiry is found by the next poll), so the test asserts a bound.
+ */
+export async function tickUntil(
+  clock: FakeClock,
+  done: () => boolean,
+  { stepMs = 250, maxMs = 60_000 }: { stepMs?: number; maxMs?: number } = {},
+): Promise<number> {
+  let waited = 0;
+  while (!done()) {
+    if (waited >= maxMs) throw new Error(`condition still false after ${maxMs} ms of fake time`);
+    await tick(clock, stepMs, stepMs);
+    waited += stepMs;
+  }
+  return waited;
+}
