@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -62,12 +63,22 @@ export interface RunningServer {
 }
 
 /** Starts `mainspring start …` and resolves once it logs that it is listening. */
+const servers = new Set<ChildProcess>();
+
+// A test that fails before stopping its server must not leave the process running.
+afterEach(() => {
+  for (const child of servers)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  servers.clear();
+});
+
 export function startServer(args: string[], options: RunOptions = {}): Promise<RunningServer> {
   const child = spawn(process.execPath, [...NODE_ARGS, 'start', '--port', '0', ...args], {
     cwd: options.cwd ?? REPO,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  servers.add(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d;
