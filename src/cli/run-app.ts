@@ -9,9 +9,9 @@ import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
 import { parsePort, resolveOptions } from '../config.ts';
 import { clockFromEnv } from '../core/clock.ts';
-import { parseDuration } from '../core/duration.ts';
 import type { Worker } from '../runtime/worker.ts';
 import { loadConfig } from './load-config.ts';
+import { appFromConfig } from './with-app.ts';
 
 export interface RunFlags {
   db?: string;
@@ -39,13 +39,7 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
     db: options.dbUrl,
     clock,
     logger,
-    queues: config.queues ?? [],
-    functions: config.functions ?? [],
-    rules: config.rules ?? [],
-    fileTriggers: config.fileTriggers ?? [],
-    ...(config.events?.retention !== undefined
-      ? { eventRetentionMs: parseDuration(config.events.retention, 'events.retention') }
-      : {}),
+    ...appFromConfig(config),
   });
   let api: Api | undefined;
   let worker: Worker | undefined;

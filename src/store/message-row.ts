@@ -1,4 +1,4 @@
-import type { MessageRow, QueueRow } from './types.ts';
+import type { ClaimedMessage, MessageRow, QueueRow } from './types.ts';
 
 /** The channel on which a send wakes the consumers of a queue; the payload is the queue name. */
 export const MESSAGES_CHANNEL = 'messages';
@@ -55,4 +55,29 @@ export function toQueueRow(r: RawQueue): QueueRow {
     createdAtMs: Number(r.created_at_ms),
     updatedAtMs: Number(r.updated_at_ms),
   };
+}
+
+export interface RawClaimed {
+  id: number;
+  body: string;
+  priority: number;
+  receive_count: number;
+  sent_at_ms: number;
+  group_id: string | null;
+  visible_at_ms: number;
+}
+
+/** Claimed rows in delivery order: UPDATE … RETURNING keeps no order on either backend. */
+export function toClaimed(rows: RawClaimed[], fifo: boolean): ClaimedMessage[] {
+  if (fifo) rows.sort((a, b) => a.id - b.id);
+  else rows.sort((a, b) => b.priority - a.priority || a.visible_at_ms - b.visible_at_ms || a.id - b.id);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    body: r.body,
+    priority: Number(r.priority),
+    receiveCount: Number(r.receive_count),
+    sentAtMs: Number(r.sent_at_ms),
+    groupId: r.group_id,
+    visibleAtMs: Number(r.visible_at_ms),
+  }));
 }

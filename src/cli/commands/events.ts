@@ -2,42 +2,13 @@
 // the config's rules), read a stored event, replay a time range to the rules.
 
 import type { Command } from 'commander';
-import { createMainspring, type Mainspring } from '../../app.ts';
-import { resolveOptions } from '../../config.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { MainspringError } from '../../core/errors.ts';
-import { loadConfig } from '../load-config.ts';
+import { out, type StoreFlags, withApp } from '../with-app.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
 
-interface Flags {
-  db?: string;
-  config?: string;
+interface Flags extends StoreFlags {
   json?: boolean;
 }
-
-async function withApp<T>(flags: Flags, fn: (ms: Mainspring) => Promise<T>): Promise<T> {
-  const { config } = await loadConfig(process.cwd(), flags.config);
-  const { dbUrl } = resolveOptions(flags.db ? { db: flags.db } : {}, config);
-  const ms = await createMainspring({
-    db: dbUrl,
-    queues: config.queues ?? [],
-    functions: config.functions ?? [],
-    rules: config.rules ?? [],
-    fileTriggers: config.fileTriggers ?? [],
-    ...(config.events?.retention !== undefined
-      ? { eventRetentionMs: parseDuration(config.events.retention, 'events.retention') }
-      : {}),
-  });
-  try {
-    return await fn(ms);
-  } finally {
-    await ms.close();
-  }
-}
-
-const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 function parseDetail(text: string): unknown {
   try {

@@ -1,33 +1,14 @@
 // `mainspring queues list|stats|dlq|redrive|purge`: operate on the queues of a store.
 
 import type { Command } from 'commander';
-import { createMainspring, type Mainspring } from '../../app.ts';
-import { resolveOptions } from '../../config.ts';
 import { MainspringError } from '../../core/errors.ts';
 import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
-import { loadConfig } from '../load-config.ts';
+import { out, type StoreFlags, withApp } from '../with-app.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
 
-interface Flags {
-  db?: string;
-  config?: string;
+interface Flags extends StoreFlags {
   json?: boolean;
 }
-
-async function withApp<T>(flags: Flags, fn: (ms: Mainspring) => Promise<T>): Promise<T> {
-  const { config } = await loadConfig(process.cwd(), flags.config);
-  const { dbUrl } = resolveOptions(flags.db ? { db: flags.db } : {}, config);
-  const ms = await createMainspring({ db: dbUrl, queues: config.queues ?? [] });
-  try {
-    return await fn(ms);
-  } finally {
-    await ms.close();
-  }
-}
-
-const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
 
 function age(ms: number | null): string {
   if (ms === null) return '-';

@@ -3,7 +3,15 @@
 // batch operation is one statement over arrays (unnest), whatever its size.
 
 import type pg from 'pg';
-import { MESSAGE_COLUMNS, type RawMessage, type RawQueue, toMessageRow, toQueueRow } from '../message-row.ts';
+import {
+  MESSAGE_COLUMNS,
+  type RawClaimed,
+  type RawMessage,
+  type RawQueue,
+  toClaimed,
+  toMessageRow,
+  toQueueRow,
+} from '../message-row.ts';
 import type {
   ClaimedMessage,
   ClaimOptions,
@@ -115,16 +123,6 @@ const SQL = {
   purge: 'DELETE FROM messages WHERE queue = $1',
 } as const;
 
-interface ClaimRaw {
-  visible_at_ms: number;
-  id: number;
-  body: string;
-  priority: number;
-  receive_count: number;
-  sent_at_ms: number;
-  group_id: string | null;
-}
-
 export class PgQueueStore implements QueueStore {
   readonly #db: pg.Pool;
   /** Connections with synchronous_commit off, for lease changes a crash may safely forget. */
@@ -207,23 +205,12 @@ export class PgQueueStore implements QueueStore {
   }
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
-    const { rows } = await this.#leases.query<ClaimRaw>({
+    const { rows } = await this.#leases.query<RawClaimed>({
       name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
       text: o.fifo ? SQL.claimFifo : SQL.claim,
       values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs],
     });
-    // UPDATE … RETURNING does not keep the subquery's order: restore delivery order.
-    if (o.fifo) rows.sort((a, b) => a.id - b.id);
-    else rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
-    return rows.map((r) => ({
-      id: r.id,
-      body: r.body,
-      priority: r.priority,
-      receiveCount: r.receive_count,
-      sentAtMs: r.sent_at_ms,
-      groupId: r.group_id,
-      visibleAtMs: r.visible_at_ms,
-    }));
+    return toClaimed(rows, o.fifo);
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {

@@ -6,8 +6,10 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   MESSAGE_COLUMNS,
   MESSAGES_CHANNEL,
+  type RawClaimed,
   type RawMessage,
   type RawQueue,
+  toClaimed,
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
@@ -99,16 +101,6 @@ const SQL = {
 
 type Statements = { [K in keyof typeof SQL]: StatementSync };
 
-interface ClaimRaw {
-  visible_at_ms: number;
-  id: number;
-  body: string;
-  priority: number;
-  receive_count: number;
-  sent_at_ms: number;
-  group_id: string | null;
-}
-
 export class SqliteQueueStore implements QueueStore {
   readonly #db: DatabaseSync;
   readonly #q: Statements;
@@ -157,19 +149,8 @@ export class SqliteQueueStore implements QueueStore {
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
     const stmt = o.fifo ? this.#q.claimFifo : this.#q.claim;
-    const rows = stmt.all(queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs) as unknown as ClaimRaw[];
-    // RETURNING order is unspecified in SQLite: restore delivery order.
-    if (o.fifo) rows.sort((a, b) => a.id - b.id);
-    else rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
-    return rows.map((r) => ({
-      id: r.id,
-      body: r.body,
-      priority: r.priority,
-      receiveCount: r.receive_count,
-      sentAtMs: r.sent_at_ms,
-      groupId: r.group_id,
-      visibleAtMs: r.visible_at_ms,
-    }));
+    const rows = stmt.all(queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs) as unknown as RawClaimed[];
+    return toClaimed(rows, o.fifo);
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {
