@@ -218,12 +218,24 @@ describe.each(BACKENDS)('queues on $name', (backend) => {
       { body: 'y', dedupKey: 'k2' },
     ]);
     expect(y).toBe(x);
-    await events.until('message:acked', 2);
+    const mixed = await ms.queues.sendBatch(jobs, [
+      { body: 'a' },
+      { body: 'b', dedupKey: 'order-42' },
+      { body: 'c', dedupKey: 'n1' },
+      { body: 'd', dedupKey: 'n1' },
+      { body: 'e' },
+    ]);
+    expect(mixed[1]).toBe(first);
+    expect(mixed[3]).toBe(mixed[2]);
+    const fresh3 = [mixed[0]!, mixed[2]!, mixed[4]!].map(Number);
+    expect(fresh3).toEqual([...fresh3].sort((p, q) => p - q)); // ids ascend in send order
+    expect(new Set([...fresh3, Number(first), Number(x)]).size).toBe(5);
+    await events.until('message:acked', 5);
     await clock.advance(60_001);
     const fresh = await ms.queues.send(jobs, { v: 4 }, { dedupKey: 'order-42' });
     expect(fresh).not.toBe(first);
-    await events.until('message:acked', 3);
-    expect(events.ids('message:started')).toHaveLength(3);
+    await events.until('message:acked', 6);
+    expect(events.ids('message:started')).toHaveLength(6);
   });
 
   it_('delivers FIFO groups in send order, one at a time per group, groups in parallel', async () => {

@@ -46,20 +46,24 @@ const SQL = {
        ORDER BY t.ord
       RETURNING id)
     SELECT id FROM ins, (SELECT pg_notify($7, $1)) AS n ORDER BY id`,
-  // One message of queue $1 with dedup key $7, unless the key is live at $6 (window ends $8). Wakes channel $9.
-  insertDedup: `WITH d AS (
-      INSERT INTO queue_dedup AS d (queue, key, message_id, expires_at_ms)
-      VALUES ($1, $7, nextval(pg_get_serial_sequence('messages', 'id')), $8)
-      ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms
-      WHERE d.expires_at_ms <= $6
-      RETURNING message_id),
-    ins AS (
+  // Reserve $1 message ids, ascending.
+  reserveIds: `SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1`,
+  // Take dedup keys $2 of queue $1 for messages $3 until $4, unless live at $5; returns the keys taken.
+  takeKeys: `INSERT INTO queue_dedup AS d (queue, key, message_id, expires_at_ms)
+    SELECT $1, t.key, t.id, $4 FROM unnest($2::text[], $3::bigint[]) AS t(key, id)
+    ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms
+    WHERE d.expires_at_ms <= $5
+    RETURNING key`,
+  // The messages holding dedup keys $2 of queue $1.
+  keyHolders: 'SELECT key, message_id FROM queue_dedup WHERE queue = $1 AND key = ANY($2::text[])',
+  // Insert messages with reserved ids $7 into queue $1, sent at $6, and wake its consumers (channel $8).
+  insertWithIds: `WITH ins AS (
       INSERT INTO messages (id, queue, body, priority, visible_at_ms, group_id, sent_at_ms)
-      SELECT message_id, $1, $2, $3, $4, $5, $6 FROM d
+      SELECT t.id, $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6
+        FROM unnest($7::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[])
+             AS t(id, body, priority, visible_at_ms, group_id)
       RETURNING id)
-    SELECT id, false AS deduplicated FROM ins, (SELECT pg_notify($9, $1)) AS n
-    UNION ALL
-    SELECT message_id, true FROM queue_dedup WHERE queue = $1 AND key = $7 AND NOT EXISTS (SELECT 1 FROM d)`,
+    SELECT count(*) AS n FROM ins, (SELECT pg_notify($8, $1)) AS n`,
   // Lease up to $3 messages of queue $1 due by $5, each for $4 ms from its due time; $2 = now.
   // id = ANY(ARRAY(…)) makes the update a primary-key lookup per row, not a join over the table.
   claim: `UPDATE messages m SET lease_until_ms = greatest(m.visible_at_ms, $2) + $4,
@@ -153,32 +157,75 @@ export class PgQueueStore implements QueueStore {
       const ids = await this.#insert(this.#db, queue, messages, nowMs);
       return ids.map((id): InsertedMessage => ({ id, deduplicated: false }));
     }
-    // With dedup keys each message is its own statement, in one transaction to keep send order.
+    return this.#sendDeduplicated(queue, messages, nowMs, dedupWindowMs);
+  }
+
+  /**
+   * Sends with dedup keys in a constant number of statements whatever the batch size:
+   * reserve ids, take the keys that are free, look up the holders of the others, insert
+   * the winners. A key repeated within the batch counts from its first occurrence.
+   */
+  async #sendDeduplicated(
+    queue: string,
+    messages: readonly NewMessage[],
+    nowMs: number,
+    dedupWindowMs: number,
+  ) {
+    const firstOfKey = new Map<string, number>();
+    const candidates: number[] = [];
+    messages.forEach((m, i) => {
+      if (m.dedupKey === null) candidates.push(i);
+      else if (!firstOfKey.has(m.dedupKey)) {
+        firstOfKey.set(m.dedupKey, i);
+        candidates.push(i);
+      }
+    });
     const client = await this.#db.connect();
     try {
       await client.query('BEGIN');
-      const out: InsertedMessage[] = [];
-      for (const m of messages) {
-        if (m.dedupKey === null) {
-          const [id] = await this.#insert(client, queue, [m], nowMs);
-          out.push({ id: id!, deduplicated: false });
-          continue;
-        }
-        const { rows } = await client.query<{ id: number; deduplicated: boolean }>(SQL.insertDedup, [
+      const reserved = await client.query<{ id: number }>(SQL.reserveIds, [candidates.length]);
+      const idOf = new Map(candidates.map((i, k) => [i, Number(reserved.rows[k]!.id)]));
+      const keys = [...firstOfKey.keys()];
+      const taken = await client.query<{ key: string }>(SQL.takeKeys, [
+        queue,
+        keys,
+        keys.map((k) => idOf.get(firstOfKey.get(k)!)),
+        nowMs + dedupWindowMs,
+        nowMs,
+      ]);
+      const won = new Set(taken.rows.map((r) => r.key));
+      const lost = keys.filter((k) => !won.has(k));
+      const holders = new Map<string, number>();
+      if (lost.length > 0) {
+        const { rows } = await client.query<{ key: string; message_id: number }>(SQL.keyHolders, [
           queue,
-          m.body,
-          m.priority,
-          m.visibleAtMs,
-          m.groupId,
+          lost,
+        ]);
+        for (const r of rows) holders.set(r.key, Number(r.message_id));
+      }
+      const inserts = candidates.filter(
+        (i) => messages[i]!.dedupKey === null || won.has(messages[i]!.dedupKey!),
+      );
+      if (inserts.length > 0) {
+        const rows = inserts.map((i) => messages[i]!);
+        await client.query(SQL.insertWithIds, [
+          queue,
+          rows.map((m) => m.body),
+          rows.map((m) => m.priority),
+          rows.map((m) => m.visibleAtMs),
+          rows.map((m) => m.groupId),
           nowMs,
-          m.dedupKey,
-          nowMs + dedupWindowMs,
+          inserts.map((i) => idOf.get(i)),
           this.#channel,
         ]);
-        out.push({ id: rows[0]!.id, deduplicated: rows[0]!.deduplicated });
       }
       await client.query('COMMIT');
-      return out;
+      return messages.map((m, i): InsertedMessage => {
+        if (m.dedupKey === null) return { id: idOf.get(i)!, deduplicated: false };
+        const first = firstOfKey.get(m.dedupKey)!;
+        if (won.has(m.dedupKey)) return { id: idOf.get(first)!, deduplicated: first !== i };
+        return { id: holders.get(m.dedupKey)!, deduplicated: true };
+      });
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
