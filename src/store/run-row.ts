@@ -1,0 +1,136 @@
+// The run history's sub-store contract (`store.runs`): one row per attempt of a
+// function, and the log lines each attempt wrote. Both backends implement it.
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+
+/** What started a run; `queue` for messages of a user's queue, `event` for rule deliveries. */
+export type TriggerKind = 'manual' | 'queue' | 'event' | 'schedule' | 'task' | 'webhook';
+
+/**
+ * A run as stored. `id` sorts by creation time (it starts with the creation
+ * instant in base 36), so paging and retention walk the primary key.
+ */
+export interface RunRow {
+  readonly id: string;
+  readonly functionName: string;
+  /** Shared by every attempt of one invocation (retries of a manual call, redeliveries of a message). */
+  readonly invocationId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  readonly status: RunStatus;
+  readonly triggerKind: TriggerKind;
+  /** JSON text: the trigger's details (queue + message ids, schedule + tick, event id, …). */
+  readonly trigger: string;
+  /** JSON text of the input, kept for invocations the store queues (manual, retries); null otherwise. */
+  readonly input: string | null;
+  /** When the attempt is due to start (a tick's time, a retry's backoff end); null if at once. */
+  readonly scheduledForMs: number | null;
+  readonly createdAtMs: number;
+  readonly startedAtMs: number | null;
+  readonly finishedAtMs: number | null;
+  /** JSON text of the result (succeeded runs). */
+  readonly result: string | null;
+  /** JSON text of the error record (failed, timed_out, cancelled). */
+  readonly error: string | null;
+  /** Set when someone asked to cancel the run while it was running. */
+  readonly cancelRequestedAtMs: number | null;
+  /** The process running (or that ran) the attempt. */
+  readonly owner: string | null;
+  /** Log lines stored for the run. */
+  readonly logCount: number;
+}
+
+/**
+ * A full write of a run: inserts it, or updates every mutable column of an
+ * existing row whose status is still `queued` or `running` (a finished run is never rewritten).
+ */
+export type RunWrite = Omit<RunRow, 'cancelRequestedAtMs'>;
+
+export interface RunFilter {
+  readonly functionName?: string;
+  readonly status?: RunStatus;
+  readonly triggerKind?: TriggerKind;
+  /** createdAtMs >= fromMs */
+  readonly fromMs?: number;
+  /** createdAtMs < toMs */
+  readonly toMs?: number;
+  /** Cursor: only runs with an id below this one (newest first paging). */
+  readonly beforeId?: string;
+  readonly limit: number;
+}
+
+export interface NewLogLine {
+  readonly runId: string;
+  readonly functionName: string;
+  /** Position within the run, from 1, assigned by the writer. */
+  readonly seq: number;
+  readonly atMs: number;
+  /** pino levels: 10 trace … 60 fatal. */
+  readonly level: number;
+  readonly msg: string;
+  /** JSON text of the line's other fields, or null. */
+  readonly fields: string | null;
+}
+
+export interface LogRow extends NewLogLine {
+  /** Store-wide insertion order (for following every run of a function). */
+  readonly id: number;
+}
+
+export interface RunStore {
+  /** Runs a batch of full writes (see RunWrite) in one transaction. */
+  write(runs: readonly RunWrite[]): Promise<void>;
+  /**
+   * Moves a queued run to running at `nowMs` for `owner` and returns it; null when it
+   * is not queued (cancelled, already started elsewhere, or unknown).
+   */
+  start(id: string, owner: string, nowMs: number): Promise<RunRow | null>;
+  get(id: string): Promise<RunRow | null>;
+  /** Newest first (id descending). */
+  list(filter: RunFilter): Promise<RunRow[]>;
+  /**
+   * Cancels a run: a queued one becomes `cancelled` at once (finished at `nowMs`, `error` set);
+   * a running one gets `cancelRequestedAtMs` (its worker aborts it). Returns the row after
+   * the change, or as it was if it had already finished; null if unknown.
+   */
+  cancel(id: string, error: string, nowMs: number): Promise<RunRow | null>;
+  /** Of these running run ids, those whose cancellation was requested. */
+  cancelRequested(ids: readonly string[]): Promise<string[]>;
+  /**
+   * Marks attempts of `invocationId` before `attempt` still `running` as failed with `error`
+   * (their worker died; a later attempt has started). Returns how many.
+   */
+  failAbandoned(invocationId: string, attempt: number, error: string, nowMs: number): Promise<number>;
+  /** Appends log lines and adds them to their runs' `logCount`. */
+  appendLogs(lines: readonly NewLogLine[]): Promise<void>;
+  /** A run's lines with seq > afterSeq, in order. */
+  logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]>;
+  /** Lines of every run of a function with id > afterId and atMs >= sinceMs, in id order. */
+  functionLogs(functionName: string, afterId: number, sinceMs: number, limit: number): Promise<LogRow[]>;
+  /**
+   * Deletes up to `limit` finished runs whose id is below `beforeId` (created before the
+   * cutoff), with their log lines; returns how many runs.
+   */
+  deleteFinishedBefore(beforeId: string, limit: number): Promise<number>;
+}
+
+/** Run ids: creation instant in base 36 (9 digits, sortable until 5188), then 12 random characters. */
+export function newRunId(nowMs: number): string {
+  return `${runIdPrefix(nowMs)}${randomChars(12)}`;
+}
+
+/** The smallest id of a run created at `nowMs`: every id created earlier sorts below it. */
+export function runIdPrefix(nowMs: number): string {
+  return Math.max(0, Math.floor(nowMs)).toString(36).padStart(9, '0');
+}
+
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+function randomChars(n: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % 36];
+  return out;
+}
