@@ -6,8 +6,19 @@
 // an injected Clock governs both backends alike.
 
 import type { EventStore } from './event-row.ts';
+import type { RunStore } from './run-row.ts';
 
 export type { EventRow, EventStore, FileAnnouncement, NewEvent } from './event-row.ts';
+export type {
+  LogRow,
+  NewLogLine,
+  RunFilter,
+  RunRow,
+  RunStatus,
+  RunStore,
+  RunWrite,
+  TriggerKind,
+} from './run-row.ts';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -202,6 +213,7 @@ export interface Store {
   readonly locks: LockStore;
   readonly queues: QueueStore;
   readonly events: EventStore;
+  readonly runs: RunStore;
   /** The highest applied migration. */
   schemaVersion(): Promise<number>;
   /** Round-trips to the database; rejects when it does not answer. */

@@ -6,13 +6,22 @@ import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { EventStore, LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type {
+  EventStore,
+  LockStore,
+  QueueStore,
+  RunStore,
+  Store,
+  StoreCapabilities,
+  Unlisten,
+} from '../types.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgEventStore } from './events.ts';
 import { PgListener } from './listener.ts';
 import { PgLockStore } from './locks.ts';
 import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
 import { PgQueueStore } from './queues.ts';
+import { PgRunStore } from './runs.ts';
 
 export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
@@ -28,6 +37,7 @@ export class PgStore implements Store {
   readonly locks: LockStore;
   readonly queues: QueueStore;
   readonly events: EventStore;
+  readonly runs: RunStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
   readonly #leasePool: pg.Pool;
@@ -37,6 +47,7 @@ export class PgStore implements Store {
     this.pool = pool;
     this.url = target.display;
     this.schema = target.schema;
+    this.runs = new PgRunStore(pool);
     this.events = new PgEventStore(pool);
     this.locks = new PgLockStore(pool);
     this.#listener = new PgListener(target);

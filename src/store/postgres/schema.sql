@@ -50,6 +50,35 @@ TABLE queues
   created_at_ms bigint NOT NULL
   updated_at_ms bigint NOT NULL
 
+TABLE run_logs
+  id bigint NOT NULL DEFAULT nextval('run_logs_id_seq'::regclass)
+  run_id text NOT NULL
+  function_name text NOT NULL
+  seq integer NOT NULL
+  at_ms bigint NOT NULL
+  level integer NOT NULL
+  msg text NOT NULL
+  fields text
+
+TABLE runs
+  id text NOT NULL
+  function_name text NOT NULL
+  invocation_id text NOT NULL
+  attempt integer NOT NULL
+  status text NOT NULL
+  trigger_kind text NOT NULL
+  trigger text NOT NULL
+  input text
+  scheduled_for_ms bigint
+  created_at_ms bigint NOT NULL
+  started_at_ms bigint
+  finished_at_ms bigint
+  result text
+  error text
+  cancel_requested_at_ms bigint
+  owner text
+  log_count integer NOT NULL DEFAULT 0
+
 TABLE schema_migrations
   version integer NOT NULL
   name text NOT NULL
@@ -68,6 +97,13 @@ CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
 CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);
+CREATE INDEX run_logs_function ON run_logs USING btree (function_name, id);
+CREATE UNIQUE INDEX run_logs_pkey ON run_logs USING btree (id);
+CREATE UNIQUE INDEX run_logs_run_seq ON run_logs USING btree (run_id, seq);
+CREATE INDEX runs_failures ON runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
+CREATE INDEX runs_function ON runs USING btree (function_name, id);
+CREATE INDEX runs_invocation ON runs USING btree (invocation_id);
+CREATE UNIQUE INDEX runs_pkey ON runs USING btree (id);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 
 CONSTRAINT events.events_id_key UNIQUE (id);
@@ -77,4 +113,7 @@ CONSTRAINT locks.locks_pkey PRIMARY KEY (name);
 CONSTRAINT messages.messages_pkey PRIMARY KEY (id);
 CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);
 CONSTRAINT queues.queues_pkey PRIMARY KEY (name);
+CONSTRAINT run_logs.run_logs_pkey PRIMARY KEY (id);
+CONSTRAINT runs.runs_pkey PRIMARY KEY (id);
+CONSTRAINT runs.runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text])));
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version);

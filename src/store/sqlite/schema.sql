@@ -57,6 +57,38 @@ CREATE TABLE queues (
   updated_at_ms INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE run_logs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  function_name TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  level INTEGER NOT NULL,
+  msg TEXT NOT NULL,
+  fields TEXT
+) STRICT;
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  function_name TEXT NOT NULL,
+  invocation_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL
+  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled')),
+  trigger_kind TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  input TEXT,
+  scheduled_for_ms INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  started_at_ms INTEGER,
+  finished_at_ms INTEGER,
+  result TEXT,
+  error TEXT,
+  cancel_requested_at_ms INTEGER,
+  owner TEXT,
+  log_count INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
 CREATE TABLE schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
@@ -74,3 +106,13 @@ CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id
 CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
 
 CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
+
+CREATE INDEX run_logs_function ON run_logs (function_name, id);
+
+CREATE UNIQUE INDEX run_logs_run_seq ON run_logs (run_id, seq);
+
+CREATE INDEX runs_failures ON runs (id) WHERE status IN ('failed', 'timed_out');
+
+CREATE INDEX runs_function ON runs (function_name, id);
+
+CREATE INDEX runs_invocation ON runs (invocation_id);

@@ -6,12 +6,21 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import type { EventStore, LockStore, QueueStore, Store, StoreCapabilities, Unlisten } from '../types.ts';
+import type {
+  EventStore,
+  LockStore,
+  QueueStore,
+  RunStore,
+  Store,
+  StoreCapabilities,
+  Unlisten,
+} from '../types.ts';
 import { openDatabase, translateOpenError } from './database.ts';
 import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
+import { SqliteRunStore } from './runs.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -44,6 +53,7 @@ export class SqliteStore implements Store {
   readonly locks: LockStore;
   readonly queues: QueueStore;
   readonly events: EventStore;
+  readonly runs: RunStore;
   readonly db: DatabaseSync;
   readonly #path: string;
   readonly #bus: EventEmitter;
@@ -53,6 +63,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.#path = path;
     this.url = display;
+    this.runs = new SqliteRunStore(db);
     this.events = new SqliteEventStore(db);
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);

@@ -1,0 +1,309 @@
+// The run history on PostgreSQL: runs and their log lines. Every operation is one
+// statement; batches (writes, log lines) pass arrays (unnest), whatever their size.
+
+import type pg from 'pg';
+import {
+  type LogRow,
+  type NewLogLine,
+  type RunFilter,
+  type RunRow,
+  type RunStatus,
+  type RunStore,
+  type RunWrite,
+  TERMINAL_STATUSES,
+  type TriggerKind,
+} from '../run-row.ts';
+
+const RUN_COLUMNS = `id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+  scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, cancel_requested_at_ms,
+  owner, log_count`;
+
+const LOG_COLUMNS = 'id, run_id, function_name, seq, at_ms, level, msg, fields';
+
+const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
+
+// Write runs (ids $1, functions $2, invocations $3, attempts $4, statuses $5, trigger kinds $6,
+// triggers $7, inputs $8, scheduled for $9, created $10, started $11, finished $12, results $13,
+// errors $14, owners $15, log counts $16; one entry per id): inserts each, or updates a stored row
+// that is still queued or running. A stored row keeps its cancel_requested_at_ms and log_count;
+// a new one counts lines appended before it was written.
+const WRITE = `
+  INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+                    scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
+  SELECT r.id, r.function_name, r.invocation_id, r.attempt, r.status, r.trigger_kind, r.trigger, r.input,
+         r.scheduled_for_ms, r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.result, r.error, r.owner,
+         r.log_count + CASE WHEN EXISTS (SELECT 1 FROM runs x WHERE x.id = r.id) THEN 0
+                            ELSE (SELECT count(*) FROM run_logs l WHERE l.run_id = r.id) END
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
+                $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[],
+                $16::int[])
+         AS r(id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+              scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
+  ON CONFLICT (id) DO UPDATE
+     SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
+         attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
+         trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
+         created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
+         finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
+         owner = excluded.owner
+   WHERE runs.status IN ('queued', 'running')`;
+
+// Start queued run $1 for owner $2 at $3 (now, ms); returns the row, or nothing when it is not queued.
+const START = `
+  UPDATE runs SET status = 'running', started_at_ms = $3, owner = $2
+   WHERE id = $1 AND status = 'queued'
+  RETURNING ${RUN_COLUMNS}`;
+
+// One run by id $1.
+const GET = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`;
+
+// Cancel run $1 at $3 (now, ms): a queued one becomes cancelled with error $2; a running one records
+// the first cancellation request; a finished one is left as it was. Returns the row after.
+const CANCEL = `
+  UPDATE runs
+     SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+         finished_at_ms = CASE WHEN status = 'queued' THEN $3 ELSE finished_at_ms END,
+         error = CASE WHEN status = 'queued' THEN $2 ELSE error END,
+         cancel_requested_at_ms = CASE WHEN status = 'running' THEN coalesce(cancel_requested_at_ms, $3)
+                                       ELSE cancel_requested_at_ms END
+   WHERE id = $1
+  RETURNING ${RUN_COLUMNS}`;
+
+// Of run ids $1, the running ones whose cancellation was requested.
+const CANCEL_REQUESTED = `
+  SELECT id FROM runs WHERE id = ANY($1::text[]) AND status = 'running' AND cancel_requested_at_ms IS NOT NULL`;
+
+// Fail the running attempts of invocation $1 before attempt $2 with error $3 at $4 (now, ms).
+const FAIL_ABANDONED = `
+  UPDATE runs SET status = 'failed', finished_at_ms = $4, error = $3
+   WHERE invocation_id = $1 AND attempt < $2 AND status = 'running'`;
+
+// Store lines (runs $1, functions $2, seqs $3, times $4, levels $5, messages $6, fields $7) in array
+// order, skipping a (run, seq) already stored, and add the lines stored to their runs' counts.
+const APPEND_LOGS = `
+  WITH stored AS (
+    INSERT INTO run_logs (run_id, function_name, seq, at_ms, level, msg, fields)
+    SELECT run_id, function_name, seq, at_ms, level, msg, fields
+      FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[])
+           WITH ORDINALITY AS l(run_id, function_name, seq, at_ms, level, msg, fields, n)
+     ORDER BY n
+    ON CONFLICT (run_id, seq) DO NOTHING
+    RETURNING run_id)
+  UPDATE runs SET log_count = runs.log_count + s.n
+    FROM (SELECT run_id, count(*) AS n FROM stored GROUP BY run_id) s
+   WHERE runs.id = s.run_id`;
+
+// Up to $3 lines of run $1 with seq after $2, in order.
+const LOGS = `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`;
+
+// Up to $4 lines of every run of function $1 with id after $2 and at or after $3 (ms), in id order.
+const FUNCTION_LOGS = `
+  SELECT ${LOG_COLUMNS} FROM run_logs
+   WHERE function_name = $1 AND id > $2 AND at_ms >= $3
+   ORDER BY id LIMIT $4`;
+
+// Delete the oldest $2 finished runs with an id below $1 (created before the cutoff) and their
+// log lines. Rows locked by another transaction (a cancel in flight) wait for the next batch.
+const DELETE_FINISHED = `
+  WITH doomed AS (
+    SELECT id FROM runs WHERE id < $1 AND status IN ${TERMINAL} ORDER BY id LIMIT $2
+       FOR UPDATE SKIP LOCKED),
+  logs AS (DELETE FROM run_logs WHERE run_id IN (SELECT id FROM doomed))
+  DELETE FROM runs WHERE id IN (SELECT id FROM doomed)`;
+
+interface RawRun {
+  id: string;
+  function_name: string;
+  invocation_id: string;
+  attempt: number;
+  status: string;
+  trigger_kind: string;
+  trigger: string;
+  input: string | null;
+  scheduled_for_ms: number | string | null;
+  created_at_ms: number | string;
+  started_at_ms: number | string | null;
+  finished_at_ms: number | string | null;
+  result: string | null;
+  error: string | null;
+  cancel_requested_at_ms: number | string | null;
+  owner: string | null;
+  log_count: number;
+}
+
+interface RawLog {
+  id: number | string;
+  run_id: string;
+  function_name: string;
+  seq: number;
+  at_ms: number | string;
+  level: number;
+  msg: string;
+  fields: string | null;
+}
+
+const ms = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+function toRunRow(r: RawRun): RunRow {
+  return {
+    id: r.id,
+    functionName: r.function_name,
+    invocationId: r.invocation_id,
+    attempt: r.attempt,
+    status: r.status as RunStatus,
+    triggerKind: r.trigger_kind as TriggerKind,
+    trigger: r.trigger,
+    input: r.input,
+    scheduledForMs: ms(r.scheduled_for_ms),
+    createdAtMs: Number(r.created_at_ms),
+    startedAtMs: ms(r.started_at_ms),
+    finishedAtMs: ms(r.finished_at_ms),
+    result: r.result,
+    error: r.error,
+    cancelRequestedAtMs: ms(r.cancel_requested_at_ms),
+    owner: r.owner,
+    logCount: r.log_count,
+  };
+}
+
+function toLogRow(r: RawLog): LogRow {
+  return {
+    id: Number(r.id),
+    runId: r.run_id,
+    functionName: r.function_name,
+    seq: r.seq,
+    atMs: Number(r.at_ms),
+    level: r.level,
+    msg: r.msg,
+    fields: r.fields,
+  };
+}
+
+const terminal = new Set<RunStatus>(TERMINAL_STATUSES);
+
+/**
+ * One write per id, with the outcome of applying the batch in order: an upsert may not touch
+ * a row twice in one statement. The first terminal write of an id wins (later ones would not
+ * rewrite it), else the last; the first write's log count is the one an insert would keep.
+ */
+function collapse(runs: readonly RunWrite[]): RunWrite[] {
+  const byId = new Map<string, RunWrite>();
+  for (const r of runs) {
+    const prev = byId.get(r.id);
+    if (!prev) byId.set(r.id, r);
+    else if (!terminal.has(prev.status)) byId.set(r.id, { ...r, logCount: prev.logCount });
+  }
+  return [...byId.values()];
+}
+
+export class PgRunStore implements RunStore {
+  readonly #db: pg.Pool;
+
+  constructor(db: pg.Pool) {
+    this.#db = db;
+  }
+
+  async write(runs: readonly RunWrite[]): Promise<void> {
+    if (runs.length === 0) return;
+    const rs = collapse(runs);
+    await this.#db.query(WRITE, [
+      rs.map((r) => r.id),
+      rs.map((r) => r.functionName),
+      rs.map((r) => r.invocationId),
+      rs.map((r) => r.attempt),
+      rs.map((r) => r.status),
+      rs.map((r) => r.triggerKind),
+      rs.map((r) => r.trigger),
+      rs.map((r) => r.input),
+      rs.map((r) => r.scheduledForMs),
+      rs.map((r) => r.createdAtMs),
+      rs.map((r) => r.startedAtMs),
+      rs.map((r) => r.finishedAtMs),
+      rs.map((r) => r.result),
+      rs.map((r) => r.error),
+      rs.map((r) => r.owner),
+      rs.map((r) => r.logCount),
+    ]);
+  }
+
+  async start(id: string, owner: string, nowMs: number): Promise<RunRow | null> {
+    const { rows } = await this.#db.query<RawRun>(START, [id, owner, nowMs]);
+    return rows[0] ? toRunRow(rows[0]) : null;
+  }
+
+  async get(id: string): Promise<RunRow | null> {
+    const { rows } = await this.#db.query<RawRun>(GET, [id]);
+    return rows[0] ? toRunRow(rows[0]) : null;
+  }
+
+  async list(filter: RunFilter): Promise<RunRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      if (value === undefined) return;
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    add('function_name = ?', filter.functionName);
+    add('status = ?', filter.status);
+    add('trigger_kind = ?', filter.triggerKind);
+    add('created_at_ms >= ?', filter.fromMs);
+    add('created_at_ms < ?', filter.toMs);
+    add('id < ?', filter.beforeId);
+    params.push(filter.limit);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    // Runs matching the filter, newest first by id, up to the last parameter (the limit).
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT $${params.length}`;
+    const { rows } = await this.#db.query<RawRun>(sql, params);
+    return rows.map(toRunRow);
+  }
+
+  async cancel(id: string, error: string, nowMs: number): Promise<RunRow | null> {
+    const { rows } = await this.#db.query<RawRun>(CANCEL, [id, error, nowMs]);
+    return rows[0] ? toRunRow(rows[0]) : null;
+  }
+
+  async cancelRequested(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.#db.query<{ id: string }>(CANCEL_REQUESTED, [ids]);
+    return rows.map((r) => r.id);
+  }
+
+  async failAbandoned(invocationId: string, attempt: number, error: string, nowMs: number): Promise<number> {
+    const { rowCount } = await this.#db.query(FAIL_ABANDONED, [invocationId, attempt, error, nowMs]);
+    return rowCount ?? 0;
+  }
+
+  async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.#db.query(APPEND_LOGS, [
+      lines.map((l) => l.runId),
+      lines.map((l) => l.functionName),
+      lines.map((l) => l.seq),
+      lines.map((l) => l.atMs),
+      lines.map((l) => l.level),
+      lines.map((l) => l.msg),
+      lines.map((l) => l.fields),
+    ]);
+  }
+
+  async logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]> {
+    const { rows } = await this.#db.query<RawLog>(LOGS, [runId, afterSeq, limit]);
+    return rows.map(toLogRow);
+  }
+
+  async functionLogs(
+    functionName: string,
+    afterId: number,
+    sinceMs: number,
+    limit: number,
+  ): Promise<LogRow[]> {
+    const { rows } = await this.#db.query<RawLog>(FUNCTION_LOGS, [functionName, afterId, sinceMs, limit]);
+    return rows.map(toLogRow);
+  }
+
+  async deleteFinishedBefore(beforeId: string, limit: number): Promise<number> {
+    const { rowCount } = await this.#db.query(DELETE_FINISHED, [beforeId, limit]);
+    return rowCount ?? 0;
+  }
+}

@@ -1,0 +1,316 @@
+// The run history on SQLite: runs and their log lines. Batches (writes, log lines,
+// retention) run in one IMMEDIATE transaction; every other operation is one statement.
+
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type {
+  LogRow,
+  NewLogLine,
+  RunFilter,
+  RunRow,
+  RunStatus,
+  RunStore,
+  RunWrite,
+  TriggerKind,
+} from '../run-row.ts';
+import { transaction } from './database.ts';
+
+const RUN_COLUMNS = `id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+  scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, cancel_requested_at_ms,
+  owner, log_count`;
+
+const LOG_COLUMNS = 'id, run_id, function_name, seq, at_ms, level, msg, fields';
+
+const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
+
+// Write run ?1 (function ?2, invocation ?3, attempt ?4, status ?5, trigger kind ?6, trigger ?7, input ?8,
+// scheduled for ?9, created ?10, started ?11, finished ?12, result ?13, error ?14, owner ?15, log count ?16):
+// inserts it, or updates a stored row that is still queued or running. A stored row keeps its
+// cancel_requested_at_ms and log_count; a new one counts lines appended before it was written.
+const WRITE = `
+  INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+                    scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+          ?16 + CASE WHEN EXISTS (SELECT 1 FROM runs WHERE id = ?1) THEN 0
+                     ELSE (SELECT count(*) FROM run_logs WHERE run_id = ?1) END)
+  ON CONFLICT (id) DO UPDATE
+     SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
+         attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
+         trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
+         created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
+         finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
+         owner = excluded.owner
+   WHERE status IN ('queued', 'running')`;
+
+// Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
+const START = `
+  UPDATE runs SET status = 'running', started_at_ms = ?3, owner = ?2
+   WHERE id = ?1 AND status = 'queued'
+  RETURNING ${RUN_COLUMNS}`;
+
+// One run by id ?1.
+const GET = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?1`;
+
+// Cancel run ?1 at ?3 (now, ms): a queued one becomes cancelled with error ?2; a running one records
+// the first cancellation request; a finished one is left as it was. Returns the row after.
+const CANCEL = `
+  UPDATE runs
+     SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+         finished_at_ms = CASE WHEN status = 'queued' THEN ?3 ELSE finished_at_ms END,
+         error = CASE WHEN status = 'queued' THEN ?2 ELSE error END,
+         cancel_requested_at_ms = CASE WHEN status = 'running' THEN coalesce(cancel_requested_at_ms, ?3)
+                                       ELSE cancel_requested_at_ms END
+   WHERE id = ?1
+  RETURNING ${RUN_COLUMNS}`;
+
+// Of run ids ?1 (JSON array), the running ones whose cancellation was requested.
+const CANCEL_REQUESTED = `
+  SELECT id FROM runs
+   WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'running' AND cancel_requested_at_ms IS NOT NULL`;
+
+// Fail the running attempts of invocation ?1 before attempt ?2 with error ?3 at ?4 (now, ms).
+const FAIL_ABANDONED = `
+  UPDATE runs SET status = 'failed', finished_at_ms = ?4, error = ?3
+   WHERE invocation_id = ?1 AND attempt < ?2 AND status = 'running'`;
+
+// Store line ?3 of run ?1 (function ?2, at ?4, level ?5, message ?6, fields ?7) unless that seq is stored.
+const INSERT_LOG = `
+  INSERT INTO run_logs (run_id, function_name, seq, at_ms, level, msg, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+  ON CONFLICT (run_id, seq) DO NOTHING`;
+
+// Add ?2 lines to run ?1's count.
+const COUNT_LOGS = `UPDATE runs SET log_count = log_count + ?2 WHERE id = ?1`;
+
+// Up to ?3 lines of run ?1 with seq after ?2, in order.
+const LOGS = `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`;
+
+// Up to ?4 lines of every run of function ?1 with id after ?2 and at or after ?3 (ms), in id order.
+const FUNCTION_LOGS = `
+  SELECT ${LOG_COLUMNS} FROM run_logs
+   WHERE function_name = ?1 AND id > ?2 AND at_ms >= ?3
+   ORDER BY id LIMIT ?4`;
+
+// The oldest ?2 finished runs with an id below ?1 (created before the cutoff).
+const DOOMED = `SELECT id FROM runs WHERE id < ?1 AND status IN ${TERMINAL} ORDER BY id LIMIT ?2`;
+
+// Delete the log lines, then the rows, of those runs (both in one transaction, so the same set).
+const DELETE_LOGS = `DELETE FROM run_logs WHERE run_id IN (${DOOMED})`;
+const DELETE_RUNS = `DELETE FROM runs WHERE id IN (${DOOMED})`;
+
+interface RawRun {
+  id: string;
+  function_name: string;
+  invocation_id: string;
+  attempt: number;
+  status: string;
+  trigger_kind: string;
+  trigger: string;
+  input: string | null;
+  scheduled_for_ms: number | null;
+  created_at_ms: number;
+  started_at_ms: number | null;
+  finished_at_ms: number | null;
+  result: string | null;
+  error: string | null;
+  cancel_requested_at_ms: number | null;
+  owner: string | null;
+  log_count: number;
+}
+
+interface RawLog {
+  id: number;
+  run_id: string;
+  function_name: string;
+  seq: number;
+  at_ms: number;
+  level: number;
+  msg: string;
+  fields: string | null;
+}
+
+function toRunRow(r: RawRun): RunRow {
+  return {
+    id: r.id,
+    functionName: r.function_name,
+    invocationId: r.invocation_id,
+    attempt: r.attempt,
+    status: r.status as RunStatus,
+    triggerKind: r.trigger_kind as TriggerKind,
+    trigger: r.trigger,
+    input: r.input,
+    scheduledForMs: r.scheduled_for_ms,
+    createdAtMs: r.created_at_ms,
+    startedAtMs: r.started_at_ms,
+    finishedAtMs: r.finished_at_ms,
+    result: r.result,
+    error: r.error,
+    cancelRequestedAtMs: r.cancel_requested_at_ms,
+    owner: r.owner,
+    logCount: r.log_count,
+  };
+}
+
+function toLogRow(r: RawLog): LogRow {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    functionName: r.function_name,
+    seq: r.seq,
+    atMs: r.at_ms,
+    level: r.level,
+    msg: r.msg,
+    fields: r.fields,
+  };
+}
+
+export class SqliteRunStore implements RunStore {
+  readonly #db: DatabaseSync;
+  readonly #write: StatementSync;
+  readonly #start: StatementSync;
+  readonly #get: StatementSync;
+  readonly #cancel: StatementSync;
+  readonly #cancelRequested: StatementSync;
+  readonly #failAbandoned: StatementSync;
+  readonly #insertLog: StatementSync;
+  readonly #countLogs: StatementSync;
+  readonly #logs: StatementSync;
+  readonly #functionLogs: StatementSync;
+  readonly #deleteLogs: StatementSync;
+  readonly #deleteRuns: StatementSync;
+  /** list() statements by their WHERE clause (at most 2^6 shapes). */
+  readonly #lists = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#write = db.prepare(WRITE);
+    this.#start = db.prepare(START);
+    this.#get = db.prepare(GET);
+    this.#cancel = db.prepare(CANCEL);
+    this.#cancelRequested = db.prepare(CANCEL_REQUESTED);
+    this.#failAbandoned = db.prepare(FAIL_ABANDONED);
+    this.#insertLog = db.prepare(INSERT_LOG);
+    this.#countLogs = db.prepare(COUNT_LOGS);
+    this.#logs = db.prepare(LOGS);
+    this.#functionLogs = db.prepare(FUNCTION_LOGS);
+    this.#deleteLogs = db.prepare(DELETE_LOGS);
+    this.#deleteRuns = db.prepare(DELETE_RUNS);
+  }
+
+  async write(runs: readonly RunWrite[]): Promise<void> {
+    if (runs.length === 0) return;
+    transaction(this.#db, () => {
+      for (const r of runs) {
+        this.#write.run(
+          r.id,
+          r.functionName,
+          r.invocationId,
+          r.attempt,
+          r.status,
+          r.triggerKind,
+          r.trigger,
+          r.input,
+          r.scheduledForMs,
+          r.createdAtMs,
+          r.startedAtMs,
+          r.finishedAtMs,
+          r.result,
+          r.error,
+          r.owner,
+          r.logCount,
+        );
+      }
+    });
+  }
+
+  async start(id: string, owner: string, nowMs: number): Promise<RunRow | null> {
+    const row = this.#start.get(id, owner, nowMs) as RawRun | undefined;
+    return row ? toRunRow(row) : null;
+  }
+
+  async get(id: string): Promise<RunRow | null> {
+    const row = this.#get.get(id) as RawRun | undefined;
+    return row ? toRunRow(row) : null;
+  }
+
+  async list(filter: RunFilter): Promise<RunRow[]> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    const add = (clause: string, value: SQLInputValue | undefined) => {
+      if (value === undefined) return;
+      params.push(value);
+      where.push(clause.replace('?', `?${params.length}`));
+    };
+    add('function_name = ?', filter.functionName);
+    add('status = ?', filter.status);
+    add('trigger_kind = ?', filter.triggerKind);
+    add('created_at_ms >= ?', filter.fromMs);
+    add('created_at_ms < ?', filter.toMs);
+    add('id < ?', filter.beforeId);
+    params.push(filter.limit);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    let statement = this.#lists.get(clause);
+    if (!statement) {
+      // Newest first by id, up to the last parameter (the limit).
+      statement = this.#db.prepare(
+        `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT ?${params.length}`,
+      );
+      this.#lists.set(clause, statement);
+    }
+    return (statement.all(...params) as unknown as RawRun[]).map(toRunRow);
+  }
+
+  async cancel(id: string, error: string, nowMs: number): Promise<RunRow | null> {
+    const row = this.#cancel.get(id, error, nowMs) as RawRun | undefined;
+    return row ? toRunRow(row) : null;
+  }
+
+  async cancelRequested(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = this.#cancelRequested.all(JSON.stringify(ids)) as unknown as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async failAbandoned(invocationId: string, attempt: number, error: string, nowMs: number): Promise<number> {
+    return Number(this.#failAbandoned.run(invocationId, attempt, error, nowMs).changes);
+  }
+
+  async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    transaction(this.#db, () => {
+      const added = new Map<string, number>();
+      for (const l of lines) {
+        const { changes } = this.#insertLog.run(
+          l.runId,
+          l.functionName,
+          l.seq,
+          l.atMs,
+          l.level,
+          l.msg,
+          l.fields,
+        );
+        if (Number(changes) === 1) added.set(l.runId, (added.get(l.runId) ?? 0) + 1);
+      }
+      for (const [runId, n] of added) this.#countLogs.run(runId, n);
+    });
+  }
+
+  async logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]> {
+    return (this.#logs.all(runId, afterSeq, limit) as unknown as RawLog[]).map(toLogRow);
+  }
+
+  async functionLogs(
+    functionName: string,
+    afterId: number,
+    sinceMs: number,
+    limit: number,
+  ): Promise<LogRow[]> {
+    const rows = this.#functionLogs.all(functionName, afterId, sinceMs, limit);
+    return (rows as unknown as RawLog[]).map(toLogRow);
+  }
+
+  async deleteFinishedBefore(beforeId: string, limit: number): Promise<number> {
+    return transaction(this.#db, () => {
+      this.#deleteLogs.run(beforeId, limit);
+      return Number(this.#deleteRuns.run(beforeId, limit).changes);
+    });
+  }
+}

@@ -1,0 +1,405 @@
+// The store.runs contract, on both backends: upserts that never rewrite a finished
+// run, one winner per start, cancellation in every state, newest-first paging with
+// filters, log lines (also before their run is written) and retention in batches.
+
+import { describe, expect, it } from 'vitest';
+import { type NewLogLine, newRunId, type RunWrite, runIdPrefix } from '../../src/store/run-row.ts';
+import type { Store } from '../../src/store/types.ts';
+import { BACKENDS } from '../helpers/backends.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function run(overrides: Partial<RunWrite> = {}): RunWrite {
+  const createdAtMs = overrides.createdAtMs ?? T0;
+  return {
+    id: newRunId(createdAtMs),
+    functionName: 'f',
+    invocationId: 'inv-1',
+    attempt: 1,
+    status: 'queued',
+    triggerKind: 'manual',
+    trigger: '{"kind":"manual"}',
+    input: '{"x":1}',
+    scheduledForMs: null,
+    createdAtMs,
+    startedAtMs: null,
+    finishedAtMs: null,
+    result: null,
+    error: null,
+    owner: null,
+    logCount: 0,
+    ...overrides,
+  };
+}
+
+function line(runId: string, seq: number, overrides: Partial<NewLogLine> = {}): NewLogLine {
+  return {
+    runId,
+    functionName: 'f',
+    seq,
+    atMs: T0 + seq,
+    level: 30,
+    msg: `line ${seq}`,
+    fields: seq % 2 === 0 ? '{"even":true}' : null,
+    ...overrides,
+  };
+}
+
+const ERR = '{"name":"CancelledError","message":"cancelled"}';
+
+describe.each(BACKENDS)('store.runs on $name', (backend) => {
+  const it_ = backend.skip ? it.skip : it;
+
+  it_('inserts a run and reads it back with every column', async () => {
+    const store = await backend.open();
+    const r = run({ scheduledForMs: T0 + 5, owner: 'w1', logCount: 2 });
+    await store.runs.write([r]);
+    expect(await store.runs.get(r.id)).toEqual({ ...r, cancelRequestedAtMs: null });
+    expect(await store.runs.get('nope')).toBeNull();
+    await store.runs.write([]);
+  });
+
+  it_('updates a queued or running run in full but never rewrites a finished one', async () => {
+    const store = await backend.open();
+    const r = run();
+    await store.runs.write([r]);
+    const running = { ...r, status: 'running' as const, startedAtMs: T0 + 1, owner: 'w1', logCount: 99 };
+    await store.runs.write([running]);
+    // log_count is the store's, not the writer's.
+    expect(await store.runs.get(r.id)).toEqual({ ...running, logCount: 0, cancelRequestedAtMs: null });
+    const done = { ...running, status: 'succeeded' as const, finishedAtMs: T0 + 2, result: '{"ok":1}' };
+    await store.runs.write([done]);
+    await store.runs.write([{ ...running, status: 'failed', error: '{"x":1}', finishedAtMs: T0 + 3 }]);
+    await store.runs.write([{ ...r }]);
+    expect(await store.runs.get(r.id)).toEqual({ ...done, logCount: 0, cancelRequestedAtMs: null });
+  });
+
+  it_('applies a batch that writes the same run several times in order', async () => {
+    const store = await backend.open();
+    const a = run();
+    const b = run();
+    await store.runs.write([b]);
+    await store.runs.start(b.id, 'w', T0 + 1);
+    await store.runs.write([
+      a,
+      { ...a, status: 'running', startedAtMs: T0 + 1, owner: 'w' },
+      { ...a, status: 'succeeded', startedAtMs: T0 + 1, finishedAtMs: T0 + 2, owner: 'w', result: '1' },
+      { ...a, status: 'running', startedAtMs: T0 + 9, owner: 'late' },
+      { ...b, status: 'running', startedAtMs: T0 + 1, owner: 'w' },
+      { ...b, status: 'failed', startedAtMs: T0 + 1, finishedAtMs: T0 + 3, owner: 'w', error: '2' },
+    ]);
+    expect(await store.runs.get(a.id)).toMatchObject({ status: 'succeeded', owner: 'w', result: '1' });
+    expect(await store.runs.get(b.id)).toMatchObject({ status: 'failed', finishedAtMs: T0 + 3, error: '2' });
+  });
+
+  it_('keeps a cancellation request across writes of the running run', async () => {
+    const store = await backend.open();
+    const r = run();
+    await store.runs.write([r]);
+    await store.runs.start(r.id, 'w1', T0 + 1);
+    await store.runs.cancel(r.id, ERR, T0 + 2);
+    await store.runs.write([{ ...r, status: 'running', startedAtMs: T0 + 1, owner: 'w1' }]);
+    expect(await store.runs.get(r.id)).toMatchObject({ status: 'running', cancelRequestedAtMs: T0 + 2 });
+  });
+
+  it_('writes 5,000 runs in one call and updates them all in another', async () => {
+    const store = await backend.open();
+    const runs = Array.from({ length: 5000 }, (_, i) =>
+      run({ createdAtMs: T0 + i, invocationId: `inv-${i}`, input: i % 3 === 0 ? null : `{"i":${i}}` }),
+    );
+    await store.runs.write(runs);
+    await store.runs.write(
+      runs.map((r) => ({ ...r, status: 'running', startedAtMs: T0 + 10_000, owner: 'w' })),
+    );
+    expect(await store.runs.list({ limit: 10_000, status: 'running' })).toHaveLength(5000);
+    expect(await store.runs.get(runs[4321]!.id)).toMatchObject({ status: 'running', input: '{"i":4321}' });
+    expect(await store.runs.get(runs[4320]!.id)).toMatchObject({ input: null });
+  });
+
+  it_('starts a queued run once: the second start gets null', async () => {
+    const store = await backend.open();
+    const r = run();
+    await store.runs.write([r]);
+    expect(await store.runs.start(r.id, 'w1', T0 + 10)).toMatchObject({
+      id: r.id,
+      status: 'running',
+      startedAtMs: T0 + 10,
+      owner: 'w1',
+    });
+    expect(await store.runs.start(r.id, 'w2', T0 + 11)).toBeNull();
+    expect(await store.runs.start('unknown', 'w2', T0 + 11)).toBeNull();
+    expect(await store.runs.get(r.id)).toMatchObject({ owner: 'w1', startedAtMs: T0 + 10 });
+  });
+
+  it_('lets exactly one of two concurrent starts (separate store instances) win', async () => {
+    const url = backend.freshUrl();
+    const a = await backend.open({ url, poolSize: 2 });
+    const b = await backend.open({ url, poolSize: 2 });
+    for (let i = 0; i < 20; i++) {
+      const r = run();
+      await a.runs.write([r]);
+      const [x, y] = await Promise.all([a.runs.start(r.id, 'a', T0), b.runs.start(r.id, 'b', T0)]);
+      expect([x, y].filter((s) => s !== null)).toHaveLength(1);
+      expect((await a.runs.get(r.id))?.owner).toBe((x ?? y)?.owner);
+    }
+  });
+
+  it_('does not start a cancelled run', async () => {
+    const store = await backend.open();
+    const r = run();
+    await store.runs.write([r]);
+    await store.runs.cancel(r.id, ERR, T0 + 1);
+    expect(await store.runs.start(r.id, 'w', T0 + 2)).toBeNull();
+  });
+
+  it_('cancels a queued run at once', async () => {
+    const store = await backend.open();
+    const r = run();
+    await store.runs.write([r]);
+    expect(await store.runs.cancel(r.id, ERR, T0 + 5)).toMatchObject({
+      status: 'cancelled',
+      finishedAtMs: T0 + 5,
+      error: ERR,
+      cancelRequestedAtMs: null,
+    });
+    // Finished now: a second cancel and a stale write change nothing.
+    expect(await store.runs.cancel(r.id, '{"other":1}', T0 + 6)).toMatchObject({
+      status: 'cancelled',
+      finishedAtMs: T0 + 5,
+      error: ERR,
+    });
+    await store.runs.write([{ ...r, status: 'running', owner: 'w' }]);
+    expect(await store.runs.get(r.id)).toMatchObject({ status: 'cancelled', owner: null });
+  });
+
+  it_('asks a running run to cancel and keeps the first request time', async () => {
+    const store = await backend.open();
+    const r = run();
+    const other = run();
+    await store.runs.write([r, other]);
+    await store.runs.start(r.id, 'w', T0 + 1);
+    await store.runs.start(other.id, 'w', T0 + 1);
+    expect(await store.runs.cancelRequested([r.id, other.id])).toEqual([]);
+    expect(await store.runs.cancel(r.id, ERR, T0 + 5)).toMatchObject({
+      status: 'running',
+      cancelRequestedAtMs: T0 + 5,
+      finishedAtMs: null,
+      error: null,
+    });
+    expect(await store.runs.cancel(r.id, ERR, T0 + 9)).toMatchObject({ cancelRequestedAtMs: T0 + 5 });
+    expect(await store.runs.cancelRequested([r.id, other.id, 'unknown'])).toEqual([r.id]);
+    expect(await store.runs.cancelRequested([])).toEqual([]);
+    // Once the run has finished it is no longer "requested".
+    await store.runs.write([
+      { ...r, status: 'cancelled', startedAtMs: T0 + 1, finishedAtMs: T0 + 6, error: ERR },
+    ]);
+    expect(await store.runs.cancelRequested([r.id])).toEqual([]);
+    expect(await store.runs.get(r.id)).toMatchObject({ status: 'cancelled', cancelRequestedAtMs: T0 + 5 });
+  });
+
+  it_('leaves a finished run as it was on cancel, and returns null for an unknown one', async () => {
+    const store = await backend.open();
+    const r = run({ status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1, result: '"ok"', owner: 'w' });
+    await store.runs.write([r]);
+    expect(await store.runs.cancel(r.id, ERR, T0 + 5)).toEqual({ ...r, cancelRequestedAtMs: null });
+    expect(await store.runs.cancel('unknown', ERR, T0 + 5)).toBeNull();
+  });
+
+  it_('fails the abandoned running attempts before a given attempt of an invocation', async () => {
+    const store = await backend.open();
+    const a1 = run({ attempt: 1, status: 'running', startedAtMs: T0, owner: 'dead' });
+    const a2 = run({ attempt: 2, status: 'running', startedAtMs: T0, owner: 'dead' });
+    const a3 = run({ attempt: 3, status: 'running', startedAtMs: T0, owner: 'live' });
+    const done = run({
+      attempt: 1,
+      status: 'failed',
+      finishedAtMs: T0,
+      error: '"old"',
+      invocationId: 'inv-2',
+    });
+    const otherInv = run({ attempt: 1, status: 'running', invocationId: 'inv-3' });
+    const q = run({ attempt: 1, status: 'queued', invocationId: 'inv-2' });
+    await store.runs.write([a1, a2, a3, done, otherInv, q]);
+    expect(await store.runs.failAbandoned('inv-1', 3, '"abandoned"', T0 + 50)).toBe(2);
+    for (const r of [a1, a2])
+      expect(await store.runs.get(r.id)).toMatchObject({
+        status: 'failed',
+        finishedAtMs: T0 + 50,
+        error: '"abandoned"',
+      });
+    expect(await store.runs.get(a3.id)).toMatchObject({ status: 'running' });
+    expect(await store.runs.failAbandoned('inv-2', 5, '"abandoned"', T0 + 50)).toBe(0);
+    expect(await store.runs.get(done.id)).toMatchObject({ status: 'failed', error: '"old"' });
+    expect(await store.runs.get(q.id)).toMatchObject({ status: 'queued' });
+    expect(await store.runs.get(otherInv.id)).toMatchObject({ status: 'running' });
+  });
+
+  describe('list', () => {
+    // 25 runs a second apart; every 3rd of function g, every 4th failed, every 5th from a schedule.
+    async function seed(store: Store): Promise<RunWrite[]> {
+      const runs = Array.from({ length: 25 }, (_, i) =>
+        run({
+          createdAtMs: T0 + i * 1000,
+          functionName: i % 3 === 0 ? 'g' : 'f',
+          status: i % 4 === 0 ? 'failed' : 'succeeded',
+          triggerKind: i % 5 === 0 ? 'schedule' : 'manual',
+          invocationId: `inv-${i}`,
+        }),
+      );
+      // Written out of order: list orders by id, not insertion.
+      await store.runs.write([...runs].reverse().slice(0, 10));
+      await store.runs.write(runs);
+      return runs;
+    }
+
+    async function pageAll(store: Store, filter: Omit<Parameters<Store['runs']['list']>[0], 'limit'>) {
+      const seen: string[] = [];
+      let beforeId: string | undefined;
+      for (;;) {
+        const page = await store.runs.list({ ...filter, limit: 4, ...(beforeId ? { beforeId } : {}) });
+        seen.push(...page.map((r) => r.id));
+        if (page.length < 4) return seen;
+        beforeId = page[page.length - 1]!.id;
+      }
+    }
+
+    it_('pages newest first with beforeId over every run', async () => {
+      const store = await backend.open();
+      const runs = await seed(store);
+      const newestFirst = runs.map((r) => r.id).reverse();
+      expect(await pageAll(store, {})).toEqual(newestFirst);
+      expect((await store.runs.list({ limit: 3 })).map((r) => r.id)).toEqual(newestFirst.slice(0, 3));
+    });
+
+    it_('pages with filters by function, status, trigger kind and creation time', async () => {
+      const store = await backend.open();
+      const runs = await seed(store);
+      const expectIds = (pred: (r: RunWrite, i: number) => boolean) =>
+        runs
+          .filter(pred)
+          .map((r) => r.id)
+          .reverse();
+      expect(await pageAll(store, { functionName: 'g' })).toEqual(expectIds((r) => r.functionName === 'g'));
+      expect(await pageAll(store, { status: 'failed' })).toEqual(expectIds((r) => r.status === 'failed'));
+      expect(await pageAll(store, { triggerKind: 'schedule' })).toEqual(
+        expectIds((r) => r.triggerKind === 'schedule'),
+      );
+      expect(await pageAll(store, { fromMs: T0 + 5000, toMs: T0 + 17_000 })).toEqual(
+        expectIds((_, i) => i >= 5 && i < 17),
+      );
+      expect(
+        await pageAll(store, {
+          functionName: 'f',
+          status: 'succeeded',
+          triggerKind: 'manual',
+          fromMs: T0 + 2000,
+        }),
+      ).toEqual(
+        expectIds(
+          (r, i) =>
+            r.functionName === 'f' && r.status === 'succeeded' && r.triggerKind === 'manual' && i >= 2,
+        ),
+      );
+      expect(await store.runs.list({ functionName: 'nobody', limit: 10 })).toEqual([]);
+    });
+  });
+
+  describe('logs', () => {
+    it_('appends lines, counts them on the run and reads them by seq', async () => {
+      const store = await backend.open();
+      const r = run();
+      await store.runs.write([r]);
+      await store.runs.appendLogs([line(r.id, 1), line(r.id, 2)]);
+      await store.runs.appendLogs([line(r.id, 3)]);
+      await store.runs.appendLogs([]);
+      expect((await store.runs.get(r.id))?.logCount).toBe(3);
+      const all = await store.runs.logs(r.id, 0, 10);
+      expect(all.map((l) => ({ ...l, id: 0 }))).toEqual([1, 2, 3].map((s) => ({ ...line(r.id, s), id: 0 })));
+      expect(all[0]!.id).toBeLessThan(all[1]!.id);
+      expect((await store.runs.logs(r.id, 1, 1)).map((l) => l.seq)).toEqual([2]);
+      expect(await store.runs.logs(r.id, 3, 10)).toEqual([]);
+    });
+
+    it_('stores a repeated (run, seq) once and counts it once', async () => {
+      const store = await backend.open();
+      const r = run();
+      await store.runs.write([r]);
+      await store.runs.appendLogs([line(r.id, 1), line(r.id, 2)]);
+      await store.runs.appendLogs([line(r.id, 2, { msg: 'again' }), line(r.id, 3), line(r.id, 3)]);
+      expect((await store.runs.get(r.id))?.logCount).toBe(3);
+      expect((await store.runs.logs(r.id, 0, 10)).map((l) => l.msg)).toEqual(['line 1', 'line 2', 'line 3']);
+    });
+
+    it_('counts lines appended before the run row is written', async () => {
+      const store = await backend.open();
+      const r = run();
+      await store.runs.appendLogs([line(r.id, 1), line(r.id, 2)]);
+      expect(await store.runs.get(r.id)).toBeNull();
+      expect(await store.runs.logs(r.id, 0, 10)).toHaveLength(2);
+      await store.runs.write([{ ...r, status: 'running', startedAtMs: T0, owner: 'w' }]);
+      expect((await store.runs.get(r.id))?.logCount).toBe(2);
+      await store.runs.appendLogs([line(r.id, 3)]);
+      await store.runs.write([{ ...r, status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1 }]);
+      expect((await store.runs.get(r.id))?.logCount).toBe(3);
+    });
+
+    it_('follows every run of a function by line id, from a time', async () => {
+      const store = await backend.open();
+      const a = run();
+      const b = run();
+      const other = run({ functionName: 'g' });
+      await store.runs.write([a, b, other]);
+      await store.runs.appendLogs([line(a.id, 1), line(other.id, 1, { functionName: 'g' }), line(b.id, 1)]);
+      await store.runs.appendLogs([line(a.id, 2), line(b.id, 2)]);
+      const all = await store.runs.functionLogs('f', 0, 0, 100);
+      expect(all.map((l) => `${l.runId === a.id ? 'a' : 'b'}${l.seq}`)).toEqual(['a1', 'b1', 'a2', 'b2']);
+      const after = await store.runs.functionLogs('f', all[1]!.id, 0, 1);
+      expect(after.map((l) => l.id)).toEqual([all[2]!.id]);
+      expect((await store.runs.functionLogs('f', 0, T0 + 2, 100)).map((l) => l.seq)).toEqual([2, 2]);
+      expect(await store.runs.functionLogs('g', 0, 0, 100)).toHaveLength(1);
+    });
+  });
+
+  describe('deleteFinishedBefore', () => {
+    it_(
+      'deletes the oldest finished runs before the cutoff with their logs, in bounded batches',
+      async () => {
+        const store = await backend.open();
+        const old = (i: number, overrides: Partial<RunWrite>) =>
+          run({ createdAtMs: T0 + i * 1000, ...overrides });
+        const done = [0, 1, 2, 3].map((i) =>
+          old(i, {
+            status: (['succeeded', 'failed', 'timed_out', 'cancelled'] as const)[i]!,
+            finishedAtMs: T0,
+          }),
+        );
+        const running = old(4, { status: 'running', startedAtMs: T0 });
+        const queued = old(5, { status: 'queued' });
+        const newer = run({ createdAtMs: T0 + 60_000, status: 'succeeded', finishedAtMs: T0 + 60_000 });
+        await store.runs.write([...done, running, queued, newer]);
+        await store.runs.appendLogs([...done, running, newer].flatMap((r) => [line(r.id, 1), line(r.id, 2)]));
+        const cutoff = runIdPrefix(T0 + 30_000);
+
+        expect(await store.runs.deleteFinishedBefore(cutoff, 3)).toBe(3);
+        for (const r of done.slice(0, 3)) {
+          expect(await store.runs.get(r.id)).toBeNull();
+          expect(await store.runs.logs(r.id, 0, 10)).toEqual([]);
+        }
+        expect(await store.runs.get(done[3]!.id)).not.toBeNull();
+        expect(await store.runs.deleteFinishedBefore(cutoff, 3)).toBe(1);
+        expect(await store.runs.deleteFinishedBefore(cutoff, 3)).toBe(0);
+
+        expect(await store.runs.get(done[3]!.id)).toBeNull();
+        expect(await store.runs.logs(done[3]!.id, 0, 10)).toEqual([]);
+        expect(await store.runs.get(running.id)).toMatchObject({ status: 'running', logCount: 2 });
+        expect(await store.runs.logs(running.id, 0, 10)).toHaveLength(2);
+        expect(await store.runs.get(queued.id)).toMatchObject({ status: 'queued' });
+        expect(await store.runs.get(newer.id)).toMatchObject({ status: 'succeeded' });
+        expect(await store.runs.logs(newer.id, 0, 10)).toHaveLength(2);
+        expect((await store.runs.functionLogs('f', 0, 0, 100)).map((l) => l.runId).sort()).toEqual(
+          [running.id, running.id, newer.id, newer.id].sort(),
+        );
+      },
+    );
+  });
+});
