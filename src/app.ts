@@ -3,15 +3,25 @@
 
 import type { Logger } from 'pino';
 import { type Clock, RealClock } from './core/clock.ts';
+import { type Duration, parseDuration } from './core/duration.ts';
 import { MainspringError } from './core/errors.ts';
 import { EventBus } from './events/bus.ts';
 import type { FileTriggerDefinition } from './events/files/define.ts';
 import { FileWatcher } from './events/files/watcher.ts';
 import type { RuleDefinition } from './events/rules-define.ts';
-import { Locks } from './locks/locks.ts';
+import { defaultOwner, Locks } from './locks/locks.ts';
+import {
+  Alerter,
+  type AlertSettings,
+  type ResolvedAlertSettings,
+  resolveAlertSettings,
+} from './observability/alerts.ts';
+import { Metrics } from './observability/metrics.ts';
 import type { QueueDefinition } from './queue/define.ts';
 import { Queues } from './queue/queues.ts';
 import type { FunctionDefinition } from './runtime/function.ts';
+import { DEFAULT_RUN_RETENTION_MS } from './runtime/retention.ts';
+import { invocationQueue, Runs } from './runtime/runs.ts';
 import { Worker, type WorkerOptions } from './runtime/worker.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
@@ -38,6 +48,19 @@ export interface CreateMainspringOptions {
   /** Postgres pool size (default 10). */
   readonly poolSize?: number;
   readonly logger?: Logger;
+  /** Alerts for every function's final failures and timeouts (functions may add their own). */
+  readonly alerts?: AlertSettings;
+  /** A dotenv-format file command secrets are read from when not in the environment. */
+  readonly secretsFile?: string;
+  /** How long finished runs and their logs are kept (default 30 days). */
+  readonly runRetention?: Duration;
+  /**
+   * Keep a record of each queue-triggered run (default true). Invocations (manual calls,
+   * schedules, tasks) are always recorded: their record is how they are tracked.
+   */
+  readonly recordRuns?: boolean;
+  /** Where the API is reachable, for links in alerts (default http://127.0.0.1:7400). */
+  readonly baseUrl?: string;
 }
 
 export interface Mainspring {
@@ -49,6 +72,10 @@ export interface Mainspring {
   readonly events: EventBus;
   /** The app's functions, with the triggers rules add for their function targets. */
   readonly functions: readonly FunctionDefinition[];
+  /** Run history, manual invocation, cancellation and logs. */
+  readonly runs: Runs;
+  /** Prometheus metrics of this process (and queue depth of the whole store). */
+  readonly metrics: Metrics;
   /** Starts consuming the queues this app's functions are triggered from. */
   startWorker(options?: WorkerOptions): Promise<Worker>;
   /**
@@ -85,6 +112,17 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     }
     names.add(fn.name);
   }
+  const alerts = options.alerts === undefined ? null : resolveAlertSettings(options.alerts, 'alerts');
+  const functionAlerts = new Map<string, ResolvedAlertSettings>();
+  userFunctions.forEach((fn, i) => {
+    if (fn.alerts !== null)
+      functionAlerts.set(fn.name, resolveAlertSettings(fn.alerts, `functions[${i}].alerts`));
+  });
+  const runRetentionMs =
+    options.runRetention === undefined
+      ? DEFAULT_RUN_RETENTION_MS
+      : parseDuration(options.runRetention, 'runRetention');
+  const owner = options.owner ?? defaultOwner();
   const fileTriggers = options.fileTriggers ?? [];
   const rules = [...(options.rules ?? []), ...fileTriggers.map((t) => t.rule)];
   const functions = withRuleTriggers(userFunctions, rules);
@@ -99,6 +137,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     const queues = new Queues(store.queues, clock, [
       ...(options.queues ?? []),
       ...rules.flatMap((r) => r.queues),
+      ...functions.map(invocationQueue),
     ]);
     await queues.register();
     const events = new EventBus({
@@ -110,16 +149,40 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       ...(options.logger ? { logger: options.logger } : {}),
     });
     await events.checkTargets();
+    const locks = new Locks(store.locks, clock, owner);
+    const metrics = new Metrics({ queueCounts: () => store.queues.counts(clock.now()), clock });
+    const alerter =
+      alerts !== null || functionAlerts.size > 0
+        ? new Alerter({ clock, metrics, ...(options.logger ? { logger: options.logger } : {}) })
+        : null;
     return {
       store,
       clock,
-      locks: new Locks(store.locks, clock, options.owner),
+      locks,
       queues,
       events,
       functions,
+      runs: new Runs(store, clock, queues, functions),
+      metrics,
       async startWorker(workerOptions: WorkerOptions = {}) {
         const worker = new Worker(
-          { store, clock, queues, functions },
+          {
+            store,
+            clock,
+            queues,
+            functions,
+            locks,
+            owner,
+            metrics,
+            alerter,
+            alerts,
+            functionAlerts,
+            recordRuns: options.recordRuns ?? true,
+            cwd: options.cwd ?? process.cwd(),
+            secretsFile: options.secretsFile ?? null,
+            baseUrl: options.baseUrl ?? 'http://127.0.0.1:7400',
+            runRetentionMs,
+          },
           { ...(options.logger ? { logger: options.logger } : {}), ...workerOptions },
         );
         await worker.start();
@@ -146,6 +209,8 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
         await Promise.all(watchers.splice(0).map((w) => w.stop()));
         await events.stop();
         await Promise.all([...workers].map((w) => w.stop()));
+        await alerter?.idle();
+        alerter?.close();
         await store.close();
       },
     };

@@ -8,20 +8,24 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import type { ResolvedAlertSettings } from '../observability/alerts.ts';
 import { backoffMs, type QueueSettings } from '../queue/define.ts';
+import { type RunStatus, type RunWrite, runIdPrefix } from '../store/run-row.ts';
 import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
+import { type AttemptOutcome, type Runtime, runAttempt } from './attempt.ts';
 import type { Batcher } from './batcher.ts';
 import { isNonRetryable, retryAfterOf, toErrorRecord } from './errors.ts';
 import type {
   BatchResult,
-  FunctionContext,
   FunctionDefinition,
   QueueBatch,
   QueueRecord,
   QueueTrigger,
+  RunInfo,
   TriggerInfo,
 } from './function.ts';
 import type { Limiter } from './limiter.ts';
+import { attemptRunId, type InvocationMessage } from './runs.ts';
 import type { WorkerEvents } from './worker-events.ts';
 
 export interface ConsumerDeps {
@@ -35,6 +39,62 @@ export interface ConsumerDeps {
   readonly events: WorkerEvents;
   readonly log: Logger;
   readonly pollIntervalMs: number;
+  readonly runtime: Runtime;
+  /** The function's own invocation queue (manual calls, retries) rather than a queue trigger. */
+  readonly invocations: boolean;
+  /** For a rule's delivery queue: the rule's name (runs are triggered by an event). */
+  readonly ruleName: string | null;
+}
+
+/** A run being made: what its records are built from. */
+interface Begun {
+  readonly info: RunInfo;
+  /** The handler's input, or NO_INPUT to use the message body. */
+  readonly input: unknown;
+  readonly inputJson: string | null;
+  readonly startedAtMs: number;
+  /** Whether the run gets a record. */
+  readonly recorded: boolean;
+  disarm: (() => void) | null;
+}
+
+const NO_INPUT = Symbol('no input');
+const LOST_ERROR = JSON.stringify({
+  name: 'MainspringError',
+  code: 'E_RUN_LOST',
+  message:
+    'the process running this attempt stopped before it finished (crash or lost lease); a later attempt took over',
+});
+
+function runRow(fn: FunctionDefinition, b: Begun, status: RunStatus, owner: string | null): RunWrite {
+  return {
+    id: b.info.id,
+    functionName: fn.name,
+    invocationId: b.info.invocationId,
+    attempt: b.info.attempt,
+    status,
+    triggerKind: b.info.trigger.kind,
+    trigger: JSON.stringify(b.info.trigger),
+    input: b.inputJson,
+    scheduledForMs: b.info.scheduledFor?.getTime() ?? null,
+    createdAtMs: b.startedAtMs,
+    startedAtMs: b.startedAtMs,
+    finishedAtMs: null,
+    result: null,
+    error: null,
+    owner,
+    logCount: 0,
+  };
+}
+
+function finishedRow(fn: FunctionDefinition, b: Begun, o: AttemptOutcome, owner: string): RunWrite {
+  return {
+    ...runRow(fn, b, o.status, owner),
+    startedAtMs: o.startedAtMs,
+    finishedAtMs: o.finishedAtMs,
+    result: o.resultJson,
+    error: o.error === null ? null : JSON.stringify(o.error),
+  };
 }
 
 interface Running {
@@ -268,62 +328,280 @@ export class QueueConsumer {
   }
 
   async #handle(messages: ClaimedMessage[], signal: AbortSignal, handlerDone: () => void): Promise<void> {
-    const { fn, trigger, events } = this.#d;
+    const { fn, trigger, events, runtime } = this.#d;
     const single = trigger.batchSize === 1;
     const records = messages.map(toRecord);
     if (events.listenerCount('message:started') > 0) {
       for (const r of records)
         events.emit('message:started', { queue: this.#queue, id: r.id, receiveCount: r.receiveCount });
     }
-    const ctx = new QueueContext(this.#d, this.#queue, messages, records, signal);
-    let failed: Set<number> | null = null;
-    let error: unknown;
+    let begun: Begun | null;
     try {
-      const result = await fn.handler(single ? records[0]!.body : ({ records } satisfies QueueBatch), ctx);
-      if (!single) {
-        failed = failedIds(result, messages);
-        if (failed.size > 0) error = new Error('reported in batchItemFailures');
-      }
+      begun = this.#d.invocations
+        ? await this.#beginInvocation(messages[0]!, records[0]!)
+        : this.#beginQueueRun(messages, records);
     } catch (err) {
-      failed = new Set(messages.map((m) => m.id));
-      error = err;
+      // The run could not be started (the store failed): the message comes back after its lease.
+      this.#d.log.error(
+        { err, queue: this.#queue },
+        'could not start a run; its message will be redelivered',
+      );
+      handlerDone();
+      return;
     }
+    if (begun === null) {
+      handlerDone();
+      await this.#track(this.#ackAll(messages));
+      return;
+    }
+    runtime.metrics?.runStarted(fn.name, begun.info.trigger.kind);
+    const outcome = await runAttempt(runtime, fn, {
+      info: begun.info,
+      triggerKind: begun.info.trigger.kind,
+      input:
+        begun.input !== NO_INPUT
+          ? begun.input
+          : single
+            ? records[0]!.body
+            : ({ records } satisfies QueueBatch),
+      shutdown: signal,
+      message: single && !this.#d.invocations ? records[0] : undefined,
+      extendVisibility: (seconds) => this.#extend(messages, seconds),
+    });
+    begun.disarm?.();
     handlerDone();
-    // Tracked so shutdown waits for outcomes being written (but never for a handler that ignored its abort).
-    const recording = this.#record(messages, failed, error, ctx.trigger.messageIds);
+    await this.#track(this.#record(messages, begun, outcome));
+  }
+
+  /** Tracked so shutdown waits for outcomes being written (but never for a handler that ignored its abort). */
+  async #track(recording: Promise<void>): Promise<void> {
     this.#recording.add(recording);
     await recording;
     this.#recording.delete(recording);
   }
 
-  async #record(
-    messages: ClaimedMessage[],
-    failed: Set<number> | null,
-    error: unknown,
-    ids: readonly string[],
-  ) {
+  /** A run of a message (or batch) of a user's queue or a rule's delivery queue: no store round trip to start. */
+  #beginQueueRun(messages: ClaimedMessage[], records: QueueRecord[]): Begun {
+    const { runtime, fn } = this.#d;
+    const first = messages[0]!;
+    const invocationId = `${runIdPrefix(first.sentAtMs)}m${first.id.toString(36)}`;
+    let attempt = 0;
+    for (const m of messages) if (m.receiveCount > attempt) attempt = m.receiveCount;
+    const messageIds = records.map((r) => r.id);
+    const rule = this.#d.ruleName;
+    const triggerInfo: TriggerInfo =
+      rule === null
+        ? { kind: 'queue', queue: this.#queue, messageIds }
+        : { kind: 'event', rule, queue: this.#queue, messageIds };
+    const info: RunInfo = {
+      id: attemptRunId(invocationId, attempt),
+      invocationId,
+      attempt,
+      trigger: triggerInfo,
+      scheduledFor: null,
+    };
+    const begun: Begun = {
+      info,
+      input: NO_INPUT,
+      inputJson: null,
+      startedAtMs: runtime.clock.now(),
+      recorded: runtime.recordRuns,
+      disarm: null,
+    };
+    if (!runtime.recordRuns) return begun;
+    if (attempt > 1) {
+      void runtime.store.runs
+        .failAbandoned(invocationId, attempt, LOST_ERROR, runtime.clock.now())
+        .catch((err: unknown) => this.#d.log.warn({ err }, 'could not close abandoned attempts'));
+    }
+    // Short runs are written once, when they finish; a run still going after a moment is written as running.
+    begun.disarm = runtime.recorder.runningWrites.arm(() => {
+      runtime.recorder.write(runRow(fn, begun, 'running', runtime.owner)).catch(() => {});
+    });
+    return begun;
+  }
+
+  /** An invocation (manual call, retry): its queued row becomes running, unless it was cancelled or already ran. */
+  async #beginInvocation(message: ClaimedMessage, record: QueueRecord): Promise<Begun | null> {
+    const { runtime, fn } = this.#d;
+    const body = record.body as Partial<InvocationMessage> | null;
+    if (typeof body?.invocationId !== 'string' || typeof body.trigger !== 'object' || body.trigger === null) {
+      this.#d.log.error({ queue: this.#queue, id: record.id }, 'not an invocation message; dropped');
+      return null;
+    }
+    const attempt = message.receiveCount;
+    const invocationId = body.invocationId;
+    const id = attemptRunId(invocationId, attempt);
+    const now = runtime.clock.now();
+    const begun: Begun = {
+      info: {
+        id,
+        invocationId,
+        attempt,
+        trigger: body.trigger,
+        scheduledFor: body.scheduledForMs == null ? null : new Date(body.scheduledForMs),
+      },
+      input: body.input ?? null,
+      inputJson: body.input === undefined ? null : JSON.stringify(body.input),
+      startedAtMs: now,
+      recorded: true,
+      disarm: null,
+    };
+    if (attempt > fn.retry.maxAttempts) {
+      // Redelivered past its attempts (its workers kept dying): give up, on the record.
+      await runtime.recorder.write({
+        ...runRow(fn, begun, 'failed', runtime.owner),
+        finishedAtMs: now,
+        error: LOST_ERROR,
+      });
+      await runtime.store.runs.failAbandoned(invocationId, attempt, LOST_ERROR, now);
+      return null;
+    }
+    const row = await runtime.store.runs.start(id, runtime.owner, now);
+    if (row === null) {
+      const existing = await runtime.store.runs.get(id);
+      // Cancelled while queued, or finished already: nothing to run.
+      if (existing !== null) return null;
+      if (attempt > 1) {
+        const previous = await runtime.store.runs.get(attemptRunId(invocationId, attempt - 1));
+        if (previous?.status === 'succeeded' || previous?.status === 'cancelled') return null;
+      }
+      // The previous attempt's process died before it could queue this one.
+      await runtime.recorder.write(runRow(fn, begun, 'running', runtime.owner));
+    } else if (row.scheduledForMs !== null) {
+      (begun.info as { scheduledFor: Date | null }).scheduledFor = new Date(row.scheduledForMs);
+    }
+    if (attempt > 1) await runtime.store.runs.failAbandoned(invocationId, attempt, LOST_ERROR, now);
+    return begun;
+  }
+
+  async #extend(messages: readonly ClaimedMessage[], seconds: number): Promise<void> {
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
+      throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
+    }
+    const { clock, store } = this.#d;
+    const now = clock.now();
+    const held = await Promise.all(messages.map((m) => store.extend(m, now + seconds * 1000, now)));
+    if (held.includes(false)) {
+      throw new Error(
+        `extendVisibility: the lease on message ${messages.map((m) => m.id).join(', ')} was already lost to another consumer`,
+      );
+    }
+  }
+
+  async #ackAll(messages: ClaimedMessage[]): Promise<void> {
     try {
-      if (failed === null || failed.size === 0) {
+      await Promise.all(messages.map((m) => this.#ack(m)));
+    } catch (err) {
+      this.#d.log.error(
+        { err, queue: this.#queue },
+        'could not acknowledge; the messages will be redelivered',
+      );
+    }
+  }
+
+  async #record(messages: ClaimedMessage[], begun: Begun, outcome: AttemptOutcome): Promise<void> {
+    const { runtime, fn, settings } = this.#d;
+    const { status } = outcome;
+    runtime.metrics?.runFinished(fn.name, status, outcome.finishedAtMs - outcome.startedAtMs);
+    const writes: Promise<void>[] = [];
+    const final =
+      (status === 'failed' || status === 'timed_out') &&
+      !outcome.released &&
+      (isNonRetryable(outcome.thrown) ||
+        (settings.maxReceiveCount !== null && begun.info.attempt >= settings.maxReceiveCount));
+    let retryAtMs: number | null = null;
+    if ((status === 'failed' || status === 'timed_out') && !final && !outcome.released) {
+      retryAtMs =
+        outcome.finishedAtMs +
+        (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt));
+    }
+    if (begun.recorded) {
+      writes.push(runtime.recorder.write(finishedRow(fn, begun, outcome, runtime.owner)));
+      if (this.#d.invocations && retryAtMs !== null) {
+        // Queued in the same batch as the failure, so a waiter never sees a gap between attempts.
+        const next: Begun = {
+          ...begun,
+          info: {
+            ...begun.info,
+            id: attemptRunId(begun.info.invocationId, begun.info.attempt + 1),
+            attempt: begun.info.attempt + 1,
+          },
+        };
+        writes.push(
+          runtime.recorder.write({
+            ...runRow(fn, next, 'queued', null),
+            startedAtMs: null,
+            scheduledForMs: retryAtMs,
+          }),
+        );
+      }
+    }
+    if (status === 'timed_out' || final) void this.#alert(begun, outcome);
+    try {
+      // An invocation's record is stored before its message goes: a crash in between re-runs
+      // it rather than losing its outcome. A queue message's record is written alongside.
+      if (this.#d.invocations) await Promise.all(writes);
+      else for (const w of writes) w.catch(() => {});
+      if (outcome.released) return;
+      if (status === 'succeeded' && !(this.#d.trigger.batchSize > 1)) {
         await (messages.length === 1
           ? this.#ack(messages[0]!)
           : Promise.all(messages.map((m) => this.#ack(m))));
-      } else {
+      } else if (status === 'succeeded') {
+        const failed = failedIds(outcome.value, messages);
         await Promise.all([
           ...messages.filter((m) => !failed.has(m.id)).map((m) => this.#ack(m)),
           this.#fail(
             messages.filter((m) => failed.has(m.id)),
-            error,
+            new Error('reported in batchItemFailures'),
+            null,
           ),
         ]);
+      } else if (status === 'cancelled' || (this.#d.invocations && final)) {
+        // Nothing left to try: an invocation's record holds its failure (invocations have no DLQ).
+        await Promise.all(messages.map((m) => this.#ack(m)));
+      } else {
+        await this.#fail(messages, outcome.thrown, retryAtMs);
       }
     } catch (err) {
       this.#d.log.error(
-        { err, queue: this.#queue, ids },
+        { err, queue: this.#queue, ids: begun.info.trigger },
         'could not record the outcome; the messages will be redelivered',
       );
     }
     // A FIFO group's next message becomes deliverable only once this one is gone.
     if (this.#d.settings.fifo) this.wake();
+  }
+
+  async #alert(begun: Begun, outcome: AttemptOutcome): Promise<void> {
+    const { runtime, fn } = this.#d;
+    if (!runtime.alerter) return;
+    const targets = [runtime.alerts, runtime.functionAlerts.get(fn.name) ?? null].filter(
+      (a): a is ResolvedAlertSettings => a !== null,
+    );
+    if (targets.length === 0) return;
+    const error = outcome.error ?? { name: 'Error', message: 'failed' };
+    await runtime.alerter.send(
+      {
+        function: fn.name,
+        runId: begun.info.id,
+        invocationId: begun.info.invocationId,
+        attempt: begun.info.attempt,
+        status: outcome.status === 'timed_out' ? 'timed_out' : 'failed',
+        error: {
+          name: error.name,
+          message: error.message,
+          ...(error.code !== undefined ? { code: error.code } : {}),
+          ...(error.exitCode !== undefined ? { exitCode: error.exitCode } : {}),
+        },
+        trigger: begun.info.trigger,
+        startedAt: new Date(outcome.startedAtMs).toISOString(),
+        finishedAt: new Date(outcome.finishedAtMs).toISOString(),
+        link: `${runtime.baseUrl}/v1/runs/${encodeURIComponent(begun.info.id)}`,
+      },
+      targets,
+    );
   }
 
   async #ack(m: ClaimedMessage): Promise<void> {
@@ -339,7 +617,7 @@ export class QueueConsumer {
     }
   }
 
-  async #fail(messages: ClaimedMessage[], error: unknown): Promise<void> {
+  async #fail(messages: ClaimedMessage[], error: unknown, retryAtMs: number | null): Promise<void> {
     if (messages.length === 0) return;
     const { settings, store, clock, events } = this.#d;
     const now = clock.now();
@@ -381,7 +659,7 @@ export class QueueConsumer {
       const receipts = retry.map((m) => ({
         id: m.id,
         receiveCount: m.receiveCount,
-        visibleAtMs: now + (after ?? backoffMs(settings.retry, m.receiveCount)),
+        visibleAtMs: retryAtMs ?? now + (after ?? backoffMs(settings.retry, m.receiveCount)),
         error: { ...record, receiveCount: m.receiveCount },
       }));
       await store.fail(receipts, now);
@@ -393,53 +671,6 @@ export class QueueConsumer {
           retryAt: new Date(r.visibleAtMs),
         });
       }
-    }
-  }
-}
-
-/** The handler's context. A class with a lazy logger: most handlers never log, and a pino child costs. */
-class QueueContext implements FunctionContext {
-  readonly signal: AbortSignal;
-  readonly trigger: TriggerInfo;
-  readonly message: QueueRecord | undefined;
-  readonly #deps: ConsumerDeps;
-  readonly #messages: readonly ClaimedMessage[];
-  #log: Logger | undefined;
-
-  constructor(
-    deps: ConsumerDeps,
-    queue: string,
-    messages: readonly ClaimedMessage[],
-    records: readonly QueueRecord[],
-    signal: AbortSignal,
-  ) {
-    this.#deps = deps;
-    this.#messages = messages;
-    this.signal = signal;
-    this.trigger = { kind: 'queue', queue, messageIds: records.map((r) => r.id) };
-    this.message = deps.trigger.batchSize === 1 ? records[0] : undefined;
-  }
-
-  get log(): Logger {
-    this.#log ??= this.#deps.log.child({
-      function: this.#deps.fn.name,
-      queue: this.trigger.queue,
-      messageIds: this.trigger.messageIds,
-    });
-    return this.#log;
-  }
-
-  async extendVisibility(seconds: number): Promise<void> {
-    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
-      throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
-    }
-    const { clock, store } = this.#deps;
-    const now = clock.now();
-    const held = await Promise.all(this.#messages.map((m) => store.extend(m, now + seconds * 1000, now)));
-    if (held.includes(false)) {
-      throw new Error(
-        `extendVisibility: the lease on message ${this.trigger.messageIds.join(', ')} was already lost to another consumer`,
-      );
     }
   }
 }

@@ -2,7 +2,10 @@
 // plain data plus a handler; the worker decides where and when it runs.
 
 import type { Logger } from 'pino';
+import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { Locks } from '../locks/locks.ts';
+import type { AlertSettings } from '../observability/alerts.ts';
 import type { QueueDefinition } from '../queue/define.ts';
 
 /** One message of a batch delivered to a batch handler (`fromQueue(q, { batchSize > 1 })`). */
@@ -37,18 +40,44 @@ export interface QueueTrigger {
 
 export type Trigger = QueueTrigger;
 
-export interface TriggerInfo {
-  readonly kind: 'queue';
-  readonly queue: string;
-  readonly messageIds: readonly string[];
+/** What started a run, as its handler sees it (`ctx.run.trigger`) and its record stores it. */
+export type TriggerInfo =
+  | { readonly kind: 'queue'; readonly queue: string; readonly messageIds: readonly string[] }
+  | {
+      readonly kind: 'event';
+      readonly rule: string;
+      readonly queue: string;
+      readonly messageIds: readonly string[];
+    }
+  | { readonly kind: 'manual'; readonly by?: string }
+  | { readonly kind: 'schedule'; readonly schedule: string; readonly tickAt: string }
+  | { readonly kind: 'task'; readonly task: string };
+
+/** The attempt being run. */
+export interface RunInfo {
+  /** The run's id (one per attempt): `GET /v1/runs/:id`. */
+  readonly id: string;
+  /** Shared by every attempt of one invocation. */
+  readonly invocationId: string;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  readonly trigger: TriggerInfo;
+  /** When the run was due (a tick's time, a retry's backoff end), or null when it ran at once. */
+  readonly scheduledFor: Date | null;
 }
 
 export interface FunctionContext {
-  /** Fires when the process shuts down past its grace period (and, later, on timeout and cancel). */
+  /** Fires on timeout, on cancellation, and when the process shuts down past its grace period. */
   readonly signal: AbortSignal;
-  /** A pino logger whose lines carry the function, trigger and message ids. */
+  /** A pino logger whose lines carry the function, run id, attempt and trigger, and are kept with the run. */
   readonly log: Logger;
+  readonly run: RunInfo;
+  /** The same as `run.trigger`. */
   readonly trigger: TriggerInfo;
+  /** The function's `env` setting. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Leases: `ctx.locks.withLock('nightly-report', '10m', …)`. */
+  readonly locks: Locks;
   /** For single-message queue handlers: the message being handled. */
   readonly message?: QueueRecord;
   /**
@@ -60,11 +89,62 @@ export interface FunctionContext {
 
 export type Handler<I, O> = (input: I, ctx: FunctionContext) => Promise<O> | O;
 
+/** Retries of invocations the function owns (manual calls, schedule ticks, tasks). */
+export interface FunctionRetryOptions {
+  /** Attempts in all, the first included (default 3; 1 turns retries off). */
+  readonly maxAttempts?: number;
+  /** `fixed`: wait `base` after each failure; `exponential`: base·2^(n−1), capped at `max` (default). */
+  readonly backoff?: 'fixed' | 'exponential';
+  /** Default 1 s. */
+  readonly base?: Duration;
+  /** Default 5 minutes. */
+  readonly max?: Duration;
+  /** Spread each wait over [wait/2, wait] (default true). */
+  readonly jitter?: boolean;
+}
+
 export interface FunctionOptions<I, O> {
   /** Letters, digits, `-`, `_`, `.`, `:`; at most 100 characters. */
   readonly name: string;
   readonly handler: Handler<I, O>;
   readonly triggers?: readonly Trigger[];
+  /** Longest a run may take; then its signal fires and it is `timed_out` (default 15 minutes; null: none). */
+  readonly timeout?: Duration | null;
+  /**
+   * Retries of invocations (manual, schedules, tasks). Queue-triggered runs follow
+   * their queue's `maxReceiveCount` and `retry`, as Lambda does for SQS.
+   */
+  readonly retry?: FunctionRetryOptions;
+  /** Invocations (not queue messages) running at once in one process (default 10). */
+  readonly concurrency?: number;
+  /** Settings the handler reads as `ctx.env`. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where to send an alert when a run fails for the last time or times out (added to the app's). */
+  readonly alerts?: AlertSettings;
+  /** Largest JSON result kept with a run (default 256 KiB); a larger one fails the run. */
+  readonly maxResultBytes?: number;
+  /** Log lines kept per run (default 1000); the rest still reach the process log. */
+  readonly maxLogLines?: number;
+}
+
+/** A function's retry policy with defaults filled in. */
+export interface ResolvedRetry {
+  readonly maxAttempts: number;
+  readonly backoff: 'fixed' | 'exponential';
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly jitter: boolean;
+}
+
+/** A command function's process settings (see defineCommand). */
+export interface CommandSettings {
+  readonly argv: readonly string[];
+  /** Relative to the app's folder unless absolute. */
+  readonly cwd: string | null;
+  readonly env: Readonly<Record<string, string>>;
+  /** Names of secrets to pass as environment variables. */
+  readonly secrets: readonly string[];
+  readonly killGraceMs: number;
 }
 
 export interface FunctionDefinition<I = unknown, O = unknown> {
@@ -74,7 +154,22 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
   // must fit in the app's list of FunctionDefinition<unknown>.
   handler(input: I, ctx: FunctionContext): Promise<O> | O;
   readonly triggers: readonly Trigger[];
+  readonly timeoutMs: number | null;
+  readonly retry: ResolvedRetry;
+  readonly concurrency: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly alerts: AlertSettings | null;
+  readonly maxResultBytes: number;
+  readonly maxLogLines: number;
+  /** Set for command functions: the worker runs this process instead of `handler`. */
+  readonly command: CommandSettings | null;
 }
+
+export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_MAX_RESULT_BYTES = 256 * 1024;
+export const DEFAULT_MAX_LOG_LINES = 1000;
+/** The longest timeout: an invocation's lease must outlast it, and leases stop at 12 hours. */
+const MAX_TIMEOUT_MS = 11 * 3_600_000;
 
 const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -109,31 +204,101 @@ function positiveInt(value: number | undefined, fallback: number, field: string,
 export function defineFunction<I = unknown, O = unknown>(
   options: FunctionOptions<I, O>,
 ): FunctionDefinition<I, O> {
-  if (typeof options?.name !== 'string' || !NAME.test(options.name)) {
-    throw invalid(
-      `function name ${JSON.stringify(options?.name)} is invalid; use 1–100 letters, digits, "-", "_", "." or ":"`,
-      'name',
-      options?.name,
-    );
-  }
+  const name = checkName(options?.name);
   if (typeof options.handler !== 'function') {
+    throw invalid(`function "${name}": handler must be a function`, 'handler', typeof options.handler);
+  }
+  const triggers = checkTriggers(name, options.triggers ?? []);
+  return {
+    kind: 'function',
+    name,
+    handler: options.handler,
+    triggers,
+    ...commonSettings(name, options),
+    command: null,
+  };
+}
+
+type CommonOptions = Pick<
+  FunctionOptions<unknown, unknown>,
+  'timeout' | 'retry' | 'concurrency' | 'env' | 'alerts' | 'maxResultBytes' | 'maxLogLines'
+>;
+
+/** The settings functions and commands share, checked and with defaults filled in. */
+export function commonSettings(name: string, options: CommonOptions) {
+  const field = (f: string) => `function "${name}": ${f}`;
+  const ms = (value: Duration | undefined, fallback: number, f: string) => {
+    try {
+      return value === undefined ? fallback : parseDuration(value, f);
+    } catch (err) {
+      throw invalid(`${field(f)}: ${(err as Error).message}`, f, value);
+    }
+  };
+  let timeoutMs: number | null = null;
+  if (options.timeout !== null) {
+    timeoutMs = ms(options.timeout, DEFAULT_TIMEOUT_MS, 'timeout');
+    if (timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw invalid(`${field('timeout')} must be from 1 ms to 11 hours`, 'timeout', options.timeout);
+    }
+  }
+  const retry = options.retry ?? {};
+  if (retry.backoff !== undefined && retry.backoff !== 'fixed' && retry.backoff !== 'exponential') {
     throw invalid(
-      `function "${options.name}": handler must be a function`,
-      'handler',
-      typeof options.handler,
+      `${field('retry.backoff')} is ${JSON.stringify(retry.backoff)}; use "fixed" or "exponential"`,
+      'retry.backoff',
+      retry.backoff,
     );
   }
-  const triggers = options.triggers ?? [];
+  const env = options.env ?? {};
+  for (const [k, v] of Object.entries(env)) {
+    if (typeof v !== 'string') {
+      throw invalid(`${field(`env.${k}`)} must be a string`, `env.${k}`, v);
+    }
+  }
+  return {
+    timeoutMs,
+    retry: {
+      maxAttempts: positiveInt(retry.maxAttempts, 3, 'retry.maxAttempts', 1000),
+      backoff: retry.backoff ?? 'exponential',
+      baseMs: ms(retry.base, 1000, 'retry.base'),
+      maxMs: ms(retry.max, 5 * 60_000, 'retry.max'),
+      jitter: retry.jitter ?? true,
+    },
+    concurrency: positiveInt(options.concurrency, 10, 'concurrency', 10_000),
+    env: { ...env },
+    alerts: options.alerts ?? null,
+    maxResultBytes: positiveInt(
+      options.maxResultBytes,
+      DEFAULT_MAX_RESULT_BYTES,
+      'maxResultBytes',
+      64 * 1024 * 1024,
+    ),
+    maxLogLines: positiveInt(options.maxLogLines, DEFAULT_MAX_LOG_LINES, 'maxLogLines', 1_000_000),
+  } satisfies Omit<FunctionDefinition, 'kind' | 'name' | 'handler' | 'triggers' | 'command'>;
+}
+
+export function checkTriggers(name: string, triggers: readonly Trigger[]): readonly Trigger[] {
   triggers.forEach((t, i) => {
     if (t?.kind !== 'queue') {
       throw invalid(
-        `function "${options.name}": triggers[${i}] is not a trigger; use fromQueue(…)`,
+        `function "${name}": triggers[${i}] is not a trigger; use fromQueue(…)`,
         `triggers[${i}]`,
         t,
       );
     }
   });
-  return { kind: 'function', name: options.name, handler: options.handler, triggers };
+  return triggers;
+}
+
+export function checkName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw invalid(
+      `function name ${JSON.stringify(name)} is invalid; use 1–100 letters, digits, "-", "_", "." or ":"`,
+      'name',
+      name,
+    );
+  }
+  return name;
 }
 
 /**

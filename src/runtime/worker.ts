@@ -4,13 +4,20 @@
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { Locks } from '../locks/locks.ts';
+import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Queues } from '../queue/queues.ts';
 import { MESSAGES_CHANNEL } from '../store/message-row.ts';
 import type { Receipt, Store, Unlisten } from '../store/types.ts';
+import { Runtime } from './attempt.ts';
 import { Batcher } from './batcher.ts';
 import { QueueConsumer } from './consumer.ts';
-import type { FunctionDefinition } from './function.ts';
+import type { FunctionDefinition, QueueTrigger } from './function.ts';
 import { Limiter } from './limiter.ts';
+import { RUN_CANCEL_CHANNEL, RunRecorder } from './recorder.ts';
+import { RunRetention } from './retention.ts';
+import { invocationQueueName } from './runs.ts';
 import { WorkerEvents } from './worker-events.ts';
 
 export interface WorkerOptions {
@@ -31,7 +38,23 @@ export interface WorkerDeps {
   readonly clock: Clock;
   readonly queues: Queues;
   readonly functions: readonly FunctionDefinition[];
+  readonly locks: Locks;
+  readonly owner: string;
+  readonly metrics: Metrics | null;
+  readonly alerter: Alerter | null;
+  readonly alerts: ResolvedAlertSettings | null;
+  readonly functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
+  /** Whether queue-triggered runs get records (default true). */
+  readonly recordRuns: boolean;
+  readonly cwd: string;
+  readonly secretsFile: string | null;
+  readonly baseUrl: string;
+  /** How long finished runs and their logs are kept. */
+  readonly runRetentionMs: number;
 }
+
+/** How often running runs are checked for a cancellation a notification did not bring (another SQLite process). */
+const CANCEL_POLL_MS = 1000;
 
 /**
  * Consumes the queues that functions are triggered from.
@@ -49,6 +72,10 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #consumers: QueueConsumer[] = [];
   #unlisten: Unlisten | null = null;
+  #unlistenCancel: Unlisten | null = null;
+  #runtime: Runtime | null = null;
+  #retention: RunRetention | null = null;
+  #cancelPoll: AbortController | null = null;
   #state: 'new' | 'running' | 'stopped' = 'new';
 
   constructor(deps: WorkerDeps, options: WorkerOptions = {}) {
@@ -58,39 +85,71 @@ export class Worker {
 
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error('a worker starts once; create another');
-    const { store, clock, queues, functions } = this.#deps;
+    const d = this.#deps;
+    const { store, clock, queues, functions } = d;
     const log = this.#options.logger ?? pino({ level: 'silent' });
     const limiter = new Limiter(this.#options.maxConcurrency ?? 1000);
     const acks = new Batcher<Receipt>(async (items) => {
       const deleted = new Set(await store.queues.ack(items));
       return new Set(items.filter((r) => deleted.has(r.id)));
     });
-    for (const fn of functions) {
-      for (const trigger of fn.triggers) {
-        if (trigger.kind !== 'queue') continue;
-        const settings = await queues.settings(trigger.queue).catch((err: unknown) => {
-          throw new MainspringError(
-            'E_FUNCTION_INVALID',
-            `function "${fn.name}" is triggered from queue "${trigger.queue}", which does not exist; define it with defineQueue`,
-            { cause: err, details: { field: 'triggers', value: trigger.queue } },
-          );
-        });
-        this.#consumers.push(
-          new QueueConsumer({
-            store: store.queues,
-            clock,
-            fn,
-            trigger,
-            settings,
-            limiter,
-            acks,
-            events: this.events,
-            log,
-            pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
-          }),
+    const runtime = new Runtime({
+      store,
+      clock,
+      log,
+      locks: d.locks,
+      owner: d.owner,
+      recorder: new RunRecorder(store, clock, log),
+      metrics: d.metrics,
+      alerter: d.alerter,
+      alerts: d.alerts,
+      functionAlerts: d.functionAlerts,
+      recordRuns: d.recordRuns,
+      cwd: d.cwd,
+      secretsFile: d.secretsFile,
+      baseUrl: d.baseUrl,
+    });
+    this.#runtime = runtime;
+    const consumer = async (fn: FunctionDefinition, trigger: QueueTrigger, invocations: boolean) => {
+      const settings = await queues.settings(trigger.queue).catch((err: unknown) => {
+        throw new MainspringError(
+          'E_FUNCTION_INVALID',
+          `function "${fn.name}" is triggered from queue "${trigger.queue}", which does not exist; define it with defineQueue`,
+          { cause: err, details: { field: 'triggers', value: trigger.queue } },
         );
-      }
+      });
+      this.#consumers.push(
+        new QueueConsumer({
+          store: store.queues,
+          clock,
+          fn,
+          trigger,
+          settings,
+          limiter,
+          acks,
+          events: this.events,
+          log,
+          pollIntervalMs: this.#options.pollIntervalMs ?? 1000,
+          runtime,
+          invocations,
+          ruleName: invocations ? null : ruleOf(trigger.queue, fn.name),
+        }),
+      );
+    };
+    for (const fn of functions) {
+      const queue = invocationQueueName(fn.name);
+      await consumer(
+        fn,
+        { kind: 'queue', queue, batchSize: 1, concurrency: fn.concurrency, prefetch: fn.concurrency },
+        true,
+      );
+      for (const trigger of fn.triggers) if (trigger.kind === 'queue') await consumer(fn, trigger, false);
     }
+    this.#unlistenCancel = await store.listen(RUN_CANCEL_CHANNEL, (id) => runtime.cancel(id));
+    this.#cancelPoll = new AbortController();
+    void this.#pollCancellations(runtime, this.#cancelPoll.signal);
+    this.#retention = new RunRetention({ store, clock, locks: d.locks, retentionMs: d.runRetentionMs, log });
+    this.#retention.start();
     this.#unlisten = await store.listen(MESSAGES_CHANNEL, (queue) => {
       for (const c of this.#consumers) if (queue === '*' || c.queue === queue) c.wake();
     });
@@ -103,7 +162,39 @@ export class Worker {
   async stop(options: StopOptions = {}): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopped';
+    this.#cancelPoll?.abort();
+    await this.#retention?.stop();
     await Promise.all(this.#consumers.map((c) => c.stop(options.graceMs ?? 30_000)));
     await this.#unlisten?.();
+    await this.#unlistenCancel?.();
+    await this.#runtime?.recorder.idle();
+    this.#runtime?.close();
   }
+
+  /** The runtime of this worker: runs in progress here. */
+  get runtime(): Runtime | null {
+    return this.#runtime;
+  }
+
+  async #pollCancellations(runtime: Runtime, signal: AbortSignal): Promise<void> {
+    const { clock, store } = this.#deps;
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(CANCEL_POLL_MS, signal);
+        if (runtime.active.size === 0) continue;
+        const ids = [...runtime.active.keys()].slice(0, 1000);
+        for (const id of await store.runs.cancelRequested(ids)) runtime.cancel(id);
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#options.logger?.warn({ err }, 'could not check for cancelled runs');
+      }
+    }
+  }
+}
+
+/** The rule whose delivery queue `queue` is (`rule.<rule>.<function>`), or null. */
+function ruleOf(queue: string, fn: string): string | null {
+  const suffix = `.${fn.replaceAll(':', '_')}`;
+  if (!queue.startsWith('rule.') || !queue.endsWith(suffix)) return null;
+  return queue.slice('rule.'.length, queue.length - suffix.length) || null;
 }

@@ -1,0 +1,445 @@
+// One attempt of a function: the handler's context, its timeout and cancellation,
+// the child process of a command, and the checks on what it returns.
+
+import { resolve as resolvePath } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import { MainspringError } from '../core/errors.ts';
+import type { Locks } from '../locks/locks.ts';
+import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { RunStatus, TriggerKind } from '../store/run-row.ts';
+import type { Store } from '../store/types.ts';
+import { type CommandSpec, commandError, runCommand } from './command.ts';
+import { FifoDeadlines } from './deadlines.ts';
+import { type ErrorRecord, toErrorRecord } from './errors.ts';
+import type { FunctionContext, FunctionDefinition, QueueRecord, RunInfo, TriggerInfo } from './function.ts';
+import type { RunRecorder } from './recorder.ts';
+import { loadSecretsFile, resolveSecrets } from './secrets.ts';
+
+/** What every attempt in a worker shares. */
+export class Runtime {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly locks: Locks;
+  readonly owner: string;
+  readonly recorder: RunRecorder;
+  readonly metrics: Metrics | null;
+  readonly alerter: Alerter | null;
+  readonly alerts: ResolvedAlertSettings | null;
+  readonly functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
+  /** Whether queue-triggered runs get records (invocations always do: they are how invocations are tracked). */
+  readonly recordRuns: boolean;
+  readonly cwd: string;
+  readonly secretsFile: string | null;
+  /** Base of the links in alerts, e.g. `http://127.0.0.1:7400`. */
+  readonly baseUrl: string;
+  /** Runs in progress in this process, by id: cancellation finds them here. */
+  readonly active = new Map<string, ActiveRun>();
+  readonly #timeouts = new Map<number, FifoDeadlines>();
+  #secrets: Promise<Record<string, string>> | null = null;
+
+  constructor(init: {
+    store: Store;
+    clock: Clock;
+    log: Logger;
+    locks: Locks;
+    owner: string;
+    recorder: RunRecorder;
+    metrics: Metrics | null;
+    alerter: Alerter | null;
+    alerts: ResolvedAlertSettings | null;
+    functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
+    recordRuns: boolean;
+    cwd: string;
+    secretsFile: string | null;
+    baseUrl: string;
+  }) {
+    this.store = init.store;
+    this.clock = init.clock;
+    this.log = init.log;
+    this.locks = init.locks;
+    this.owner = init.owner;
+    this.recorder = init.recorder;
+    this.metrics = init.metrics;
+    this.alerter = init.alerter;
+    this.alerts = init.alerts;
+    this.functionAlerts = init.functionAlerts;
+    this.recordRuns = init.recordRuns;
+    this.cwd = init.cwd;
+    this.secretsFile = init.secretsFile;
+    this.baseUrl = init.baseUrl;
+  }
+
+  /** One deadline queue per timeout length: deadlines of equal length fire in arming order. */
+  timeouts(ms: number): FifoDeadlines {
+    let q = this.#timeouts.get(ms);
+    if (!q) {
+      q = new FifoDeadlines(this.clock, ms);
+      this.#timeouts.set(ms, q);
+    }
+    return q;
+  }
+
+  secretsFromFile(): Promise<Record<string, string>> {
+    if (this.secretsFile === null) return Promise.resolve({});
+    // Read once per worker; a failed read is retried by the next run.
+    this.#secrets ??= loadSecretsFile(this.secretsFile).catch((err: unknown) => {
+      this.#secrets = null;
+      throw err;
+    });
+    return this.#secrets;
+  }
+
+  /** Aborts a run in this process; false if it does not run here. */
+  cancel(runId: string): boolean {
+    const run = this.active.get(runId);
+    if (!run) return false;
+    run.stop('cancel');
+    return true;
+  }
+
+  close(): void {
+    for (const q of this.#timeouts.values()) q.close();
+    this.recorder.close();
+  }
+}
+
+export type StopReason = 'timeout' | 'cancel' | 'shutdown';
+
+export interface ActiveRun {
+  readonly info: RunInfo;
+  readonly fn: FunctionDefinition;
+  stop(reason: StopReason): void;
+}
+
+export interface AttemptSpec {
+  readonly info: RunInfo;
+  readonly triggerKind: TriggerKind;
+  readonly input: unknown;
+  /** Fires when the worker gives up waiting at shutdown. */
+  readonly shutdown: AbortSignal;
+  readonly message?: QueueRecord | undefined;
+  readonly extendVisibility: (seconds: number) => Promise<void>;
+}
+
+export interface AttemptOutcome {
+  readonly status: Exclude<RunStatus, 'queued' | 'running'>;
+  /** JSON text of the result, or null. */
+  readonly resultJson: string | null;
+  /** The raw returned value (for batch handlers' batchItemFailures). */
+  readonly value: unknown;
+  /** What was thrown (or the timeout/cancel error), kept for NonRetryableError/RetryAfterError. */
+  readonly thrown: unknown;
+  readonly error:
+    | (ErrorRecord & { readonly exitCode?: number | null; readonly signal?: string | null })
+    | null;
+  /** The worker shut down mid-run: its messages were released, not failed. */
+  readonly released: boolean;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+}
+
+const BASE_KEYS = new Set([
+  'level',
+  'time',
+  'msg',
+  'function',
+  'runId',
+  'attempt',
+  'trigger',
+  'pid',
+  'hostname',
+]);
+
+/** The handler's context. A class with a lazy logger: most handlers never log, and a pino instance costs. */
+class RunContext implements FunctionContext {
+  readonly signal: AbortSignal;
+  readonly run: RunInfo;
+  readonly message: QueueRecord | undefined;
+  readonly #rt: Runtime;
+  readonly #fn: FunctionDefinition;
+  readonly #extend: (seconds: number) => Promise<void>;
+  #log: Logger | undefined;
+  #lines = 0;
+
+  constructor(rt: Runtime, fn: FunctionDefinition, spec: AttemptSpec, signal: AbortSignal) {
+    this.#rt = rt;
+    this.#fn = fn;
+    this.signal = signal;
+    this.run = spec.info;
+    this.message = spec.message;
+    this.#extend = spec.extendVisibility;
+  }
+
+  get trigger(): TriggerInfo {
+    return this.run.trigger;
+  }
+
+  get env(): Readonly<Record<string, string>> {
+    return this.#fn.env;
+  }
+
+  get locks(): Locks {
+    return this.#rt.locks;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#makeLogger();
+    return this.#log;
+  }
+
+  extendVisibility(seconds: number): Promise<void> {
+    return this.#extend(seconds);
+  }
+
+  /** Keeps a line with the run (up to the function's cap). */
+  keep(atMs: number, level: number, msg: string, fields: Record<string, unknown> | null): void {
+    const cap = this.#fn.maxLogLines;
+    if (this.#lines > cap) return;
+    this.#lines++;
+    const capped = this.#lines > cap;
+    this.#rt.recorder.log({
+      runId: this.run.id,
+      functionName: this.#fn.name,
+      seq: this.#lines,
+      atMs,
+      level: capped ? 40 : level,
+      msg: capped ? `log cap of ${cap} lines reached; later lines are not kept with the run` : msg,
+      fields: capped || fields === null ? null : JSON.stringify(fields),
+    });
+  }
+
+  #makeLogger(): Logger {
+    const parent = this.#rt.log;
+    const parentStream = (parent as unknown as Record<symbol, { write(s: string): void } | undefined>)[
+      pino.symbols.streamSym
+    ];
+    const parentLevel = parent.levelVal;
+    const clock = this.#rt.clock;
+    return pino(
+      {
+        level: parent.isLevelEnabled('debug') ? parent.level : 'info',
+        base: {
+          function: this.#fn.name,
+          runId: this.run.id,
+          attempt: this.run.attempt,
+          trigger: this.run.trigger.kind,
+        },
+        timestamp: () => `,"time":${clock.now()}`,
+      },
+      {
+        write: (line: string) => {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          const level = typeof parsed.level === 'number' ? parsed.level : 30;
+          const fields: Record<string, unknown> = {};
+          let any = false;
+          for (const [k, v] of Object.entries(parsed)) {
+            if (BASE_KEYS.has(k)) continue;
+            fields[k] = v;
+            any = true;
+          }
+          this.keep(
+            typeof parsed.time === 'number' ? parsed.time : clock.now(),
+            level,
+            typeof parsed.msg === 'string' ? parsed.msg : '',
+            any ? fields : null,
+          );
+          if (level >= parentLevel) parentStream?.write(line);
+        },
+      },
+    );
+  }
+}
+
+/** Runs one attempt to its outcome; never throws. */
+export async function runAttempt(
+  rt: Runtime,
+  fn: FunctionDefinition,
+  spec: AttemptSpec,
+): Promise<AttemptOutcome> {
+  const { clock } = rt;
+  const startedAtMs = clock.now();
+  const ac = new AbortController();
+  let stopped: StopReason | null = null;
+  let stopError: MainspringError | null = null;
+  let onStop: (() => void) | null = null;
+  const stop = (reason: StopReason) => {
+    if (stopped !== null) return;
+    stopped = reason;
+    stopError = stopErrorFor(fn, reason);
+    ac.abort(stopError);
+    onStop?.();
+  };
+  const onShutdown = () => stop('shutdown');
+  if (spec.shutdown.aborted) stop('shutdown');
+  else spec.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const active: ActiveRun = { info: spec.info, fn, stop };
+  rt.active.set(spec.info.id, active);
+  const disarm = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(() => stop('timeout'));
+  const ctx = new RunContext(rt, fn, spec, ac.signal);
+
+  let value: unknown;
+  let thrown: unknown;
+  let ok = false;
+  let exit: { exitCode: number | null; signal: string | null } | null = null;
+  try {
+    if (fn.command) {
+      const { command, outcome } = await runChild(rt, fn, spec, ctx, ac.signal);
+      exit = { exitCode: outcome.exitCode, signal: outcome.signal };
+      if (!outcome.aborted && outcome.exitCode === 0) {
+        ok = true;
+        value = null;
+      } else if (!outcome.aborted) {
+        thrown = commandError(command, outcome);
+      }
+    } else {
+      // A handler that ignores its signal still ends the run at its timeout (as Lambda
+      // ends an invocation); what it does afterwards is not recorded.
+      const aborted = new Promise<never>((_, reject) => {
+        onStop = () => reject(stopError);
+      });
+      aborted.catch(() => {});
+      value = await Promise.race([callHandler(fn, spec.input, ctx), aborted]);
+      ok = true;
+    }
+  } catch (err) {
+    thrown = err;
+  } finally {
+    onStop = null;
+    disarm?.();
+    spec.shutdown.removeEventListener('abort', onShutdown);
+    rt.active.delete(spec.info.id);
+  }
+  const finishedAtMs = clock.now();
+  const done = { startedAtMs, finishedAtMs, released: false };
+  if (stopped !== null) {
+    const error = stopError!;
+    return {
+      ...done,
+      status: stopped === 'timeout' ? 'timed_out' : stopped === 'cancel' ? 'cancelled' : 'failed',
+      released: stopped === 'shutdown',
+      resultJson: null,
+      value: undefined,
+      thrown: error,
+      error: { ...toErrorRecord(error), ...(exit ? exit : {}) },
+    };
+  }
+  if (ok) {
+    try {
+      return {
+        ...done,
+        status: 'succeeded',
+        resultJson: toResultJson(fn, value),
+        value,
+        thrown: undefined,
+        error: null,
+      };
+    } catch (err) {
+      thrown = err;
+    }
+  }
+  const record = toErrorRecord(thrown);
+  const details = (thrown as { details?: { exitCode?: number | null; signal?: string | null } } | null)
+    ?.details;
+  return {
+    ...done,
+    status: 'failed',
+    resultJson: null,
+    value: undefined,
+    thrown,
+    error: {
+      ...record,
+      ...(exit ? exit : {}),
+      ...(details && 'exitCode' in details ? { exitCode: details.exitCode ?? null } : {}),
+    },
+  };
+}
+
+async function callHandler(fn: FunctionDefinition, input: unknown, ctx: FunctionContext): Promise<unknown> {
+  return fn.handler(input, ctx);
+}
+
+function stopErrorFor(fn: FunctionDefinition, reason: StopReason): MainspringError {
+  if (reason === 'timeout') {
+    return new MainspringError(
+      'E_RUN_TIMED_OUT',
+      `function "${fn.name}" ran past its timeout of ${fn.timeoutMs} ms; raise \`timeout\` or make it faster`,
+    );
+  }
+  if (reason === 'cancel') return new MainspringError('E_RUN_CANCELLED', `run of "${fn.name}" was cancelled`);
+  return new MainspringError(
+    'E_RUN_LOST',
+    `the worker shut down before the run of "${fn.name}" finished; its work was released for another attempt`,
+  );
+}
+
+async function runChild(
+  rt: Runtime,
+  fn: FunctionDefinition,
+  spec: AttemptSpec,
+  ctx: RunContext,
+  signal: AbortSignal,
+) {
+  const cmd = fn.command!;
+  const fromFile = await rt.secretsFromFile();
+  const secrets = resolveSecrets(cmd.secrets, fromFile, process.env, {
+    command: `command "${fn.name}"`,
+    ...(rt.secretsFile !== null ? { file: rt.secretsFile } : {}),
+  });
+  const command: CommandSpec = {
+    argv: cmd.argv,
+    cwd: resolvePath(rt.cwd, cmd.cwd ?? '.'),
+    env: cmd.env,
+    secrets,
+  };
+  const outcome = await runCommand(command, {
+    input: spec.input,
+    extraEnv: {
+      MAINSPRING_FUNCTION: fn.name,
+      MAINSPRING_RUN_ID: spec.info.id,
+      MAINSPRING_ATTEMPT: String(spec.info.attempt),
+    },
+    signal,
+    killGraceMs: cmd.killGraceMs,
+    clock: rt.clock,
+    onLine: (line) => ctx.keep(line.atMs, line.level, line.msg, line.fields),
+  });
+  return { command, outcome };
+}
+
+function refuseUnserialisable(_key: string, value: unknown): unknown {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol' || t === 'bigint') {
+    throw new MainspringError(
+      'E_RESULT_INVALID',
+      `the handler returned a ${t} (at "${_key || '(root)'}"), which JSON cannot hold; return plain data`,
+    );
+  }
+  return value;
+}
+
+/** The result as JSON text; a value JSON cannot hold or one over the cap fails the run. */
+export function toResultJson(fn: FunctionDefinition, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, refuseUnserialisable);
+  } catch (err) {
+    if (err instanceof MainspringError) throw err;
+    throw new MainspringError(
+      'E_RESULT_INVALID',
+      `the handler's result cannot be stored as JSON (${(err as Error).message}); return plain data without cycles`,
+      { cause: err },
+    );
+  }
+  if (text === undefined) return null;
+  if (text.length > fn.maxResultBytes / 3 && Buffer.byteLength(text) > fn.maxResultBytes) {
+    throw new MainspringError(
+      'E_RESULT_TOO_LARGE',
+      `the result is ${Buffer.byteLength(text)} bytes, over the cap of ${fn.maxResultBytes}; store it elsewhere and return a reference, or raise maxResultBytes`,
+    );
+  }
+  return text;
+}

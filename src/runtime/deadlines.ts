@@ -1,0 +1,84 @@
+// Many timers that all have the same delay (a consumer's timeout, the write of a
+// long run's "running" record) fire in the order they were armed, so one clock
+// sleep on the earliest serves them all: no timer per message at thousands a second.
+
+import type { Clock } from '../core/clock.ts';
+
+interface Deadline {
+  readonly at: number;
+  armed: boolean;
+  readonly fire: () => void;
+}
+
+/** Returned by `arm`: call when the work finished first; a disarmed deadline never fires. */
+export type Disarm = () => void;
+
+export class FifoDeadlines {
+  readonly #clock: Clock;
+  readonly #delayMs: number;
+  #queue: Deadline[] = [];
+  #head = 0;
+  /** Disarmed entries still in the queue: compacted away once they are most of it. */
+  #dead = 0;
+  #timer: AbortController | null = null;
+  #closed = false;
+
+  constructor(clock: Clock, delayMs: number) {
+    this.#clock = clock;
+    this.#delayMs = delayMs;
+  }
+
+  /** Calls `fire` after the delay unless the returned deadline is disarmed first. */
+  arm(fire: () => void): Disarm {
+    const d: Deadline = { at: this.#clock.now() + this.#delayMs, armed: true, fire };
+    this.#queue.push(d);
+    if (this.#timer === null && !this.#closed) void this.#loop();
+    return () => {
+      if (!d.armed) return;
+      d.armed = false;
+      // Long delays at high rates would otherwise hold every finished entry until its time.
+      if (++this.#dead > 1024 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact();
+    };
+  }
+
+  #compact(): void {
+    this.#queue = this.#queue.slice(this.#head).filter((d) => d.armed);
+    this.#head = 0;
+    this.#dead = 0;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.abort();
+  }
+
+  async #loop(): Promise<void> {
+    const timer = new AbortController();
+    this.#timer = timer;
+    try {
+      while (!this.#closed) {
+        while (this.#head < this.#queue.length && !this.#queue[this.#head]!.armed) {
+          this.#head++;
+          this.#dead--;
+        }
+        if (this.#head === this.#queue.length) break;
+        const next = this.#queue[this.#head]!;
+        const wait = next.at - this.#clock.now();
+        if (wait > 0) {
+          await this.#clock.sleep(wait, timer.signal);
+          continue;
+        }
+        this.#head++;
+        next.armed = false;
+        next.fire();
+      }
+    } catch {
+      // closed
+    } finally {
+      this.#compact();
+      this.#timer = null;
+    }
+    // Armed while the loop was finishing: start again.
+    if (!this.#closed && this.#queue.some((d) => d.armed)) void this.#loop();
+  }
+}

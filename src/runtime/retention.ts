@@ -1,0 +1,79 @@
+// Deletes finished runs (and their log lines) past the retention: every hour, in
+// small batches, each its own short transaction, by one replica at a time.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Locks } from '../locks/locks.ts';
+import { runIdPrefix } from '../store/run-row.ts';
+import type { Store } from '../store/types.ts';
+
+export const DEFAULT_RUN_RETENTION_MS = 30 * 86_400_000;
+const EVERY_MS = 3_600_000;
+const BATCH = 500;
+const LOCK = 'mainspring.runs.retention';
+
+export class RunRetention {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #locks: Locks;
+  readonly #retentionMs: number;
+  readonly #log: Logger;
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | null = null;
+
+  constructor(options: { store: Store; clock: Clock; locks: Locks; retentionMs: number; log: Logger }) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#locks = options.locks;
+    this.#retentionMs = options.retentionMs;
+    this.#log = options.log;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  /** One pass: deletes every finished run created before now − retention; returns how many. */
+  async sweep(signal: AbortSignal = this.#stop.signal): Promise<number> {
+    const beforeId = runIdPrefix(this.#clock.now() - this.#retentionMs);
+    let total = 0;
+    const held = await this.#locks.withLock(
+      LOCK,
+      async ({ signal: lost }) => {
+        for (;;) {
+          if (signal.aborted || lost.aborted) break;
+          const n = await this.#store.runs.deleteFinishedBefore(beforeId, BATCH);
+          total += n;
+          if (n < BATCH) break;
+          // Let other writers in between batches.
+          await new Promise((r) => setImmediate(r));
+        }
+      },
+      { ttl: '5m' },
+    );
+    if (held.acquired && total > 0)
+      this.#log.info({ deleted: total, beforeId }, 'deleted runs past their retention');
+    return total;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      try {
+        await this.sweep(signal);
+      } catch (err) {
+        if (!signal.aborted) this.#log.warn({ err }, 'run retention failed; trying again in an hour');
+      }
+      try {
+        await this.#clock.sleep(EVERY_MS, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}

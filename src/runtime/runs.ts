@@ -1,0 +1,450 @@
+// The run history as users see it, and invocations: a manual call (or, later, a
+// schedule tick or task) becomes a queued run plus a message on the function's
+// own invocation queue, so it is retried, leased and recovered like any message.
+
+import { createHash } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { MainspringError } from '../core/errors.ts';
+import type { QueueDefinition, QueueSettings } from '../queue/define.ts';
+import type { Queues } from '../queue/queues.ts';
+import {
+  type LogRow,
+  newRunId,
+  type RunRow,
+  type RunStatus,
+  TERMINAL_STATUSES,
+  type TriggerKind,
+} from '../store/run-row.ts';
+import type { Store } from '../store/types.ts';
+import type { ErrorRecord } from './errors.ts';
+import type { FunctionDefinition, TriggerInfo } from './function.ts';
+import { RUN_CANCEL_CHANNEL, RUN_LOGS_CHANNEL } from './recorder.ts';
+
+/** A run as the client, API and CLI return it. */
+export interface Run {
+  readonly id: string;
+  readonly function: string;
+  readonly invocationId: string;
+  readonly attempt: number;
+  readonly status: RunStatus;
+  readonly trigger: TriggerInfo;
+  readonly input: unknown;
+  readonly scheduledFor: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly durationMs: number | null;
+  readonly result: unknown;
+  readonly error: (ErrorRecord & { readonly exitCode?: number | null }) | null;
+  readonly cancelRequestedAt: string | null;
+  readonly owner: string | null;
+  readonly logCount: number;
+}
+
+export interface RunLogLine {
+  readonly runId: string;
+  readonly function: string;
+  readonly seq: number;
+  readonly id: number;
+  readonly time: string;
+  readonly level: number;
+  readonly msg: string;
+  readonly fields: Record<string, unknown> | null;
+}
+
+export interface ListRunsOptions {
+  readonly function?: string;
+  readonly status?: RunStatus;
+  readonly trigger?: TriggerKind;
+  readonly from?: Date;
+  readonly to?: Date;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string;
+  /** Default 50, at most 500. */
+  readonly limit?: number;
+}
+
+export interface InvokeOptions {
+  /** What started it (default: manual). */
+  readonly trigger?: TriggerInfo;
+  /** Start no earlier than this. */
+  readonly at?: Date;
+}
+
+/** Messages of a function's invocation queue. */
+export interface InvocationMessage {
+  readonly invocationId: string;
+  readonly input: unknown;
+  readonly trigger: TriggerInfo;
+  readonly scheduledForMs: number | null;
+}
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+];
+
+/** The run id of attempt `attempt` of an invocation: ids of one invocation sort together. */
+export function attemptRunId(invocationId: string, attempt: number): string {
+  return `${invocationId}-${attempt}`;
+}
+
+/** The internal queue a function's invocations wait in (names reserved: `fn.…`). */
+export function invocationQueueName(fn: string): string {
+  const safe = fn.replaceAll(':', '_');
+  if (safe.length <= 77) return `fn.${safe}`;
+  const hash = createHash('sha256').update(fn).digest('hex').slice(0, 8);
+  return `fn.${safe.slice(0, 68)}.${hash}`;
+}
+
+const MINUTE = 60_000;
+const MAX_LEASE_MS = 12 * 3_600_000;
+
+/** The invocation queue of a function: its lease outlasts the timeout; its retries are the function's. */
+export function invocationQueue(fn: FunctionDefinition): QueueDefinition {
+  const grace = fn.command?.killGraceMs ?? 0;
+  const settings: QueueSettings = {
+    visibilityTimeoutMs: Math.min(MAX_LEASE_MS, (fn.timeoutMs ?? MAX_LEASE_MS) + grace + MINUTE),
+    maxReceiveCount: fn.retry.maxAttempts,
+    deadLetterQueue: null,
+    retry: {
+      backoff: fn.retry.backoff,
+      baseMs: fn.retry.baseMs,
+      maxMs: fn.retry.maxMs,
+      jitter: fn.retry.jitter,
+    },
+    fifo: false,
+    maxBodyBytes: 1024 * 1024,
+    dedupWindowMs: 5 * MINUTE,
+  };
+  return { kind: 'queue', name: invocationQueueName(fn.name), settings };
+}
+
+const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'queue', 'event', 'schedule', 'task', 'webhook'];
+
+/**
+ * The run history and manual invocation.
+ *
+ * @example
+ * ```ts
+ * const run = await ms.runs.invoke('db-cleanup', { dryRun: true });
+ * const done = await ms.runs.wait(run.id);           // follows retries to the last attempt
+ * for (const r of (await ms.runs.list({ function: 'db-cleanup', status: 'failed' })).runs) console.log(r.error);
+ * ```
+ */
+export class Runs {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #queues: Queues;
+  readonly #functions: ReadonlyMap<string, FunctionDefinition>;
+
+  constructor(store: Store, clock: Clock, queues: Queues, functions: readonly FunctionDefinition[]) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#queues = queues;
+    this.#functions = new Map(functions.map((f) => [f.name, f]));
+  }
+
+  /** The app's functions, by name. */
+  get functions(): ReadonlyMap<string, FunctionDefinition> {
+    return this.#functions;
+  }
+
+  function(name: string): FunctionDefinition {
+    const fn = this.#functions.get(name);
+    if (!fn) {
+      const known = [...this.#functions.keys()];
+      throw new MainspringError(
+        'E_FUNCTION_NOT_FOUND',
+        `no function named "${name}"; ${known.length > 0 ? `defined: ${known.join(', ')}` : 'the app defines none'}`,
+        { details: { field: 'function', value: name } },
+      );
+    }
+    return fn;
+  }
+
+  /**
+   * Queues a run of the function with `input`; any worker of the app runs it, retrying
+   * per the function's `retry`. Resolves with the queued run.
+   */
+  async invoke(fn: string | FunctionDefinition, input: unknown, options: InvokeOptions = {}): Promise<Run> {
+    const def = this.function(typeof fn === 'string' ? fn : fn.name);
+    const inputJson = checkInput(input);
+    const now = this.#clock.now();
+    const invocationId = newRunId(now);
+    const trigger: TriggerInfo = options.trigger ?? { kind: 'manual' };
+    const at = options.at?.getTime() ?? null;
+    const row = {
+      id: attemptRunId(invocationId, 1),
+      functionName: def.name,
+      invocationId,
+      attempt: 1,
+      status: 'queued' as const,
+      triggerKind: trigger.kind,
+      trigger: JSON.stringify(trigger),
+      input: inputJson,
+      scheduledForMs: at,
+      createdAtMs: now,
+      startedAtMs: null,
+      finishedAtMs: null,
+      result: null,
+      error: null,
+      owner: null,
+      logCount: 0,
+    };
+    // The row first: a worker that claims the message must find it queued.
+    await this.#store.runs.write([row]);
+    const message: InvocationMessage = { invocationId, input: input ?? null, trigger, scheduledForMs: at };
+    try {
+      await this.#queues.send(
+        invocationQueueName(def.name),
+        message,
+        at === null ? {} : { delay: Math.max(0, at - now) },
+      );
+    } catch (err) {
+      await this.#store.runs.write([
+        {
+          ...row,
+          status: 'failed',
+          finishedAtMs: this.#clock.now(),
+          error: JSON.stringify({
+            name: 'MainspringError',
+            message: `could not queue the run: ${(err as Error).message}`,
+          }),
+        },
+      ]);
+      throw err;
+    }
+    return toRun({ ...row, cancelRequestedAtMs: null });
+  }
+
+  async get(id: string): Promise<Run> {
+    return toRun(await this.#row(id));
+  }
+
+  async list(options: ListRunsOptions = {}): Promise<{ runs: Run[]; nextCursor: string | null }> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw invalid('limit', limit, 'use a whole number from 1 to 500');
+    }
+    if (options.status !== undefined && !RUN_STATUSES.includes(options.status)) {
+      throw invalid('status', options.status, `use one of ${RUN_STATUSES.join(', ')}`);
+    }
+    if (options.trigger !== undefined && !TRIGGER_KINDS.includes(options.trigger)) {
+      throw invalid('trigger', options.trigger, `use one of ${TRIGGER_KINDS.join(', ')}`);
+    }
+    for (const f of ['from', 'to'] as const) {
+      const d = options[f];
+      if (d !== undefined && !(d instanceof Date && Number.isFinite(d.getTime()))) {
+        throw invalid(f, d, 'give an ISO-8601 instant such as 2026-11-22T10:00:00Z');
+      }
+    }
+    const rows = await this.#store.runs.list({
+      limit: limit + 1,
+      ...(options.function !== undefined ? { functionName: options.function } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.trigger !== undefined ? { triggerKind: options.trigger } : {}),
+      ...(options.from !== undefined ? { fromMs: options.from.getTime() } : {}),
+      ...(options.to !== undefined ? { toMs: options.to.getTime() } : {}),
+      ...(options.cursor !== undefined ? { beforeId: options.cursor } : {}),
+    });
+    const page = rows.slice(0, limit);
+    return {
+      runs: page.map(toRun),
+      nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+    };
+  }
+
+  /** A run's stored log lines after `afterSeq`. */
+  async logs(id: string, options: { afterSeq?: number; limit?: number } = {}): Promise<RunLogLine[]> {
+    await this.#row(id);
+    const rows = await this.#store.runs.logs(id, options.afterSeq ?? 0, options.limit ?? 1000);
+    return rows.map(toLogLine);
+  }
+
+  /**
+   * Cancels a run: a queued one never starts; a running one's signal fires (a command
+   * gets SIGTERM) wherever it runs. Resolves with the run after the request.
+   */
+  async cancel(id: string): Promise<Run> {
+    const now = this.#clock.now();
+    const error = JSON.stringify({
+      name: 'MainspringError',
+      code: 'E_RUN_CANCELLED',
+      message: 'the run was cancelled',
+    });
+    const row = await this.#store.runs.cancel(id, error, now);
+    if (!row) throw notFound(id);
+    if (row.status === 'running') await this.#store.notify(RUN_CANCEL_CHANNEL, id);
+    return toRun(row);
+  }
+
+  /**
+   * Waits until the invocation the run belongs to is over — it succeeded, was cancelled,
+   * or failed with no attempt left — and resolves with its last attempt.
+   */
+  async wait(id: string, options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Run> {
+    let row = await this.#row(id);
+    const pollMs = options.pollMs ?? 200;
+    for (;;) {
+      if (TERMINAL_STATUSES.includes(row.status)) {
+        if (row.status === 'succeeded' || row.status === 'cancelled') return toRun(row);
+        // A retry's queued row is written in the same batch as the failed attempt's.
+        const next = await this.#store.runs.get(attemptRunId(row.invocationId, row.attempt + 1));
+        if (next === null) return toRun(row);
+        row = next;
+        continue;
+      }
+      await this.#pause(pollMs, RUN_LOGS_CHANNEL, row.id, options.signal);
+      row = await this.#row(row.id);
+    }
+  }
+
+  /**
+   * Yields a run's log lines as they are stored, from the first (or after `afterSeq`),
+   * and ends once the run has finished and every line is out.
+   */
+  async *follow(
+    id: string,
+    options: { afterSeq?: number; signal?: AbortSignal; pollMs?: number } = {},
+  ): AsyncGenerator<RunLogLine> {
+    let after = options.afterSeq ?? 0;
+    await this.#row(id);
+    for (;;) {
+      const run = await this.#row(id);
+      const lines = await this.#store.runs.logs(id, after, 1000);
+      for (const l of lines) {
+        after = l.seq;
+        yield toLogLine(l);
+      }
+      if (lines.length === 1000) continue;
+      if (TERMINAL_STATUSES.includes(run.status)) return;
+      if (options.signal?.aborted) return;
+      await this.#pause(options.pollMs ?? 500, RUN_LOGS_CHANNEL, id, options.signal);
+    }
+  }
+
+  /** Yields the log lines of every run of a function stored at or after `since`, then new ones as they come, until `signal`. */
+  async *followFunction(
+    name: string,
+    options: { since?: Date; signal?: AbortSignal; pollMs?: number; follow?: boolean } = {},
+  ): AsyncGenerator<RunLogLine> {
+    this.function(name);
+    let after = 0;
+    const sinceMs = options.since?.getTime() ?? 0;
+    for (;;) {
+      const lines = await this.#store.runs.functionLogs(name, after, sinceMs, 1000);
+      for (const l of lines) {
+        after = l.id;
+        yield toLogLine(l);
+      }
+      if (lines.length === 1000) continue;
+      if (options.follow === false || options.signal?.aborted) return;
+      await this.#pause(options.pollMs ?? 500, RUN_LOGS_CHANNEL, null, options.signal);
+    }
+  }
+
+  async #row(id: string): Promise<RunRow> {
+    const row = await this.#store.runs.get(id);
+    if (!row) throw notFound(id);
+    return row;
+  }
+
+  /** Sleeps up to `ms` (real time: followers poll the store), waking early on a matching notification. */
+  async #pause(ms: number, channel: string, id: string | null, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const unlisten = await this.#store.listen(channel, (payload) => {
+      if (id === null || payload === id || payload === '*') ac.abort();
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        ac.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await unlisten();
+    }
+  }
+}
+
+function checkInput(input: unknown): string | null {
+  if (input === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(input);
+  } catch (err) {
+    throw invalid('input', undefined, `cannot be sent as JSON (${(err as Error).message})`);
+  }
+  if (text === undefined)
+    throw invalid('input', undefined, 'is not JSON (a function or symbol); send plain data');
+  return text;
+}
+
+function invalid(field: string, value: unknown, fix: string): MainspringError {
+  return new MainspringError('E_VALIDATION', `${field} ${JSON.stringify(value) ?? ''} is invalid; ${fix}`, {
+    details: { field, value },
+  });
+}
+
+function notFound(id: string): MainspringError {
+  return new MainspringError(
+    'E_RUN_NOT_FOUND',
+    `no run with id "${id}" (runs older than the retention are deleted)`,
+    {
+      details: { field: 'id', value: id },
+    },
+  );
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+export function toRun(r: RunRow): Run {
+  return {
+    id: r.id,
+    function: r.functionName,
+    invocationId: r.invocationId,
+    attempt: r.attempt,
+    status: r.status,
+    trigger: parse(r.trigger) as TriggerInfo,
+    input: parse(r.input),
+    scheduledFor: iso(r.scheduledForMs),
+    createdAt: iso(r.createdAtMs)!,
+    startedAt: iso(r.startedAtMs),
+    finishedAt: iso(r.finishedAtMs),
+    durationMs: r.startedAtMs !== null && r.finishedAtMs !== null ? r.finishedAtMs - r.startedAtMs : null,
+    result: parse(r.result),
+    error: parse(r.error) as Run['error'],
+    cancelRequestedAt: iso(r.cancelRequestedAtMs),
+    owner: r.owner,
+    logCount: r.logCount,
+  };
+}
+
+export function toLogLine(l: LogRow): RunLogLine {
+  return {
+    runId: l.runId,
+    function: l.functionName,
+    seq: l.seq,
+    id: l.id,
+    time: new Date(l.atMs).toISOString(),
+    level: l.level,
+    msg: l.msg,
+    fields: l.fields === null ? null : (JSON.parse(l.fields) as Record<string, unknown>),
+  };
+}
