@@ -53,6 +53,15 @@ export {
   type WithLockResult,
 } from './locks/locks.ts';
 export {
+  type Alert,
+  type AlertDelivery,
+  Alerter,
+  type AlertSettings,
+  type ResolvedAlertSettings,
+  resolveAlertSettings,
+} from './observability/alerts.ts';
+export { Metrics, type MetricsOptions } from './observability/metrics.ts';
+export {
   defineQueue,
   type QueueDefinition,
   type QueueOptions,
@@ -67,21 +76,33 @@ export {
   Queues,
   type SendOptions,
 } from './queue/queues.ts';
-export { NonRetryableError, RetryAfterError } from './runtime/errors.ts';
+export { type CommandOptions, defineCommand } from './runtime/define-command.ts';
+export { type ErrorRecord, NonRetryableError, RetryAfterError } from './runtime/errors.ts';
 export {
   type BatchResult,
+  type CommandSettings,
   defineFunction,
   type FunctionContext,
   type FunctionDefinition,
   type FunctionOptions,
+  type FunctionRetryOptions,
   fromQueue,
   type Handler,
   type QueueBatch,
   type QueueRecord,
   type QueueTrigger,
+  type ResolvedRetry,
+  type RunInfo,
   type Trigger,
   type TriggerInfo,
 } from './runtime/function.ts';
+export {
+  type InvokeOptions,
+  type ListRunsOptions,
+  type Run,
+  type RunLogLine,
+  Runs,
+} from './runtime/runs.ts';
 export { type StopOptions, Worker, type WorkerOptions } from './runtime/worker.ts';
 export type { WorkerEventMap, WorkerEvents } from './runtime/worker-events.ts';
 export {
@@ -97,4 +118,5 @@ export {
   type ScheduleSyntax,
 } from './schedule/index.ts';
 export { type OpenStoreOptions, openStore } from './store/open.ts';
+export type { RunStatus, TriggerKind } from './store/run-row.ts';
 export type { Backend, LockRow, LockStore, Store, StoreCapabilities } from './store/types.ts';
