@@ -33,6 +33,8 @@ export interface CreateMainspringOptions {
   readonly clock?: Clock;
   /** Folder relative SQLite paths resolve against. */
   readonly cwd?: string;
+  /** Folder command functions run in (their `cwd` is relative to it); default: `cwd`. */
+  readonly appDir?: string;
   /** Owner name this process uses for leases (default host:pid:random). */
   readonly owner?: string;
   /** Queues this process defines; stored so every process sharing the store sees them. */
@@ -178,7 +180,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
             alerts,
             functionAlerts,
             recordRuns: options.recordRuns ?? true,
-            cwd: options.cwd ?? process.cwd(),
+            cwd: options.appDir ?? options.cwd ?? process.cwd(),
             secretsFile: options.secretsFile ?? null,
             baseUrl: options.baseUrl ?? 'http://127.0.0.1:7400',
             runRetentionMs,
@@ -196,7 +198,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
             bus: events,
             store: store.events,
             clock,
-            cwd: options.cwd ?? process.cwd(),
+            cwd: options.appDir ?? options.cwd ?? process.cwd(),
             ...(options.logger ? { logger: options.logger } : {}),
           });
           watchers.push(watcher);

@@ -8,6 +8,7 @@ import { isMainspringError, MainspringError } from './core/errors.ts';
 import { type FileTriggerDefinition, isFileTriggerDefinition } from './events/files/define.ts';
 import { isRuleDefinition, type RuleDefinition } from './events/rules-define.ts';
 import { checkWebhookConfig, type WebhookSourceConfig } from './events/webhooks/verify.ts';
+import { type AlertSettings, resolveAlertSettings } from './observability/alerts.ts';
 import { isQueueDefinition, type QueueDefinition } from './queue/define.ts';
 import { type FunctionDefinition, isFunctionDefinition } from './runtime/function.ts';
 import { resolveStoreUrl } from './store/url.ts';
@@ -24,6 +25,7 @@ const ConfigSchema = Type.Object(
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           host: Type.Optional(Type.String({ minLength: 1 })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+          publicUrl: Type.Optional(Type.String({ minLength: 1 })),
         },
         { additionalProperties: false },
       ),
@@ -41,6 +43,17 @@ const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    runs: Type.Optional(
+      Type.Object(
+        {
+          retention: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })])),
+          record: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    alerts: Type.Optional(Type.Unknown()),
+    secretsFile: Type.Optional(Type.String({ minLength: 1 })),
     worker: Type.Optional(
       Type.Object(
         {
@@ -72,6 +85,8 @@ export interface MainspringConfig {
     host?: string;
     /** Largest request body in bytes (default 1 MiB). */
     bodyLimit?: number;
+    /** The API's address as others reach it, for links in alerts (default http://HOST:PORT). */
+    publicUrl?: string;
   };
   /** Queues of the app (`defineQueue`). */
   queues?: readonly QueueDefinition[];
@@ -90,6 +105,16 @@ export interface MainspringConfig {
     /** How long events are kept for replay: milliseconds or `'30d'` (default 30 days). */
     retention?: Duration;
   };
+  runs?: {
+    /** How long finished runs and their logs are kept: milliseconds or `'30d'` (default 30 days). */
+    retention?: Duration;
+    /** Keep a record of each queue-triggered run (default true); invocations are always recorded. */
+    record?: boolean;
+  };
+  /** Alerts after any function's final failure or timeout: `{ webhooks: [url], email: { smtp, from, to } }`. */
+  alerts?: AlertSettings;
+  /** A dotenv-format file with command secrets (relative to the config's folder); the environment wins over it. */
+  secretsFile?: string;
   worker?: {
     /** Handler calls at once in one process, across all functions (default 1000). */
     maxConcurrency?: number;
@@ -164,15 +189,26 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
     for (const [source, settings] of Object.entries(c.webhooks))
       problems.push(...checkWebhookConfig(source, settings));
   }
-  const retention = (c as { events?: { retention?: unknown } }).events?.retention;
-  if (typeof retention === 'string') {
+  const collect = (check: () => unknown) => {
     try {
-      parseDuration(retention, 'events.retention');
+      check();
     } catch (err) {
       if (!isMainspringError(err)) throw err;
       problems.push(err.message);
     }
-  }
+  };
+  const retention = (c as { events?: { retention?: unknown } }).events?.retention;
+  if (typeof retention === 'string') collect(() => parseDuration(retention, 'events.retention'));
+  const runRetention = (c as { runs?: { retention?: unknown } }).runs?.retention;
+  if (typeof runRetention === 'string') collect(() => parseDuration(runRetention, 'runs.retention'));
+  const alerts = (c as { alerts?: unknown }).alerts;
+  if (alerts !== undefined) collect(() => resolveAlertSettings(alerts, 'alerts'));
+  c.functions?.forEach((f, i) => {
+    const fnAlerts = (f as { alerts?: unknown } | null)?.alerts;
+    if (isFunctionDefinition(f) && fnAlerts != null) {
+      collect(() => resolveAlertSettings(fnAlerts, `functions[${i}].alerts`));
+    }
+  });
   if (problems.length > 0) {
     throw new MainspringError('E_CONFIG_INVALID', `${where}: ${problems.join('; ')}`, { details: problems });
   }

@@ -39,12 +39,13 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
     db: options.dbUrl,
     clock,
     logger,
-    ...appFromConfig(config),
+    ...appFromConfig(config, path),
   });
   let api: Api | undefined;
   let worker: Worker | undefined;
   try {
-    const consuming = ms.functions.some((f) => f.triggers.length > 0);
+    // Every function can be invoked (manually, later by schedules), so any function needs a worker.
+    const consuming = ms.functions.length > 0;
     if (consuming) {
       worker = await ms.startWorker({
         ...(config.worker?.maxConcurrency ? { maxConcurrency: config.worker.maxConcurrency } : {}),
