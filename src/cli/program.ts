@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerQueuesCommand } from './commands/queues.ts';
+import { registerRunsCommands } from './commands/runs.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStartCommand, registerWorkerCommand } from './commands/start.ts';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerEventsCommand(program);
   registerMigrateCommand(program);
   registerScheduleCommand(program);
+  registerRunsCommands(program);
   const addVersion = (cmd: Command) => {
     for (const sub of cmd.commands) {
       sub.version(VERSION, '-v, --version', 'print the mainspring version');
