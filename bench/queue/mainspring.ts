@@ -6,7 +6,11 @@ import type { Job, QueueSystem } from './system.ts';
 
 const queue = defineQueue({ name: 'bench' });
 
-export function mainspringSystem(name: string, url: () => string): QueueSystem {
+export function mainspringSystem(
+  name: string,
+  url: () => string,
+  options: { recordRuns?: boolean; logEach?: boolean } = {},
+): QueueSystem {
   let ms: Mainspring | undefined;
   let worker: Worker | undefined;
   let app: Mainspring | undefined;
@@ -33,9 +37,19 @@ export function mainspringSystem(name: string, url: () => string): QueueSystem {
       const fn = defineFunction({
         name: 'noop',
         triggers: [fromQueue(queue, { concurrency: c, prefetch: concurrency === 'best' ? 1000 : 500 })],
-        handler: (job: Job) => handler(job),
+        handler: options.logEach
+          ? (job: Job, ctx) => {
+              ctx.log.info({ i: job.i }, 'handled');
+              handler(job);
+            }
+          : (job: Job) => handler(job),
       });
-      app = await createMainspring({ db: url(), queues: [queue], functions: [fn] });
+      app = await createMainspring({
+        db: url(),
+        queues: [queue],
+        functions: [fn],
+        ...(options.recordRuns !== undefined ? { recordRuns: options.recordRuns } : {}),
+      });
       worker = await app.startWorker();
     },
     async stopWorkers() {

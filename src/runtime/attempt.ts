@@ -38,6 +38,7 @@ export class Runtime {
   /** Runs in progress in this process, by id: cancellation finds them here. */
   readonly active = new Map<string, ActiveRun>();
   readonly #timeouts = new Map<number, FifoDeadlines>();
+  #runLog: Logger | null = null;
   #secrets: Promise<Record<string, string>> | null = null;
 
   constructor(init: {
@@ -70,6 +71,54 @@ export class Runtime {
     this.cwd = init.cwd;
     this.secretsFile = init.secretsFile;
     this.baseUrl = init.baseUrl;
+  }
+
+  /**
+   * The root of every run's `ctx.log`: one pino instance per worker (creating one per run
+   * costs more than a short handler), whose lines are routed to their run by `runId`.
+   */
+  get runLog(): Logger {
+    this.#runLog ??= this.#makeRunLog();
+    return this.#runLog;
+  }
+
+  #makeRunLog(): Logger {
+    const parent = this.log;
+    const parentStream = (parent as unknown as Record<symbol, { write(s: string): void } | undefined>)[
+      pino.symbols.streamSym
+    ];
+    const parentLevel = parent.levelVal;
+    const clock = this.clock;
+    return pino(
+      {
+        level: parent.isLevelEnabled('debug') ? parent.level : 'info',
+        base: null,
+        timestamp: () => `,"time":${clock.now()}`,
+      },
+      {
+        write: (line: string) => {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          const level = typeof parsed.level === 'number' ? parsed.level : 30;
+          const run = typeof parsed.runId === 'string' ? this.active.get(parsed.runId) : undefined;
+          if (run) {
+            const fields: Record<string, unknown> = {};
+            let any = false;
+            for (const [k, v] of Object.entries(parsed)) {
+              if (BASE_KEYS.has(k)) continue;
+              fields[k] = v;
+              any = true;
+            }
+            run.keep(
+              typeof parsed.time === 'number' ? parsed.time : clock.now(),
+              level,
+              typeof parsed.msg === 'string' ? parsed.msg : '',
+              any ? fields : null,
+            );
+          }
+          if (level >= parentLevel) parentStream?.write(line);
+        },
+      },
+    );
   }
 
   /** One deadline queue per timeout length: deadlines of equal length fire in arming order. */
@@ -112,6 +161,8 @@ export interface ActiveRun {
   readonly info: RunInfo;
   readonly fn: FunctionDefinition;
   stop(reason: StopReason): void;
+  /** Keeps a log line with the run. */
+  keep(atMs: number, level: number, msg: string, fields: Record<string, unknown> | null): void;
 }
 
 export interface AttemptSpec {
@@ -212,44 +263,12 @@ class RunContext implements FunctionContext {
   }
 
   #makeLogger(): Logger {
-    const parent = this.#rt.log;
-    const parentStream = (parent as unknown as Record<symbol, { write(s: string): void } | undefined>)[
-      pino.symbols.streamSym
-    ];
-    const parentLevel = parent.levelVal;
-    const clock = this.#rt.clock;
-    return pino(
-      {
-        level: parent.isLevelEnabled('debug') ? parent.level : 'info',
-        base: {
-          function: this.#fn.name,
-          runId: this.run.id,
-          attempt: this.run.attempt,
-          trigger: this.run.trigger.kind,
-        },
-        timestamp: () => `,"time":${clock.now()}`,
-      },
-      {
-        write: (line: string) => {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          const level = typeof parsed.level === 'number' ? parsed.level : 30;
-          const fields: Record<string, unknown> = {};
-          let any = false;
-          for (const [k, v] of Object.entries(parsed)) {
-            if (BASE_KEYS.has(k)) continue;
-            fields[k] = v;
-            any = true;
-          }
-          this.keep(
-            typeof parsed.time === 'number' ? parsed.time : clock.now(),
-            level,
-            typeof parsed.msg === 'string' ? parsed.msg : '',
-            any ? fields : null,
-          );
-          if (level >= parentLevel) parentStream?.write(line);
-        },
-      },
-    );
+    return this.#rt.runLog.child({
+      function: this.#fn.name,
+      runId: this.run.id,
+      attempt: this.run.attempt,
+      trigger: this.run.trigger.kind,
+    });
   }
 }
 
@@ -275,10 +294,15 @@ export async function runAttempt(
   const onShutdown = () => stop('shutdown');
   if (spec.shutdown.aborted) stop('shutdown');
   else spec.shutdown.addEventListener('abort', onShutdown, { once: true });
-  const active: ActiveRun = { info: spec.info, fn, stop };
+  const ctx = new RunContext(rt, fn, spec, ac.signal);
+  const active: ActiveRun = {
+    info: spec.info,
+    fn,
+    stop,
+    keep: (atMs, level, msg, fields) => ctx.keep(atMs, level, msg, fields),
+  };
   rt.active.set(spec.info.id, active);
   const disarm = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(() => stop('timeout'));
-  const ctx = new RunContext(rt, fn, spec, ac.signal);
 
   let value: unknown;
   let thrown: unknown;

@@ -1,0 +1,162 @@
+// npm run bench:runtime — what run records cost: the W1 queue drain of bench:queue
+// (20,000 no-op jobs enqueued in bulk, then drained at the best settings) with run
+// records on (the default) and off (`recordRuns: false`), on SQLite and PostgreSQL,
+// plus the same drain with one ctx.log line per run (log lines are stored too).
+// Variants are interleaved, each repeated (--runs N, default 5); medians are reported.
+// Every run accounts for every id (none missing, none duplicated) and, with records
+// on, checks that a run row was stored for every message.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openStore } from '../src/store/open.ts';
+import { accountFor, fmt, machine } from './lib/stats.ts';
+import { mainspringSystem } from './queue/mainspring.ts';
+import type { QueueSystem } from './queue/system.ts';
+
+const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const runs = Number(opt('runs') ?? 5);
+const only = opt('only')?.split(',');
+const variantFilter = opt('variant');
+const N = 20_000;
+const now = () => performance.timeOrigin + performance.now();
+const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-runtime-'));
+
+interface Variant {
+  readonly backend: string;
+  readonly label: string;
+  readonly url: () => string;
+  readonly records: boolean;
+  readonly system: QueueSystem;
+}
+
+function variants(): Variant[] {
+  const out: Variant[] = [];
+  const backends = [
+    { backend: 'SQLite', url: () => `sqlite:${join(dir, 'runtime.db')}` },
+    { backend: 'PostgreSQL', url: () => `${PG}?schema=bench_runtime` },
+  ].filter((b) => !only || only.some((o) => b.backend.toLowerCase().includes(o.toLowerCase())));
+  for (const b of backends) {
+    out.push({
+      ...b,
+      label: 'records off',
+      records: false,
+      system: mainspringSystem(b.backend, b.url, { recordRuns: false }),
+    });
+    out.push({
+      ...b,
+      label: 'records on',
+      records: true,
+      system: mainspringSystem(b.backend, b.url, { recordRuns: true }),
+    });
+    out.push({
+      ...b,
+      label: 'records on + 1 log line/run',
+      records: true,
+      system: mainspringSystem(b.backend, b.url, { recordRuns: true, logEach: true }),
+    });
+  }
+  return variantFilter ? out.filter((v) => v.label === variantFilter) : out;
+}
+
+/** Empties the run history so each drain starts from the same table size. */
+async function clearRuns(url: string): Promise<void> {
+  const store = await openStore(url);
+  try {
+    if (store.backend === 'sqlite') {
+      const db = (store as unknown as { db: { exec(sql: string): void } }).db;
+      db.exec('DELETE FROM run_logs; DELETE FROM runs;');
+    } else {
+      const pool = (store as unknown as { pool: { query(sql: string): Promise<unknown> } }).pool;
+      await pool.query('TRUNCATE runs, run_logs');
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function countRuns(url: string): Promise<number> {
+  const store = await openStore(url);
+  try {
+    let n = 0;
+    let before: string | undefined;
+    for (;;) {
+      const page = await store.runs.list({ limit: 5000, ...(before ? { beforeId: before } : {}) });
+      n += page.length;
+      if (page.length < 5000) return n;
+      before = page.at(-1)!.id;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function drain(v: Variant): Promise<number> {
+  await clearRuns(v.url());
+  const s = v.system;
+  await s.setup();
+  await s.enqueueBulk(Array.from({ length: N }, (_, i) => ({ i })));
+  const seen: number[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const t = now();
+  await s.startWorkers('best', (job) => {
+    seen.push(job.i);
+    if (seen.length === N) resolve();
+  });
+  await done;
+  const rate = N / ((now() - t) / 1000);
+  // Stopping flushes the recorder: every run row is written before the count.
+  await s.stopWorkers();
+  await s.teardown();
+  const { missing, duplicated } = accountFor(seen, N);
+  if (missing || duplicated)
+    throw new Error(`${v.backend} ${v.label}: ${missing} missing, ${duplicated} duplicated`);
+  if (v.records) {
+    const stored = await countRuns(v.url());
+    if (stored !== N) throw new Error(`${v.backend} ${v.label}: ${stored} run records for ${N} messages`);
+  }
+  await sleep(200);
+  return rate;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+console.log(`# runtime benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()}`);
+const all = variants();
+const rates = new Map<Variant, number[]>(all.map((v) => [v, []]));
+// One discarded drain per backend first: the first drain of a process pays for JIT and a new store.
+for (const backend of new Set(all.map((v) => v.backend))) {
+  const first = all.find((v) => v.backend === backend)!;
+  console.error(`${backend} warm-up: ${fmt(await drain(first))}/s (discarded)`);
+}
+for (let k = 0; k < runs; k++) {
+  for (const v of all) {
+    const r = await drain(v);
+    rates.get(v)!.push(r);
+    console.error(`${v.backend} ${v.label} run ${k + 1}: ${fmt(r)}/s`);
+  }
+}
+console.log(`\nW1 drain, ${N} no-op jobs, best settings; median of ${runs} interleaved runs\n`);
+console.log('| backend | variant | drain/s (median) | runs | vs records off |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const v of all) {
+  const m = median(rates.get(v)!);
+  const off = median(rates.get(all.find((x) => x.backend === v.backend && !x.records)!)!);
+  const cost = v.records ? `${fmt(((off - m) / off) * 100, 1)}% slower` : '—';
+  console.log(
+    `| ${v.backend} | ${v.label} | ${fmt(m)} | ${rates
+      .get(v)!
+      .map((x) => fmt(x))
+      .join(', ')} | ${cost} |`,
+  );
+}
+rmSync(dir, { recursive: true, force: true });
