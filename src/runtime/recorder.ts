@@ -67,7 +67,9 @@ export class RunRecorder {
     while (this.#writes.length > 0 || this.#logs.length > 0) {
       const writes = this.#writes.splice(0, MAX_BATCH);
       const logs = this.#logs.splice(0, MAX_BATCH * 5);
-      await Promise.all([this.#storeWrites(writes), this.#storeLogs(logs)]);
+      // Rows before lines: a row inserted while its lines are appended could miss them in its logCount.
+      await this.#storeWrites(writes);
+      await this.#storeLogs(logs);
     }
     this.#flushing = null;
   }
@@ -92,7 +94,8 @@ export class RunRecorder {
       await this.#runs.appendLogs(lines);
       const ids = new Set(lines.map((l) => l.runId));
       // Followers (SSE, `logs --follow`) poll too; the notification only shortens their wait.
-      await Promise.all([...ids].slice(0, 50).map((id) => this.#store.notify(RUN_LOGS_CHANNEL, id)));
+      if (ids.size <= 5) await Promise.all([...ids].map((id) => this.#store.notify(RUN_LOGS_CHANNEL, id)));
+      else await this.#store.notify(RUN_LOGS_CHANNEL, '*');
     } catch (err) {
       this.#log.error({ err, lines: lines.length }, 'could not store run log lines');
     }

@@ -285,7 +285,8 @@ export class Runs {
 
   /**
    * Waits until the invocation the run belongs to is over — it succeeded, was cancelled,
-   * or failed with no attempt left — and resolves with its last attempt.
+   * or failed with no attempt left — and resolves with its last attempt. If `signal`
+   * fires first, resolves at once with the attempt as it is then.
    */
   async wait(id: string, options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Run> {
     let row = await this.#row(id);
@@ -300,6 +301,7 @@ export class Runs {
         continue;
       }
       await this.#pause(pollMs, RUN_LOGS_CHANNEL, row.id, options.signal);
+      if (options.signal?.aborted) return toRun(await this.#row(row.id));
       row = await this.#row(row.id);
     }
   }
