@@ -620,6 +620,8 @@ export class QueueConsumer {
   async #fail(messages: ClaimedMessage[], error: unknown, retryAtMs: number | null): Promise<void> {
     if (messages.length === 0) return;
     const { settings, store, clock, events } = this.#d;
+    const metrics = this.#d.runtime.metrics;
+    if (metrics) for (let i = 0; i < messages.length; i++) metrics.deliveryFailed('queue', this.#queue);
     const now = clock.now();
     const record = { ...toErrorRecord(error), at: new Date(now).toISOString() };
     const permanent = isNonRetryable(error);
