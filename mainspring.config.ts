@@ -4,6 +4,8 @@
 //
 //   curl -X POST http://127.0.0.1:7400/v1/queues/greetings/messages \
 //        -H 'content-type: application/json' -d '{"body": {"name": "Ada"}}'
+//   npm run mainspring -- invoke greet --input '{"name": "Grace"}' --wait
+//   npm run mainspring -- runs list
 
 import { defineConfig, defineFunction, defineQueue, fromQueue, NonRetryableError } from 'mainspring';
 
