@@ -84,7 +84,12 @@ describe.each(BACKENDS)('runs on $name', (backend) => {
     });
     const { ms } = await fakeApp(backend, { functions: [fn] });
     const queued = await ms.runs.invoke('report', { day: 3 });
-    expect(queued).toMatchObject({ status: 'queued', attempt: 1, trigger: { kind: 'manual' }, input: { day: 3 } });
+    expect(queued).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+      trigger: { kind: 'manual' },
+      input: { day: 3 },
+    });
     await ms.startWorker();
     const running = await until(ms, queued.id, 'running');
     expect(running.startedAt).not.toBeNull();
@@ -206,7 +211,9 @@ describe.each(BACKENDS)('runs on $name', (backend) => {
       name: 'long',
       handler: async (_i: unknown, ctx) => {
         calls++;
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        );
       },
     });
     const { ms, clock } = await fakeApp(backend, { functions: [fn] });
@@ -252,7 +259,10 @@ describe.each(BACKENDS)('runs on $name', (backend) => {
       return ms.runs.get(ids[kind]!);
     };
     expect(await outcome('bigint')).toMatchObject({ status: 'failed', error: { code: 'E_RESULT_INVALID' } });
-    expect(await outcome('function')).toMatchObject({ status: 'failed', error: { code: 'E_RESULT_INVALID' } });
+    expect(await outcome('function')).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_RESULT_INVALID' },
+    });
     expect(await outcome('cycle')).toMatchObject({ status: 'failed', error: { code: 'E_RESULT_INVALID' } });
     expect(await outcome('large')).toMatchObject({ status: 'failed', error: { code: 'E_RESULT_TOO_LARGE' } });
     expect(await outcome('string-thrown')).toMatchObject({
@@ -298,34 +308,37 @@ describe.each(BACKENDS)('runs on $name', (backend) => {
     ]);
   });
 
-  it_('deletes finished runs and their logs past the retention, keeping newer and unfinished ones', async () => {
-    const fn = defineFunction({
-      name: 'logged',
-      handler: (input: string, ctx) => {
-        ctx.log.info(input);
-        return input;
-      },
-    });
-    const waiting = defineFunction({ name: 'waiting', handler: () => 1 });
-    const { ms, clock } = await fakeApp(backend, { functions: [fn, waiting], runRetention: '30d' });
-    await ms.startWorker();
-    const old = await ms.runs.invoke(fn, 'old');
-    await until(ms, old.id, 'succeeded');
-    await vi.waitFor(async () => expect(await ms.runs.logs(old.id)).toHaveLength(1));
-    // Queued with no worker able to start it: a run not finished is never deleted.
-    const queuedLater = await ms.runs.invoke(waiting, {}, { at: new Date(clock.now() + 90 * 86_400_000) });
-    // Jump (rather than pass) the days, then let every sleeper wake once.
-    clock.set(clock.now() + 20 * 86_400_000);
-    await tick(clock, 1000);
-    const recent = await ms.runs.invoke(fn, 'recent');
-    await until(ms, recent.id, 'succeeded');
-    clock.set(clock.now() + 11 * 86_400_000);
-    await tick(clock, 1000);
-    await vi.waitFor(async () =>
-      expect(ms.runs.get(old.id)).rejects.toMatchObject({ code: 'E_RUN_NOT_FOUND' }),
-    );
-    expect(await ms.store.runs.logs(old.id, 0, 10)).toEqual([]);
-    expect((await ms.runs.get(recent.id)).status).toBe('succeeded');
-    expect((await ms.runs.get(queuedLater.id)).status).toBe('queued');
-  });
+  it_(
+    'deletes finished runs and their logs past the retention, keeping newer and unfinished ones',
+    async () => {
+      const fn = defineFunction({
+        name: 'logged',
+        handler: (input: string, ctx) => {
+          ctx.log.info(input);
+          return input;
+        },
+      });
+      const waiting = defineFunction({ name: 'waiting', handler: () => 1 });
+      const { ms, clock } = await fakeApp(backend, { functions: [fn, waiting], runRetention: '30d' });
+      await ms.startWorker();
+      const old = await ms.runs.invoke(fn, 'old');
+      await until(ms, old.id, 'succeeded');
+      await vi.waitFor(async () => expect(await ms.runs.logs(old.id)).toHaveLength(1));
+      // Queued with no worker able to start it: a run not finished is never deleted.
+      const queuedLater = await ms.runs.invoke(waiting, {}, { at: new Date(clock.now() + 90 * 86_400_000) });
+      // Jump (rather than pass) the days, then let every sleeper wake once.
+      clock.set(clock.now() + 20 * 86_400_000);
+      await tick(clock, 1000);
+      const recent = await ms.runs.invoke(fn, 'recent');
+      await until(ms, recent.id, 'succeeded');
+      clock.set(clock.now() + 11 * 86_400_000);
+      await tick(clock, 1000);
+      await vi.waitFor(async () =>
+        expect(ms.runs.get(old.id)).rejects.toMatchObject({ code: 'E_RUN_NOT_FOUND' }),
+      );
+      expect(await ms.store.runs.logs(old.id, 0, 10)).toEqual([]);
+      expect((await ms.runs.get(recent.id)).status).toBe('succeeded');
+      expect((await ms.runs.get(queuedLater.id)).status).toBe('queued');
+    },
+  );
 });
