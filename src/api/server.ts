@@ -16,15 +16,20 @@ import { MainspringError } from '../core/errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { WebhookSourceConfig } from '../events/webhooks/verify.ts';
 import type { Locks } from '../locks/locks.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Queues } from '../queue/queues.ts';
+import type { Runs } from '../runtime/runs.ts';
 import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { eventRoutes } from './routes/events.ts';
+import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lockRoutes } from './routes/locks.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { runRoutes } from './routes/runs.ts';
 import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
 
 export interface ApiDeps {
@@ -33,6 +38,10 @@ export interface ApiDeps {
   readonly locks: Locks;
   readonly queues: Queues;
   readonly events: EventBus;
+  /** Run history, invocation, cancellation and logs. */
+  readonly runs: Runs;
+  /** Served at /metrics. */
+  readonly metrics: Metrics;
 }
 
 export interface ApiOptions extends ApiDeps {
@@ -92,6 +101,9 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   lockRoutes(app, options);
   queueRoutes(app, options);
   eventRoutes(app, options);
+  functionRoutes(app, options);
+  runRoutes(app, options);
+  metricsRoutes(app, options);
   webhookRoutes(app, { ...options, webhooks });
   await app.ready();
   return app;

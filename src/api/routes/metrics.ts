@@ -1,0 +1,25 @@
+// GET /metrics: Prometheus text exposition of this process's metrics (and the
+// store's queue depth). Behind the API token like every route but /healthz; give
+// Prometheus the token with `authorization: { credentials: … }` in its scrape config.
+
+import { Type } from 'typebox';
+import type { Api, ApiDeps } from '../server.ts';
+
+export function metricsRoutes(app: Api, { metrics }: ApiDeps): void {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        description:
+          'Runs started and finished, run durations, schedule lateness, failed deliveries, queue depth and the age of the oldest message, in the Prometheus text format.',
+        tags: ['metrics'],
+        produces: ['text/plain'],
+        response: {
+          200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }),
+        },
+      },
+    },
+    async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  );
+}
