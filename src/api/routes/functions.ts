@@ -3,7 +3,6 @@
 
 import { Type } from 'typebox';
 import type { FunctionDefinition } from '../../runtime/function.ts';
-import { attemptRunId, type Run, type Runs } from '../../runtime/runs.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 import { RunSchema } from './runs.ts';
@@ -36,35 +35,6 @@ const functionJson = (fn: FunctionDefinition) => ({
   concurrency: fn.concurrency,
 });
 
-/** The newest attempt of the run's invocation (a retry is queued as the next attempt). */
-async function latestAttempt(runs: Runs, run: Run): Promise<Run> {
-  let latest = run;
-  for (;;) {
-    try {
-      latest = await runs.get(attemptRunId(latest.invocationId, latest.attempt + 1));
-    } catch {
-      return latest;
-    }
-  }
-}
-
-/**
- * Resolves with the invocation's last attempt once it is over, or null when `signal` fires first.
- *
- * The signal is deliberately not passed to `runs.wait`: once it has fired, that loop re-reads the
- * store without ever sleeping (its pause returns at once) and, on SQLite, starves the event loop.
- * The wait left behind polls every 200 ms until the run finishes or the store closes.
- */
-async function waitUntil(runs: Runs, id: string, signal: AbortSignal): Promise<Run | null> {
-  if (signal.aborted) return null;
-  const waiting = runs.wait(id);
-  const aborted = new Promise<null>((resolve) =>
-    signal.addEventListener('abort', () => resolve(null), { once: true }),
-  );
-  waiting.catch(() => {});
-  return Promise.race([waiting, aborted]);
-}
-
 export function functionRoutes(app: Api, { runs }: ApiDeps): void {
   app.get(
     '/v1/functions',
@@ -84,7 +54,7 @@ export function functionRoutes(app: Api, { runs }: ApiDeps): void {
       schema: {
         summary: 'Invoke a function',
         description:
-          'Queues a run with `input` (202). With `wait: true`, answers 200 with the last attempt once the invocation is over (succeeded, cancelled, or failed with no attempt left), or 202 with the newest attempt if `waitTimeoutMs` passes first.',
+          'Queues a run with `input` (202). With `wait: true`, answers 200 with the last attempt once the invocation is over (succeeded, cancelled, or failed with no attempt left), or 202 with the attempt as it is then if `waitTimeoutMs` passes (or the client goes) first.',
         tags: ['functions'],
         params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
         body: Type.Object(
@@ -118,9 +88,10 @@ export function functionRoutes(app: Api, { runs }: ApiDeps): void {
       const onClose = () => stop.abort();
       reply.raw.on('close', onClose);
       try {
-        const done = await waitUntil(runs, queued.id, stop.signal);
-        if (done !== null) return reply.status(200).send({ run: done });
-        return reply.status(202).send({ run: await latestAttempt(runs, await runs.get(queued.id)) });
+        // Resolves with the last attempt once the invocation is over, or with the attempt as it
+        // is when the signal fires.
+        const run = await runs.wait(queued.id, { signal: stop.signal });
+        return reply.status(stop.signal.aborted ? 202 : 200).send({ run });
       } finally {
         clearTimeout(timer);
         reply.raw.off('close', onClose);
