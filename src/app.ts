@@ -24,7 +24,7 @@ import { DEFAULT_RUN_RETENTION_MS } from './runtime/retention.ts';
 import { invocationQueue, Runs } from './runtime/runs.ts';
 import { Worker, type WorkerOptions } from './runtime/worker.ts';
 import { openStore } from './store/open.ts';
-import type { Store } from './store/types.ts';
+import type { QueueCounts, Store } from './store/types.ts';
 
 export interface CreateMainspringOptions {
   /** Store URL; defaults to `DATABASE_URL`, then `sqlite:.mainspring/mainspring.db`. */
@@ -152,7 +152,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     });
     await events.checkTargets();
     const locks = new Locks(store.locks, clock, owner);
-    const metrics = new Metrics({ queueCounts: () => store.queues.counts(clock.now()), clock });
+    const metrics = new Metrics({ queueCounts: () => allQueueCounts(store, clock.now()), clock });
     const alerter =
       alerts !== null || functionAlerts.size > 0
         ? new Alerter({ clock, metrics, ...(options.logger ? { logger: options.logger } : {}) })
@@ -235,4 +235,14 @@ function withRuleTriggers(
     }
   }
   return [...byName.values()];
+}
+
+/** Counts of every stored queue, empty ones as zeros (the store returns only queues with messages). */
+async function allQueueCounts(store: Store, nowMs: number): Promise<QueueCounts[]> {
+  const [counts, queues] = await Promise.all([store.queues.counts(nowMs), store.queues.listQueues()]);
+  const seen = new Set(counts.map((c) => c.queue));
+  const empty = queues
+    .filter((q) => !seen.has(q.name))
+    .map((q) => ({ queue: q.name, visible: 0, inFlight: 0, delayed: 0, dead: 0, oldestSentAtMs: null }));
+  return [...counts, ...empty];
 }

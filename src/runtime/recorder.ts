@@ -67,9 +67,10 @@ export class RunRecorder {
     while (this.#writes.length > 0 || this.#logs.length > 0) {
       const writes = this.#writes.splice(0, MAX_BATCH);
       const logs = this.#logs.splice(0, MAX_BATCH * 5);
-      // Rows before lines: a row inserted while its lines are appended could miss them in its logCount.
-      await this.#storeWrites(writes);
+      // One after the other: a row inserted while its lines are appended could miss them in
+      // its logCount. Lines first, so a follower that sees a run finished finds all its lines.
       await this.#storeLogs(logs);
+      await this.#storeWrites(writes);
     }
     this.#flushing = null;
   }

@@ -153,7 +153,10 @@ export function queueRoutes(app: Api, { queues }: ApiDeps): void {
         params: Name,
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            // Query values are strings (the API's Ajv does not coerce).
+            limit: Type.Optional(
+              Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000' }),
+            ),
             after: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
           },
           { additionalProperties: false },
@@ -164,7 +167,7 @@ export function queueRoutes(app: Api, { queues }: ApiDeps): void {
     async (req) => ({
       messages: (
         await queues.deadLetters(req.params.name, {
-          ...(req.query.limit ? { limit: req.query.limit } : {}),
+          ...(req.query.limit ? { limit: Number(req.query.limit) } : {}),
           ...(req.query.after ? { after: req.query.after } : {}),
         })
       ).map(messageJson),
@@ -178,15 +181,17 @@ export function queueRoutes(app: Api, { queues }: ApiDeps): void {
         summary: 'Move dead letters back into the queue (all, or by id)',
         tags: ['queues'],
         params: Name,
-        body: Type.Optional(
-          Type.Object(
-            {
-              ids: Type.Optional(Type.Array(Type.String({ pattern: '^[1-9][0-9]{0,15}$' }), { minItems: 1 })),
-            },
-            { additionalProperties: false },
-          ),
+        body: Type.Object(
+          {
+            ids: Type.Optional(Type.Array(Type.String({ pattern: '^[1-9][0-9]{0,15}$' }), { minItems: 1 })),
+          },
+          { additionalProperties: false },
         ),
         response: { 200: Type.Object({ redriven: Type.Integer() }), ...Errors },
+      },
+      // A bare POST (no body) redrives everything: Fastify would validate `undefined`.
+      preValidation: async (req) => {
+        req.body ??= {};
       },
     },
     async (req) => ({
