@@ -84,7 +84,9 @@ export default defineConfig({
     const page = (await (await api('/v1/queues/orders/dlq?limit=1')).json()) as { messages: unknown[] };
     expect(page.messages).toHaveLength(1);
     // A bare POST redrives every dead letter of the queue.
-    expect(await (await api('/v1/queues/orders/redrive', { method: 'POST' })).json()).toEqual({ redriven: 2 });
+    expect(await (await api('/v1/queues/orders/redrive', { method: 'POST' })).json()).toEqual({
+      redriven: 2,
+    });
 
     const bad = async (path: string, body: unknown, status: number, code: string, message: RegExp) => {
       const res = await api(path, { method: 'POST', body });
