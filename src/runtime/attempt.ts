@@ -169,8 +169,8 @@ export interface AttemptSpec {
   readonly info: RunInfo;
   readonly triggerKind: TriggerKind;
   readonly input: unknown;
-  /** Fires when the worker gives up waiting at shutdown. */
-  readonly shutdown: AbortSignal;
+  /** Receives the run's stop function, which the worker calls when it gives up waiting at shutdown. */
+  readonly onStart?: (run: ActiveRun) => void;
   readonly message?: QueueRecord | undefined;
   readonly extendVisibility: (seconds: number) => Promise<void>;
 }
@@ -190,6 +190,8 @@ export interface AttemptOutcome {
   readonly released: boolean;
   readonly startedAtMs: number;
   readonly finishedAtMs: number;
+  /** Log lines kept with the run. */
+  readonly logLines: number;
 }
 
 const BASE_KEYS = new Set([
@@ -204,24 +206,54 @@ const BASE_KEYS = new Set([
   'hostname',
 ]);
 
-/** The handler's context. A class with a lazy logger: most handlers never log, and a pino instance costs. */
-class RunContext implements FunctionContext {
-  readonly signal: AbortSignal;
+/**
+ * The handler's context, and the run as the worker tracks it (ActiveRun). A class with
+ * a lazy logger and no per-run closures: at thousands of runs a second they add up.
+ */
+class RunContext implements FunctionContext, ActiveRun {
   readonly run: RunInfo;
+  readonly fn: FunctionDefinition;
   readonly message: QueueRecord | undefined;
   readonly #rt: Runtime;
-  readonly #fn: FunctionDefinition;
+  readonly #abort = new AbortController();
   readonly #extend: (seconds: number) => Promise<void>;
   #log: Logger | undefined;
   #lines = 0;
+  get lines(): number {
+    return this.#lines;
+  }
+  stopped: StopReason | null = null;
+  stopError: MainspringError | null = null;
+  /** Rejects the handler's race when the run is stopped. */
+  onStop: ((err: unknown) => void) | null = null;
 
-  constructor(rt: Runtime, fn: FunctionDefinition, spec: AttemptSpec, signal: AbortSignal) {
+  constructor(rt: Runtime, fn: FunctionDefinition, spec: AttemptSpec) {
     this.#rt = rt;
-    this.#fn = fn;
-    this.signal = signal;
+    this.fn = fn;
     this.run = spec.info;
     this.message = spec.message;
     this.#extend = spec.extendVisibility;
+  }
+
+  get info(): RunInfo {
+    return this.run;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopped !== null) return;
+    this.stopped = reason;
+    this.stopError = stopErrorFor(this.fn, reason);
+    this.#abort.abort(this.stopError);
+    this.onStop?.(this.stopError);
+  }
+
+  /** Called by the deadline queue at the function's timeout. */
+  onDeadline(): void {
+    this.stop('timeout');
   }
 
   get trigger(): TriggerInfo {
@@ -229,7 +261,7 @@ class RunContext implements FunctionContext {
   }
 
   get env(): Readonly<Record<string, string>> {
-    return this.#fn.env;
+    return this.fn.env;
   }
 
   get locks(): Locks {
@@ -247,13 +279,13 @@ class RunContext implements FunctionContext {
 
   /** Keeps a line with the run (up to the function's cap). */
   keep(atMs: number, level: number, msg: string, fields: Record<string, unknown> | null): void {
-    const cap = this.#fn.maxLogLines;
+    const cap = this.fn.maxLogLines;
     if (this.#lines > cap) return;
     this.#lines++;
     const capped = this.#lines > cap;
     this.#rt.recorder.log({
       runId: this.run.id,
-      functionName: this.#fn.name,
+      functionName: this.fn.name,
       seq: this.#lines,
       atMs,
       level: capped ? 40 : level,
@@ -264,7 +296,7 @@ class RunContext implements FunctionContext {
 
   #makeLogger(): Logger {
     return this.#rt.runLog.child({
-      function: this.#fn.name,
+      function: this.fn.name,
       runId: this.run.id,
       attempt: this.run.attempt,
       trigger: this.run.trigger.kind,
@@ -280,29 +312,10 @@ export async function runAttempt(
 ): Promise<AttemptOutcome> {
   const { clock } = rt;
   const startedAtMs = clock.now();
-  const ac = new AbortController();
-  let stopped: StopReason | null = null;
-  let stopError: MainspringError | null = null;
-  let onStop: (() => void) | null = null;
-  const stop = (reason: StopReason) => {
-    if (stopped !== null) return;
-    stopped = reason;
-    stopError = stopErrorFor(fn, reason);
-    ac.abort(stopError);
-    onStop?.();
-  };
-  const onShutdown = () => stop('shutdown');
-  if (spec.shutdown.aborted) stop('shutdown');
-  else spec.shutdown.addEventListener('abort', onShutdown, { once: true });
-  const ctx = new RunContext(rt, fn, spec, ac.signal);
-  const active: ActiveRun = {
-    info: spec.info,
-    fn,
-    stop,
-    keep: (atMs, level, msg, fields) => ctx.keep(atMs, level, msg, fields),
-  };
-  rt.active.set(spec.info.id, active);
-  const disarm = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(() => stop('timeout'));
+  const ctx = new RunContext(rt, fn, spec);
+  spec.onStart?.(ctx);
+  rt.active.set(spec.info.id, ctx);
+  const deadline = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(ctx);
 
   let value: unknown;
   let thrown: unknown;
@@ -310,7 +323,7 @@ export async function runAttempt(
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   try {
     if (fn.command) {
-      const { command, outcome } = await runChild(rt, fn, spec, ctx, ac.signal);
+      const { command, outcome } = await runChild(rt, fn, spec, ctx, ctx.signal);
       exit = { exitCode: outcome.exitCode, signal: outcome.signal };
       if (!outcome.aborted && outcome.exitCode === 0) {
         ok = true;
@@ -321,25 +334,25 @@ export async function runAttempt(
     } else {
       // A handler that ignores its signal still ends the run at its timeout (as Lambda
       // ends an invocation); what it does afterwards is not recorded.
-      const aborted = new Promise<never>((_, reject) => {
-        onStop = () => reject(stopError);
+      value = await new Promise((resolve, reject) => {
+        ctx.onStop = reject;
+        if (ctx.stopError !== null) reject(ctx.stopError);
+        else callHandler(fn, spec.input, ctx).then(resolve, reject);
       });
-      aborted.catch(() => {});
-      value = await Promise.race([callHandler(fn, spec.input, ctx), aborted]);
       ok = true;
     }
   } catch (err) {
     thrown = err;
   } finally {
-    onStop = null;
-    disarm?.();
-    spec.shutdown.removeEventListener('abort', onShutdown);
+    ctx.onStop = null;
+    if (deadline !== null) rt.timeouts(fn.timeoutMs!).disarm(deadline);
     rt.active.delete(spec.info.id);
   }
+  const stopped = ctx.stopped;
   const finishedAtMs = clock.now();
-  const done = { startedAtMs, finishedAtMs, released: false };
+  const done = { startedAtMs, finishedAtMs, released: false, logLines: ctx.lines };
   if (stopped !== null) {
-    const error = stopError!;
+    const error = ctx.stopError!;
     return {
       ...done,
       status: stopped === 'timeout' ? 'timed_out' : stopped === 'cancel' ? 'cancelled' : 'failed',

@@ -12,8 +12,9 @@ import type { ResolvedAlertSettings } from '../observability/alerts.ts';
 import { backoffMs, type QueueSettings } from '../queue/define.ts';
 import { type RunStatus, type RunWrite, runIdPrefix } from '../store/run-row.ts';
 import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
-import { type AttemptOutcome, type Runtime, runAttempt } from './attempt.ts';
+import { type ActiveRun, type AttemptOutcome, type Runtime, runAttempt } from './attempt.ts';
 import type { Batcher } from './batcher.ts';
+import type { Deadline, DeadlineTarget } from './deadlines.ts';
 import { isNonRetryable, retryAfterOf, toErrorRecord } from './errors.ts';
 import type {
   BatchResult,
@@ -47,7 +48,9 @@ export interface ConsumerDeps {
 }
 
 /** A run being made: what its records are built from. */
-interface Begun {
+class Begun implements DeadlineTarget {
+  readonly rt: Runtime;
+  readonly fn: FunctionDefinition;
   readonly info: RunInfo;
   /** The handler's input, or NO_INPUT to use the message body. */
   readonly input: unknown;
@@ -55,7 +58,44 @@ interface Begun {
   readonly startedAtMs: number;
   /** Whether the run gets a record. */
   readonly recorded: boolean;
-  disarm: (() => void) | null;
+  /** When a queue-triggered run's `running` row is due to be written. */
+  deadline: Deadline | null = null;
+
+  constructor(
+    rt: Runtime,
+    fn: FunctionDefinition,
+    info: RunInfo,
+    input: unknown,
+    inputJson: string | null,
+    recorded: boolean,
+  ) {
+    this.rt = rt;
+    this.fn = fn;
+    this.info = info;
+    this.input = input;
+    this.inputJson = inputJson;
+    this.startedAtMs = rt.clock.now();
+    this.recorded = recorded;
+  }
+
+  /** Still running a moment after it started: write the row, so the run shows while it lasts. */
+  onDeadline(): void {
+    this.deadline = null;
+    this.rt.recorder.write(runRow(this.fn, this, 'running', this.rt.owner)).catch(() => {});
+  }
+
+  settle(): void {
+    if (this.deadline === null) return;
+    this.rt.recorder.runningWrites.disarm(this.deadline);
+    this.deadline = null;
+  }
+}
+
+/** What a run row is built from. */
+interface RowSource {
+  readonly info: RunInfo;
+  readonly inputJson: string | null;
+  readonly startedAtMs: number;
 }
 
 const NO_INPUT = Symbol('no input');
@@ -66,7 +106,7 @@ const LOST_ERROR = JSON.stringify({
     'the process running this attempt stopped before it finished (crash or lost lease); a later attempt took over',
 });
 
-function runRow(fn: FunctionDefinition, b: Begun, status: RunStatus, owner: string | null): RunWrite {
+function runRow(fn: FunctionDefinition, b: RowSource, status: RunStatus, owner: string | null): RunWrite {
   return {
     id: b.info.id,
     functionName: fn.name,
@@ -87,20 +127,21 @@ function runRow(fn: FunctionDefinition, b: Begun, status: RunStatus, owner: stri
   };
 }
 
-function finishedRow(fn: FunctionDefinition, b: Begun, o: AttemptOutcome, owner: string): RunWrite {
+function finishedRow(fn: FunctionDefinition, b: RowSource, o: AttemptOutcome, owner: string): RunWrite {
   return {
     ...runRow(fn, b, o.status, owner),
     startedAtMs: o.startedAtMs,
     finishedAtMs: o.finishedAtMs,
     result: o.resultJson,
     error: o.error === null ? null : JSON.stringify(o.error),
+    logCount: o.logLines,
   };
 }
 
 interface Running {
-  readonly messages: readonly ClaimedMessage[];
-  readonly abort: AbortController;
-  readonly done: Promise<void>;
+  readonly messages: ClaimedMessage[];
+  /** Set once the attempt started: stops it (at shutdown, past the grace period). */
+  run: ActiveRun | null;
 }
 
 const ERROR_BACKOFF_MS = 1000;
@@ -123,6 +164,8 @@ export class QueueConsumer {
   #loop: Promise<void> | null = null;
   #sleep: AbortController | null = null;
   #wakePending = false;
+  /** Set while stop() waits for running handlers: called when the last one returns. */
+  #allDone: (() => void) | null = null;
   readonly #onLimiterFree = () => this.#dispatch(false);
   /** Refill when the local buffer falls to this many messages (half the prefetch). */
   readonly #lowWater: number;
@@ -155,7 +198,9 @@ export class QueueConsumer {
     const unstarted = [...this.#buffer.splice(0), ...this.#scheduled.splice(0)];
     if (unstarted.length > 0) await this.#d.store.release(unstarted, this.#d.clock.now());
     if (this.#running.size > 0) {
-      const all = Promise.all([...this.#running].map((r) => r.done));
+      const all = new Promise<void>((resolve) => {
+        this.#allDone = resolve;
+      });
       const timer = new AbortController();
       const timedOut = await Promise.race([
         all.then(() => false),
@@ -168,7 +213,7 @@ export class QueueConsumer {
       if (timedOut) {
         // Past the grace period: abort the handlers and hand their messages back at once.
         const left = [...this.#running];
-        for (const r of left) r.abort.abort(new Error('worker is shutting down'));
+        for (const r of left) r.run?.stop('shutdown');
         const receipts = left.flatMap((r) => r.messages);
         const released = await this.#d.store.release(receipts, this.#d.clock.now());
         this.#d.log.warn(
@@ -313,21 +358,20 @@ export class QueueConsumer {
   }
 
   #start(messages: ClaimedMessage[]): void {
-    const abort = new AbortController();
-    let finish!: () => void;
-    const entry: Running = { messages, abort, done: new Promise<void>((r) => (finish = r)) };
+    const entry: Running = { messages, run: null };
     this.#running.add(entry);
     // The slot frees when the handler returns; recording the outcome (a batched ack)
     // continues in the background, so a slow store never idles the handlers.
-    void this.#handle(messages, abort.signal, () => {
+    void this.#handle(entry, () => {
       this.#running.delete(entry);
       this.#d.limiter.release();
-      finish();
+      if (this.#running.size === 0) this.#allDone?.();
       this.#dispatch();
     });
   }
 
-  async #handle(messages: ClaimedMessage[], signal: AbortSignal, handlerDone: () => void): Promise<void> {
+  async #handle(entry: Running, handlerDone: () => void): Promise<void> {
+    const { messages } = entry;
     const { fn, trigger, events, runtime } = this.#d;
     const single = trigger.batchSize === 1;
     const records = messages.map(toRecord);
@@ -364,11 +408,13 @@ export class QueueConsumer {
           : single
             ? records[0]!.body
             : ({ records } satisfies QueueBatch),
-      shutdown: signal,
+      onStart: (run) => {
+        entry.run = run;
+      },
       message: single && !this.#d.invocations ? records[0] : undefined,
       extendVisibility: (seconds) => this.#extend(messages, seconds),
     });
-    begun.disarm?.();
+    begun.settle();
     handlerDone();
     await this.#track(this.#record(messages, begun, outcome));
   }
@@ -400,14 +446,7 @@ export class QueueConsumer {
       trigger: triggerInfo,
       scheduledFor: null,
     };
-    const begun: Begun = {
-      info,
-      input: NO_INPUT,
-      inputJson: null,
-      startedAtMs: runtime.clock.now(),
-      recorded: runtime.recordRuns,
-      disarm: null,
-    };
+    const begun = new Begun(runtime, fn, info, NO_INPUT, null, runtime.recordRuns);
     if (!runtime.recordRuns) return begun;
     if (attempt > 1) {
       void runtime.store.runs
@@ -415,9 +454,7 @@ export class QueueConsumer {
         .catch((err: unknown) => this.#d.log.warn({ err }, 'could not close abandoned attempts'));
     }
     // Short runs are written once, when they finish; a run still going after a moment is written as running.
-    begun.disarm = runtime.recorder.runningWrites.arm(() => {
-      runtime.recorder.write(runRow(fn, begun, 'running', runtime.owner)).catch(() => {});
-    });
+    begun.deadline = runtime.recorder.runningWrites.arm(begun);
     return begun;
   }
 
@@ -433,20 +470,20 @@ export class QueueConsumer {
     const invocationId = body.invocationId;
     const id = attemptRunId(invocationId, attempt);
     const now = runtime.clock.now();
-    const begun: Begun = {
-      info: {
+    const begun = new Begun(
+      runtime,
+      fn,
+      {
         id,
         invocationId,
         attempt,
         trigger: body.trigger,
         scheduledFor: body.scheduledForMs == null ? null : new Date(body.scheduledForMs),
       },
-      input: body.input ?? null,
-      inputJson: body.input === undefined ? null : JSON.stringify(body.input),
-      startedAtMs: now,
-      recorded: true,
-      disarm: null,
-    };
+      body.input ?? null,
+      body.input === undefined ? null : JSON.stringify(body.input),
+      true,
+    );
     if (attempt > fn.retry.maxAttempts) {
       // Redelivered past its attempts (its workers kept dying): give up, on the record.
       await runtime.recorder.write({
@@ -520,7 +557,7 @@ export class QueueConsumer {
       writes.push(runtime.recorder.write(finishedRow(fn, begun, outcome, runtime.owner)));
       if (this.#d.invocations && retryAtMs !== null) {
         // Queued in the same batch as the failure, so a waiter never sees a gap between attempts.
-        const next: Begun = {
+        const next: RowSource = {
           ...begun,
           info: {
             ...begun.info,

@@ -4,14 +4,17 @@
 
 import type { Clock } from '../core/clock.ts';
 
-interface Deadline {
-  readonly at: number;
-  armed: boolean;
-  readonly fire: () => void;
+/** What a deadline calls when it passes. */
+export interface DeadlineTarget {
+  onDeadline(): void;
 }
 
-/** Returned by `arm`: call when the work finished first; a disarmed deadline never fires. */
-export type Disarm = () => void;
+/** Returned by `arm`; pass it to `disarm` when the work finished first. */
+export interface Deadline {
+  readonly at: number;
+  armed: boolean;
+  readonly target: DeadlineTarget;
+}
 
 export class FifoDeadlines {
   readonly #clock: Clock;
@@ -28,17 +31,19 @@ export class FifoDeadlines {
     this.#delayMs = delayMs;
   }
 
-  /** Calls `fire` after the delay unless the returned deadline is disarmed first. */
-  arm(fire: () => void): Disarm {
-    const d: Deadline = { at: this.#clock.now() + this.#delayMs, armed: true, fire };
+  /** Calls `target.onDeadline()` after the delay unless the deadline is disarmed first. */
+  arm(target: DeadlineTarget): Deadline {
+    const d: Deadline = { at: this.#clock.now() + this.#delayMs, armed: true, target };
     this.#queue.push(d);
     if (this.#timer === null && !this.#closed) void this.#loop();
-    return () => {
-      if (!d.armed) return;
-      d.armed = false;
-      // Long delays at high rates would otherwise hold every finished entry until its time.
-      if (++this.#dead > 1024 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact();
-    };
+    return d;
+  }
+
+  disarm(d: Deadline): void {
+    if (!d.armed) return;
+    d.armed = false;
+    // Long delays at high rates would otherwise hold every finished entry until its time.
+    if (++this.#dead > 1024 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact();
   }
 
   #compact(): void {
@@ -70,7 +75,7 @@ export class FifoDeadlines {
         }
         this.#head++;
         next.armed = false;
-        next.fire();
+        next.target.onDeadline();
       }
     } catch {
       // closed

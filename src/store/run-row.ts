@@ -45,6 +45,8 @@ export interface RunRow {
 /**
  * A full write of a run: inserts it, or updates every mutable column of an
  * existing row whose status is still `queued` or `running` (a finished run is never rewritten).
+ * `logCount` is how many lines the writer stored for the run so far: an existing row keeps
+ * the larger of its count (lines appended after it was written) and this one.
  */
 export type RunWrite = Omit<RunRow, 'cancelRequestedAtMs'>;
 
@@ -100,7 +102,8 @@ export interface RunStore {
   cancelRequested(ids: readonly string[]): Promise<string[]>;
   /**
    * Marks attempts of `invocationId` before `attempt` still `running` as failed with `error`
-   * (their worker died; a later attempt has started). Returns how many.
+   * (their worker died; a later attempt has started). Returns how many. Attempt ids are
+   * `<invocationId>-<attempt>`, so the store finds them as a range of the primary key.
    */
   failAbandoned(invocationId: string, attempt: number, error: string, nowMs: number): Promise<number>;
   /** Appends log lines and adds them to their runs' `logCount`. */

@@ -65,13 +65,13 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     await store.runs.write([r]);
     const running = { ...r, status: 'running' as const, startedAtMs: T0 + 1, owner: 'w1', logCount: 99 };
     await store.runs.write([running]);
-    // log_count is the store's, not the writer's.
-    expect(await store.runs.get(r.id)).toEqual({ ...running, logCount: 0, cancelRequestedAtMs: null });
+    // log_count: the larger of the store's and the writer's.
+    expect(await store.runs.get(r.id)).toEqual({ ...running, cancelRequestedAtMs: null });
     const done = { ...running, status: 'succeeded' as const, finishedAtMs: T0 + 2, result: '{"ok":1}' };
     await store.runs.write([done]);
     await store.runs.write([{ ...running, status: 'failed', error: '{"x":1}', finishedAtMs: T0 + 3 }]);
     await store.runs.write([{ ...r }]);
-    expect(await store.runs.get(r.id)).toEqual({ ...done, logCount: 0, cancelRequestedAtMs: null });
+    expect(await store.runs.get(r.id)).toEqual({ ...done, cancelRequestedAtMs: null });
   });
 
   it_('applies a batch that writes the same run several times in order', async () => {
@@ -207,20 +207,46 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
 
   it_('fails the abandoned running attempts before a given attempt of an invocation', async () => {
     const store = await backend.open();
-    const a1 = run({ attempt: 1, status: 'running', startedAtMs: T0, owner: 'dead' });
-    const a2 = run({ attempt: 2, status: 'running', startedAtMs: T0, owner: 'dead' });
-    const a3 = run({ attempt: 3, status: 'running', startedAtMs: T0, owner: 'live' });
+    // Attempt ids are `<invocation id>-<attempt>` (see attemptRunId).
+    const inv1 = `${runIdPrefix(T0)}aaaaaaaaaaaa`;
+    const inv2 = `${runIdPrefix(T0)}aaaaaaaaaaab`;
+    const inv3 = `${inv1}x`;
+    const a1 = run({
+      id: `${inv1}-1`,
+      invocationId: inv1,
+      attempt: 1,
+      status: 'running',
+      startedAtMs: T0,
+      owner: 'dead',
+    });
+    const a2 = run({
+      id: `${inv1}-2`,
+      invocationId: inv1,
+      attempt: 2,
+      status: 'running',
+      startedAtMs: T0,
+      owner: 'dead',
+    });
+    const a3 = run({
+      id: `${inv1}-3`,
+      invocationId: inv1,
+      attempt: 3,
+      status: 'running',
+      startedAtMs: T0,
+      owner: 'live',
+    });
     const done = run({
+      id: `${inv2}-1`,
       attempt: 1,
       status: 'failed',
       finishedAtMs: T0,
       error: '"old"',
-      invocationId: 'inv-2',
+      invocationId: inv2,
     });
-    const otherInv = run({ attempt: 1, status: 'running', invocationId: 'inv-3' });
-    const q = run({ attempt: 1, status: 'queued', invocationId: 'inv-2' });
+    const otherInv = run({ id: `${inv3}-1`, attempt: 1, status: 'running', invocationId: inv3 });
+    const q = run({ id: `${inv2}-2`, attempt: 2, status: 'queued', invocationId: inv2 });
     await store.runs.write([a1, a2, a3, done, otherInv, q]);
-    expect(await store.runs.failAbandoned('inv-1', 3, '"abandoned"', T0 + 50)).toBe(2);
+    expect(await store.runs.failAbandoned(inv1, 3, '"abandoned"', T0 + 50)).toBe(2);
     for (const r of [a1, a2])
       expect(await store.runs.get(r.id)).toMatchObject({
         status: 'failed',
@@ -228,7 +254,7 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
         error: '"abandoned"',
       });
     expect(await store.runs.get(a3.id)).toMatchObject({ status: 'running' });
-    expect(await store.runs.failAbandoned('inv-2', 5, '"abandoned"', T0 + 50)).toBe(0);
+    expect(await store.runs.failAbandoned(inv2, 5, '"abandoned"', T0 + 50)).toBe(0);
     expect(await store.runs.get(done.id)).toMatchObject({ status: 'failed', error: '"old"' });
     expect(await store.runs.get(q.id)).toMatchObject({ status: 'queued' });
     expect(await store.runs.get(otherInv.id)).toMatchObject({ status: 'running' });
@@ -330,16 +356,20 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
       expect((await store.runs.logs(r.id, 0, 10)).map((l) => l.msg)).toEqual(['line 1', 'line 2', 'line 3']);
     });
 
-    it_('counts lines appended before the run row is written', async () => {
+    it_('keeps lines appended before the run row, counted by the writer, and the larger count', async () => {
       const store = await backend.open();
       const r = run();
       await store.runs.appendLogs([line(r.id, 1), line(r.id, 2)]);
       expect(await store.runs.get(r.id)).toBeNull();
       expect(await store.runs.logs(r.id, 0, 10)).toHaveLength(2);
-      await store.runs.write([{ ...r, status: 'running', startedAtMs: T0, owner: 'w' }]);
+      await store.runs.write([{ ...r, status: 'running', startedAtMs: T0, owner: 'w', logCount: 2 }]);
       expect((await store.runs.get(r.id))?.logCount).toBe(2);
       await store.runs.appendLogs([line(r.id, 3)]);
-      await store.runs.write([{ ...r, status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1 }]);
+      expect((await store.runs.get(r.id))?.logCount).toBe(3);
+      // A writer that counted fewer (its running row went out before some lines) lowers nothing.
+      await store.runs.write([
+        { ...r, status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1, logCount: 1 },
+      ]);
       expect((await store.runs.get(r.id))?.logCount).toBe(3);
     });
 

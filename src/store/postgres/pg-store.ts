@@ -47,14 +47,15 @@ export class PgStore implements Store {
     this.pool = pool;
     this.url = target.display;
     this.schema = target.schema;
-    this.runs = new PgRunStore(pool);
     this.events = new PgEventStore(pool);
     this.locks = new PgLockStore(pool);
     this.#listener = new PgListener(target);
     // Receives, acks and retries commit without waiting for the WAL flush: if the server
     // crashes and loses one, the message is simply delivered again (at-least-once holds).
-    // Sends keep the default, so a send that returned is never lost.
+    // Sends keep the default, so a send that returned is never lost. Run records and
+    // lines go the same way: they describe work whose acks may be lost alike.
     this.#leasePool = createPool(target, 4, { synchronous_commit: 'off' });
+    this.runs = new PgRunStore(pool, this.#leasePool);
     this.queues = new PgQueueStore(pool, this.#leasePool, this.#listener.channelName(MESSAGES_CHANNEL));
   }
 

@@ -25,15 +25,14 @@ const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 // Write runs (ids $1, functions $2, invocations $3, attempts $4, statuses $5, trigger kinds $6,
 // triggers $7, inputs $8, scheduled for $9, created $10, started $11, finished $12, results $13,
 // errors $14, owners $15, log counts $16; one entry per id): inserts each, or updates a stored row
-// that is still queued or running. A stored row keeps its cancel_requested_at_ms and log_count;
-// a new one counts lines appended before it was written.
+// that is still queued or running. A stored row keeps its cancel_requested_at_ms, and its
+// log_count unless the writer counted more.
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
   SELECT r.id, r.function_name, r.invocation_id, r.attempt, r.status, r.trigger_kind, r.trigger, r.input,
          r.scheduled_for_ms, r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.result, r.error, r.owner,
-         r.log_count + CASE WHEN EXISTS (SELECT 1 FROM runs x WHERE x.id = r.id) THEN 0
-                            ELSE (SELECT count(*) FROM run_logs l WHERE l.run_id = r.id) END
+         r.log_count
     FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
                 $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[],
                 $16::int[])
@@ -45,7 +44,7 @@ const WRITE = `
          trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
          created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
          finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
-         owner = excluded.owner
+         owner = excluded.owner, log_count = GREATEST(runs.log_count, excluded.log_count)
    WHERE runs.status IN ('queued', 'running')`;
 
 // Start queued run $1 for owner $2 at $3 (now, ms); returns the row, or nothing when it is not queued.
@@ -74,9 +73,10 @@ const CANCEL_REQUESTED = `
   SELECT id FROM runs WHERE id = ANY($1::text[]) AND status = 'running' AND cancel_requested_at_ms IS NOT NULL`;
 
 // Fail the running attempts of invocation $1 before attempt $2 with error $3 at $4 (now, ms).
+// Attempt ids are `<invocation>-<n>`: the primary key range finds them, with no index of its own.
 const FAIL_ABANDONED = `
   UPDATE runs SET status = 'failed', finished_at_ms = $4, error = $3
-   WHERE invocation_id = $1 AND attempt < $2 AND status = 'running'`;
+   WHERE id >= $1 || '-' AND id < $1 || '.' AND invocation_id = $1 AND attempt < $2 AND status = 'running'`;
 
 // Store lines (runs $1, functions $2, seqs $3, times $4, levels $5, messages $6, fields $7) in array
 // order, skipping a (run, seq) already stored, and add the lines stored to their runs' counts.
@@ -198,15 +198,22 @@ function collapse(runs: readonly RunWrite[]): RunWrite[] {
 
 export class PgRunStore implements RunStore {
   readonly #db: pg.Pool;
+  /** For writes of runs and lines: commits without waiting for the WAL flush. */
+  readonly #fast: pg.Pool;
 
-  constructor(db: pg.Pool) {
+  /**
+   * `fast` commits without waiting for the WAL flush: a crash of the server may lose the last
+   * records and lines written, as it may lose the acks of their messages (which then run again).
+   */
+  constructor(db: pg.Pool, fast: pg.Pool = db) {
     this.#db = db;
+    this.#fast = fast;
   }
 
   async write(runs: readonly RunWrite[]): Promise<void> {
     if (runs.length === 0) return;
     const rs = collapse(runs);
-    await this.#db.query(WRITE, [
+    await this.#fast.query(WRITE, [
       rs.map((r) => r.id),
       rs.map((r) => r.functionName),
       rs.map((r) => r.invocationId),
@@ -276,7 +283,7 @@ export class PgRunStore implements RunStore {
 
   async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.#db.query(APPEND_LOGS, [
+    await this.#fast.query(APPEND_LOGS, [
       lines.map((l) => l.runId),
       lines.map((l) => l.functionName),
       lines.map((l) => l.seq),

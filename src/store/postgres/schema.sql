@@ -102,7 +102,6 @@ CREATE UNIQUE INDEX run_logs_pkey ON run_logs USING btree (id);
 CREATE UNIQUE INDEX run_logs_run_seq ON run_logs USING btree (run_id, seq);
 CREATE INDEX runs_failures ON runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
 CREATE INDEX runs_function ON runs USING btree (function_name, id);
-CREATE INDEX runs_invocation ON runs USING btree (invocation_id);
 CREATE UNIQUE INDEX runs_pkey ON runs USING btree (id);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 

@@ -29,16 +29,14 @@ const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-          ?16 + CASE WHEN EXISTS (SELECT 1 FROM runs WHERE id = ?1) THEN 0
-                     ELSE (SELECT count(*) FROM run_logs WHERE run_id = ?1) END)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
   ON CONFLICT (id) DO UPDATE
      SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
          attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
          trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
          created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
          finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
-         owner = excluded.owner
+         owner = excluded.owner, log_count = max(log_count, excluded.log_count)
    WHERE status IN ('queued', 'running')`;
 
 // Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
@@ -70,7 +68,7 @@ const CANCEL_REQUESTED = `
 // Fail the running attempts of invocation ?1 before attempt ?2 with error ?3 at ?4 (now, ms).
 const FAIL_ABANDONED = `
   UPDATE runs SET status = 'failed', finished_at_ms = ?4, error = ?3
-   WHERE invocation_id = ?1 AND attempt < ?2 AND status = 'running'`;
+   WHERE id >= ?1 || '-' AND id < ?1 || '.' AND invocation_id = ?1 AND attempt < ?2 AND status = 'running'`;
 
 // Store line ?3 of run ?1 (function ?2, at ?4, level ?5, message ?6, fields ?7) unless that seq is stored.
 const INSERT_LOG = `

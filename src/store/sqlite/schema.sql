@@ -114,5 +114,3 @@ CREATE UNIQUE INDEX run_logs_run_seq ON run_logs (run_id, seq);
 CREATE INDEX runs_failures ON runs (id) WHERE status IN ('failed', 'timed_out');
 
 CREATE INDEX runs_function ON runs (function_name, id);
-
-CREATE INDEX runs_invocation ON runs (invocation_id);

@@ -2,7 +2,7 @@
 -- Ids start with the creation instant in base 36, so the primary key orders runs by
 -- creation: paging (newest first) and retention (oldest first) walk it.
 -- Rows are written on the hot path of every queue message, so indexes are few:
--- by function, by invocation (abandoned attempts), and failures only.
+-- by function and failures only (an invocation's attempts are a primary key range).
 -- run_logs has no foreign key: lines may arrive before a write-behind buffer
 -- writes their run's row. log_count counts a run's stored lines.
 CREATE TABLE runs (
@@ -27,7 +27,6 @@ CREATE TABLE runs (
 ) STRICT;
 
 CREATE INDEX runs_function ON runs (function_name, id);
-CREATE INDEX runs_invocation ON runs (invocation_id);
 CREATE INDEX runs_failures ON runs (id) WHERE status IN ('failed', 'timed_out');
 
 CREATE TABLE run_logs (
