@@ -60,6 +60,8 @@ class Begun implements DeadlineTarget {
   readonly recorded: boolean;
   /** When a queue-triggered run's `running` row is due to be written. */
   deadline: Deadline | null = null;
+  /** Whether the `running` row was queued for writing. */
+  runningWritten = false;
 
   constructor(
     rt: Runtime,
@@ -81,6 +83,7 @@ class Begun implements DeadlineTarget {
   /** Still running a moment after it started: write the row, so the run shows while it lasts. */
   onDeadline(): void {
     this.deadline = null;
+    this.runningWritten = true;
     this.rt.recorder.write(runRow(this.fn, this, 'running', this.rt.owner)).catch(() => {});
   }
 
@@ -486,11 +489,10 @@ export class QueueConsumer {
     );
     if (attempt > fn.retry.maxAttempts) {
       // Redelivered past its attempts (its workers kept dying): give up, on the record.
-      await runtime.recorder.write({
-        ...runRow(fn, begun, 'failed', runtime.owner),
-        finishedAtMs: now,
-        error: LOST_ERROR,
-      });
+      await runtime.recorder.write(
+        { ...runRow(fn, begun, 'failed', runtime.owner), finishedAtMs: now, error: LOST_ERROR },
+        true,
+      );
       await runtime.store.runs.failAbandoned(invocationId, attempt, LOST_ERROR, now);
       return null;
     }
@@ -504,7 +506,7 @@ export class QueueConsumer {
         if (previous?.status === 'succeeded' || previous?.status === 'cancelled') return null;
       }
       // The previous attempt's process died before it could queue this one.
-      await runtime.recorder.write(runRow(fn, begun, 'running', runtime.owner));
+      await runtime.recorder.write(runRow(fn, begun, 'running', runtime.owner), true);
     } else if (row.scheduledForMs !== null) {
       (begun.info as { scheduledFor: Date | null }).scheduledFor = new Date(row.scheduledForMs);
     }
@@ -554,7 +556,14 @@ export class QueueConsumer {
         (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt));
     }
     if (begun.recorded) {
-      writes.push(runtime.recorder.write(finishedRow(fn, begun, outcome, runtime.owner)));
+      writes.push(
+        runtime.recorder.write(
+          finishedRow(fn, begun, outcome, runtime.owner),
+          this.#d.invocations,
+          // A queue-triggered run whose running row never went out is written once: it is new.
+          !this.#d.invocations && !begun.runningWritten,
+        ),
+      );
       if (this.#d.invocations && retryAtMs !== null) {
         // Queued in the same batch as the failure, so a waiter never sees a gap between attempts.
         const next: RowSource = {
@@ -566,11 +575,10 @@ export class QueueConsumer {
           },
         };
         writes.push(
-          runtime.recorder.write({
-            ...runRow(fn, next, 'queued', null),
-            startedAtMs: null,
-            scheduledForMs: retryAtMs,
-          }),
+          runtime.recorder.write(
+            { ...runRow(fn, next, 'queued', null), startedAtMs: null, scheduledForMs: retryAtMs },
+            true,
+          ),
         );
       }
     }

@@ -82,8 +82,12 @@ export interface LogRow extends NewLogLine {
 }
 
 export interface RunStore {
-  /** Runs a batch of full writes (see RunWrite) in one transaction. */
-  write(runs: readonly RunWrite[]): Promise<void>;
+  /**
+   * Runs a batch of full writes (see RunWrite) in one transaction. `fresh`: the writer believes
+   * none of these runs is stored yet, so a store may skip the conflict check; the outcome is
+   * the same either way (a store that meets a stored one falls back to the full write).
+   */
+  write(runs: readonly RunWrite[], options?: { readonly fresh?: boolean }): Promise<void>;
   /**
    * Moves a queued run to running at `nowMs` for `owner` and returns it; null when it
    * is not queued (cancelled, already started elsewhere, or unknown).

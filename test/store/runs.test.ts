@@ -74,6 +74,20 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     expect(await store.runs.get(r.id)).toEqual({ ...done, cancelRequestedAtMs: null });
   });
 
+  it_('gives a batch believed fresh the same outcome when one of its runs is stored', async () => {
+    const store = await backend.open();
+    const stored = run();
+    await store.runs.write([stored]);
+    const fresh = run({ status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1 });
+    const update = { ...stored, status: 'succeeded' as const, startedAtMs: T0, finishedAtMs: T0 + 2 };
+    await store.runs.write([fresh, update], { fresh: true });
+    expect(await store.runs.get(fresh.id)).toEqual({ ...fresh, cancelRequestedAtMs: null });
+    expect(await store.runs.get(update.id)).toEqual({ ...update, cancelRequestedAtMs: null });
+    const another = run({ status: 'failed', finishedAtMs: T0 });
+    await store.runs.write([another], { fresh: true });
+    expect(await store.runs.get(another.id)).toMatchObject({ status: 'failed' });
+  });
+
   it_('applies a batch that writes the same run several times in order', async () => {
     const store = await backend.open();
     const a = run();
