@@ -16,8 +16,9 @@ export const RUN_CANCEL_CHANNEL = 'mainspring_run_cancel';
 export const RUNNING_WRITE_DELAY_MS = 1000;
 const MAX_BATCH = 2000;
 /**
- * How long a write nobody waits for may wait for others to join its batch (real time: this is
- * I/O batching, not business time). Fewer, larger statements cost the database less per run.
+ * On a remote store, how long a write nobody waits for may wait for others to join its batch
+ * (real time: this is I/O batching, not business time). Fewer, larger statements cost the
+ * server less per run. An embedded store writes in-process: there, waiting only adds stalls.
  */
 const COALESCE_MS = 20;
 
@@ -37,6 +38,7 @@ export class RunRecorder {
   #writes: PendingWrite[] = [];
   #logs: NewLogLine[] = [];
   #flushing: Promise<void> | null = null;
+  readonly #coalesceMs: number;
   /** Ends the coalescing wait early: an urgent write arrived or the batch is full. */
   #hurry: (() => void) | null = null;
 
@@ -45,6 +47,7 @@ export class RunRecorder {
     this.#runs = store.runs;
     this.#log = log;
     this.runningWrites = new FifoDeadlines(clock, RUNNING_WRITE_DELAY_MS);
+    this.#coalesceMs = store.capabilities.remote ? COALESCE_MS : 0;
   }
 
   /**
@@ -75,12 +78,12 @@ export class RunRecorder {
   }
 
   async #flush(urgent: boolean): Promise<void> {
-    if (urgent) {
+    if (urgent || this.#coalesceMs === 0) {
       // Let the rest of this turn's completions join the batch.
       await new Promise((r) => setImmediate(r));
     } else {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, COALESCE_MS);
+        const timer = setTimeout(done, this.#coalesceMs);
         function done() {
           clearTimeout(timer);
           resolve();

@@ -30,6 +30,11 @@ export interface StoreCapabilities {
   readonly listenNotify: boolean;
   /** Several processes may share the store at once. */
   readonly multiProcess: boolean;
+  /**
+   * Each statement is a network round trip to a server: gathering writes into fewer,
+   * larger statements saves more than the wait costs (an embedded store writes in-process).
+   */
+  readonly remote: boolean;
 }
 
 /** A lease row as stored. `token` is the fencing token: it increases strictly per name. */

@@ -31,7 +31,12 @@ export interface PgStoreOptions extends PgTarget {
 
 export class PgStore implements Store {
   readonly backend = 'postgres' as const;
-  readonly capabilities: StoreCapabilities = { skipLocked: true, listenNotify: true, multiProcess: true };
+  readonly capabilities: StoreCapabilities = {
+    skipLocked: true,
+    listenNotify: true,
+    multiProcess: true,
+    remote: true,
+  };
   readonly url: string;
   readonly schema: string;
   readonly locks: LockStore;

@@ -48,7 +48,12 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
-  readonly capabilities: StoreCapabilities = { skipLocked: false, listenNotify: false, multiProcess: false };
+  readonly capabilities: StoreCapabilities = {
+    skipLocked: false,
+    listenNotify: false,
+    multiProcess: false,
+    remote: false,
+  };
   readonly url: string;
   readonly locks: LockStore;
   readonly queues: QueueStore;
