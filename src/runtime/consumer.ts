@@ -253,6 +253,10 @@ export class QueueConsumer {
           claimedAll = claimed.length === room;
           await this.#accept(claimed);
           this.#dispatch(true);
+          // Let timers and I/O run between claims. On an in-process store a claim never waits
+          // for I/O, so handlers finishing on microtasks and this loop would otherwise starve
+          // the batched acks (setImmediate): leased rows pile up and claims shrink.
+          if (claimed.length > 0) await new Promise((r) => setImmediate(r));
         }
         if (claimedAll && !this.#stopping) continue;
         await this.#idle(worthIt);

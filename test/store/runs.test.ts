@@ -88,6 +88,19 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     expect(await store.runs.get(another.id)).toMatchObject({ status: 'failed' });
   });
 
+  it_('applies writes of one run in order inside a large batch too', async () => {
+    const store = await backend.open();
+    const many = Array.from({ length: 120 }, () => run());
+    const target = many[3]!;
+    const batch: RunWrite[] = [...many];
+    batch.splice(10, 0, { ...target, status: 'running', startedAtMs: T0 });
+    batch.splice(20, 0, { ...target, status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1 });
+    batch.splice(30, 0, { ...target, status: 'failed', startedAtMs: T0, finishedAtMs: T0 + 2 });
+    await store.runs.write(batch);
+    expect(await store.runs.get(target.id)).toMatchObject({ status: 'succeeded', finishedAtMs: T0 + 1 });
+    expect(await store.runs.get(many[119]!.id)).toMatchObject({ status: 'queued' });
+  });
+
   it_('applies a batch that writes the same run several times in order', async () => {
     const store = await backend.open();
     const a = run();

@@ -25,7 +25,7 @@ const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 // Write run ?1 (function ?2, invocation ?3, attempt ?4, status ?5, trigger kind ?6, trigger ?7, input ?8,
 // scheduled for ?9, created ?10, started ?11, finished ?12, result ?13, error ?14, owner ?15, log count ?16):
 // inserts it, or updates a stored row that is still queued or running. A stored row keeps its
-// cancel_requested_at_ms and log_count; a new one counts lines appended before it was written.
+// cancel_requested_at_ms, and its log_count unless the writer counted more.
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
@@ -38,6 +38,14 @@ const WRITE = `
          finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
          owner = excluded.owner, log_count = max(log_count, excluded.log_count)
    WHERE status IN ('queued', 'running')`;
+
+// WRITE for WRITE_ROWS runs at once (the same 16 values per run, in order): one statement
+// binds them all, about a third cheaper per run than a statement per run.
+const WRITE_ROWS = 50;
+const WRITE_MANY = WRITE.replace(
+  /VALUES \([^)]*\)/,
+  `VALUES ${Array.from({ length: WRITE_ROWS }, () => `(${Array(16).fill('?').join(', ')})`).join(', ')}`,
+);
 
 // Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
 const START = `
@@ -168,6 +176,7 @@ export class SqliteRunStore implements RunStore {
   readonly #cancel: StatementSync;
   readonly #cancelRequested: StatementSync;
   readonly #failAbandoned: StatementSync;
+  readonly #writeMany: StatementSync;
   readonly #insertLog: StatementSync;
   readonly #countLogs: StatementSync;
   readonly #logs: StatementSync;
@@ -180,6 +189,7 @@ export class SqliteRunStore implements RunStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     this.#write = db.prepare(WRITE);
+    this.#writeMany = db.prepare(WRITE_MANY);
     this.#start = db.prepare(START);
     this.#get = db.prepare(GET);
     this.#cancel = db.prepare(CANCEL);
@@ -196,26 +206,13 @@ export class SqliteRunStore implements RunStore {
   async write(runs: readonly RunWrite[]): Promise<void> {
     if (runs.length === 0) return;
     transaction(this.#db, () => {
-      for (const r of runs) {
-        this.#write.run(
-          r.id,
-          r.functionName,
-          r.invocationId,
-          r.attempt,
-          r.status,
-          r.triggerKind,
-          r.trigger,
-          r.input,
-          r.scheduledForMs,
-          r.createdAtMs,
-          r.startedAtMs,
-          r.finishedAtMs,
-          r.result,
-          r.error,
-          r.owner,
-          r.logCount,
-        );
+      let i = 0;
+      for (; i + WRITE_ROWS <= runs.length; i += WRITE_ROWS) {
+        const values: SQLInputValue[] = [];
+        for (let k = i; k < i + WRITE_ROWS; k++) values.push(...runValues(runs[k]!));
+        this.#writeMany.run(...values);
       }
+      for (; i < runs.length; i++) this.#write.run(...runValues(runs[i]!));
     });
   }
 
@@ -311,4 +308,25 @@ export class SqliteRunStore implements RunStore {
       return Number(this.#deleteRuns.run(beforeId, limit).changes);
     });
   }
+}
+
+function runValues(r: RunWrite): SQLInputValue[] {
+  return [
+    r.id,
+    r.functionName,
+    r.invocationId,
+    r.attempt,
+    r.status,
+    r.triggerKind,
+    r.trigger,
+    r.input,
+    r.scheduledForMs,
+    r.createdAtMs,
+    r.startedAtMs,
+    r.finishedAtMs,
+    r.result,
+    r.error,
+    r.owner,
+    r.logCount,
+  ];
 }
