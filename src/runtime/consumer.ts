@@ -62,6 +62,7 @@ class Begun implements DeadlineTarget {
   deadline: Deadline | null = null;
   /** Whether the `running` row was queued for writing. */
   runningWritten = false;
+  triggerJson: string | null = null;
 
   constructor(
     rt: Runtime,
@@ -99,6 +100,8 @@ interface RowSource {
   readonly info: RunInfo;
   readonly inputJson: string | null;
   readonly startedAtMs: number;
+  /** The trigger as JSON when already known (queue runs build it from a per-queue template). */
+  readonly triggerJson?: string | null;
 }
 
 const NO_INPUT = Symbol('no input');
@@ -117,7 +120,7 @@ function runRow(fn: FunctionDefinition, b: RowSource, status: RunStatus, owner: 
     attempt: b.info.attempt,
     status,
     triggerKind: b.info.trigger.kind,
-    trigger: JSON.stringify(b.info.trigger),
+    trigger: b.triggerJson ?? JSON.stringify(b.info.trigger),
     input: b.inputJson,
     scheduledForMs: b.info.scheduledFor?.getTime() ?? null,
     createdAtMs: b.startedAtMs,
@@ -130,13 +133,24 @@ function runRow(fn: FunctionDefinition, b: RowSource, status: RunStatus, owner: 
   };
 }
 
+// Built field by field, not by spreading runRow: this runs once per message.
 function finishedRow(fn: FunctionDefinition, b: RowSource, o: AttemptOutcome, owner: string): RunWrite {
   return {
-    ...runRow(fn, b, o.status, owner),
+    id: b.info.id,
+    functionName: fn.name,
+    invocationId: b.info.invocationId,
+    attempt: b.info.attempt,
+    status: o.status,
+    triggerKind: b.info.trigger.kind,
+    trigger: b.triggerJson ?? JSON.stringify(b.info.trigger),
+    input: b.inputJson,
+    scheduledForMs: b.info.scheduledFor?.getTime() ?? null,
+    createdAtMs: b.startedAtMs,
     startedAtMs: o.startedAtMs,
     finishedAtMs: o.finishedAtMs,
     result: o.resultJson,
     error: o.error === null ? null : JSON.stringify(o.error),
+    owner,
     logCount: o.logLines,
   };
 }
@@ -172,11 +186,19 @@ export class QueueConsumer {
   readonly #onLimiterFree = () => this.#dispatch(false);
   /** Refill when the local buffer falls to this many messages (half the prefetch). */
   readonly #lowWater: number;
+  /** A one-message run's trigger as JSON, up to its message id. */
+  readonly #triggerJsonHead: string;
 
   constructor(deps: ConsumerDeps) {
     this.#d = deps;
     this.#queue = deps.trigger.queue;
     this.#lowWater = Math.floor(deps.trigger.prefetch / 2);
+    const head = JSON.stringify(
+      deps.ruleName === null
+        ? { kind: 'queue', queue: deps.trigger.queue, messageIds: [] }
+        : { kind: 'event', rule: deps.ruleName, queue: deps.trigger.queue, messageIds: [] },
+    );
+    this.#triggerJsonHead = head.slice(0, -2);
   }
 
   get queue(): string {
@@ -455,6 +477,7 @@ export class QueueConsumer {
     };
     const begun = new Begun(runtime, fn, info, NO_INPUT, null, runtime.recordRuns);
     if (!runtime.recordRuns) return begun;
+    if (messages.length === 1) begun.triggerJson = `${this.#triggerJsonHead}"${messageIds[0]}"]}`;
     if (attempt > 1) {
       void runtime.store.runs
         .failAbandoned(invocationId, attempt, LOST_ERROR, runtime.clock.now())
@@ -560,14 +583,10 @@ export class QueueConsumer {
         (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt));
     }
     if (begun.recorded) {
-      writes.push(
-        runtime.recorder.write(
-          finishedRow(fn, begun, outcome, runtime.owner),
-          this.#d.invocations,
-          // A queue-triggered run whose running row never went out is written once: it is new.
-          !this.#d.invocations && !begun.runningWritten,
-        ),
-      );
+      const row = finishedRow(fn, begun, outcome, runtime.owner);
+      if (this.#d.invocations) writes.push(runtime.recorder.write(row, true));
+      // A queue-triggered run whose running row never went out is written once: it is new.
+      else runtime.recorder.writeLater(row, !begun.runningWritten);
       if (this.#d.invocations && retryAtMs !== null) {
         // Queued in the same batch as the failure, so a waiter never sees a gap between attempts.
         const next: RowSource = {

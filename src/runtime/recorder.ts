@@ -62,6 +62,16 @@ export class RunRecorder {
     });
   }
 
+  /**
+   * Queues a write nobody waits for (a queue-triggered run's record): no promise per run.
+   * `fresh`: the run is believed not stored yet. A failure is logged.
+   */
+  writeLater(row: RunWrite, fresh: boolean): void {
+    this.#writes.push({ row, fresh, resolve: noop, reject: noop });
+    if (this.#writes.length >= MAX_BATCH) this.#hurry?.();
+    this.#flushing ??= this.#flush(false);
+  }
+
   /** Queues a log line; lines are stored in batches and never block the handler. */
   log(line: NewLogLine): void {
     this.#logs.push(line);
@@ -137,3 +147,5 @@ export class RunRecorder {
     }
   }
 }
+
+function noop(): void {}
