@@ -16,7 +16,9 @@ export function mainspringSystem(
   let app: Mainspring | undefined;
   return {
     name,
-    settings: 'best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500',
+    settings: `best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500; run records ${
+      options.recordRuns === false ? 'off (as BullMQ removeOnComplete; their cost: bench:runtime)' : 'on'
+    }`,
     async setup() {
       ms = await createMainspring({ db: url(), queues: [queue] });
       await ms.queues.purge('bench');
