@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { accountFor, fmt, machine, summary } from './lib/stats.ts';
 import { bullmqSystem } from './queue/bullmq.ts';
 import { graphileSystem } from './queue/graphile-worker.ts';
@@ -27,6 +28,13 @@ const only = opt('only')?.split(',');
 const runs = Number(opt('runs') ?? 1);
 
 const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-'));
+// A fresh schema each run: one reused across runs carries their dead rows (the SQLite file is new too).
+{
+  const client = new pg.Client({ connectionString: PG });
+  await client.connect();
+  await client.query('DROP SCHEMA IF EXISTS bench_mainspring CASCADE');
+  await client.end();
+}
 const systems: QueueSystem[] = [
   // Peers run at their fastest settings (BullMQ drops completed jobs); so does mainspring,
   // without run records. What records cost is measured by bench:runtime.
