@@ -3,30 +3,12 @@
 import type { Command } from 'commander';
 import { MainspringError } from '../../core/errors.ts';
 import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
+import { shortDuration, table } from '../table.ts';
 import { out, type StoreFlags, withApp } from '../with-app.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
 
 interface Flags extends StoreFlags {
   json?: boolean;
-}
-
-function age(ms: number | null): string {
-  if (ms === null) return '-';
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 120_000) return `${Math.round(ms / 1000)}s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m`;
-  return `${Math.round(ms / 3_600_000)}h`;
-}
-
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    out(
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
 }
 
 function printQueues(queues: QueueInfo[]): void {
@@ -38,7 +20,7 @@ function printQueues(queues: QueueInfo[]): void {
       String(q.counts.inFlight),
       String(q.counts.delayed),
       String(q.counts.dead),
-      age(q.counts.oldestAgeMs),
+      shortDuration(q.counts.oldestAgeMs),
       q.settings.fifo ? 'yes' : 'no',
       q.settings.deadLetterQueue ?? '-',
     ]),

@@ -7,6 +7,7 @@ import { parseDuration } from '../../core/duration.ts';
 import { isMainspringError, MainspringError } from '../../core/errors.ts';
 import { RUN_STATUSES, type Run, type RunLogLine } from '../../runtime/runs.ts';
 import { type RunStatus, TERMINAL_STATUSES, type TriggerKind } from '../../store/run-row.ts';
+import { shortDuration, table } from '../table.ts';
 import { out, type StoreFlags, withApp } from '../with-app.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
 
@@ -57,25 +58,6 @@ function asFlagError(e: unknown): unknown {
   return e;
 }
 
-function duration(ms: number | null): string {
-  if (ms === null) return '-';
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)}s`;
-  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m`;
-  return `${Math.round(ms / 3_600_000)}h`;
-}
-
-function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    out(
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    );
-}
-
 function printRuns(runs: readonly Run[], nextCursor: string | null): void {
   if (runs.length === 0) out('no runs');
   else
@@ -88,7 +70,7 @@ function printRuns(runs: readonly Run[], nextCursor: string | null): void {
         r.status,
         r.trigger.kind,
         r.startedAt ?? '-',
-        duration(r.durationMs),
+        shortDuration(r.durationMs),
       ]),
     ]);
   if (nextCursor !== null) out(`next page: --cursor ${nextCursor}`);
@@ -107,7 +89,7 @@ function printRun(r: Run): void {
     ['created', r.createdAt],
     ['started', r.startedAt ?? '-'],
     ['finished', r.finishedAt ?? '-'],
-    ['duration', duration(r.durationMs)],
+    ['duration', shortDuration(r.durationMs)],
     ['owner', r.owner ?? '-'],
     ['log lines', String(r.logCount)],
   ];

@@ -3,22 +3,21 @@
 
 import type pg from 'pg';
 import {
+  LOG_COLUMNS,
   type LogRow,
   type NewLogLine,
+  type RawLog,
+  type RawRun,
+  RUN_COLUMNS,
   type RunFilter,
   type RunRow,
   type RunStatus,
   type RunStore,
   type RunWrite,
   TERMINAL_STATUSES,
-  type TriggerKind,
+  toLogRow,
+  toRunRow,
 } from '../run-row.ts';
-
-const RUN_COLUMNS = `id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-  scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, cancel_requested_at_ms,
-  owner, log_count`;
-
-const LOG_COLUMNS = 'id, run_id, function_name, seq, at_ms, level, msg, fields';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -113,74 +112,6 @@ const DELETE_FINISHED = `
        FOR UPDATE SKIP LOCKED),
   logs AS (DELETE FROM run_logs WHERE run_id IN (SELECT id FROM doomed))
   DELETE FROM runs WHERE id IN (SELECT id FROM doomed)`;
-
-interface RawRun {
-  id: string;
-  function_name: string;
-  invocation_id: string;
-  attempt: number;
-  status: string;
-  trigger_kind: string;
-  trigger: string;
-  input: string | null;
-  scheduled_for_ms: number | string | null;
-  created_at_ms: number | string;
-  started_at_ms: number | string | null;
-  finished_at_ms: number | string | null;
-  result: string | null;
-  error: string | null;
-  cancel_requested_at_ms: number | string | null;
-  owner: string | null;
-  log_count: number;
-}
-
-interface RawLog {
-  id: number | string;
-  run_id: string;
-  function_name: string;
-  seq: number;
-  at_ms: number | string;
-  level: number;
-  msg: string;
-  fields: string | null;
-}
-
-const ms = (v: number | string | null): number | null => (v === null ? null : Number(v));
-
-function toRunRow(r: RawRun): RunRow {
-  return {
-    id: r.id,
-    functionName: r.function_name,
-    invocationId: r.invocation_id,
-    attempt: r.attempt,
-    status: r.status as RunStatus,
-    triggerKind: r.trigger_kind as TriggerKind,
-    trigger: r.trigger,
-    input: r.input,
-    scheduledForMs: ms(r.scheduled_for_ms),
-    createdAtMs: Number(r.created_at_ms),
-    startedAtMs: ms(r.started_at_ms),
-    finishedAtMs: ms(r.finished_at_ms),
-    result: r.result,
-    error: r.error,
-    cancelRequestedAtMs: ms(r.cancel_requested_at_ms),
-    owner: r.owner,
-    logCount: r.log_count,
-  };
-}
-
-function toLogRow(r: RawLog): LogRow {
-  return {
-    id: Number(r.id),
-    runId: r.run_id,
-    functionName: r.function_name,
-    seq: r.seq,
-    atMs: Number(r.at_ms),
-    level: r.level,
-    msg: r.msg,
-    fields: r.fields,
-  };
-}
 
 const terminal = new Set<RunStatus>(TERMINAL_STATUSES);
 

@@ -2,23 +2,21 @@
 // retention) run in one IMMEDIATE transaction; every other operation is one statement.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import type {
-  LogRow,
-  NewLogLine,
-  RunFilter,
-  RunRow,
-  RunStatus,
-  RunStore,
-  RunWrite,
-  TriggerKind,
+import {
+  LOG_COLUMNS,
+  type LogRow,
+  type NewLogLine,
+  type RawLog,
+  type RawRun,
+  RUN_COLUMNS,
+  type RunFilter,
+  type RunRow,
+  type RunStore,
+  type RunWrite,
+  toLogRow,
+  toRunRow,
 } from '../run-row.ts';
 import { transaction } from './database.ts';
-
-const RUN_COLUMNS = `id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-  scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, cancel_requested_at_ms,
-  owner, log_count`;
-
-const LOG_COLUMNS = 'id, run_id, function_name, seq, at_ms, level, msg, fields';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -101,72 +99,6 @@ const DOOMED = `SELECT id FROM runs WHERE id < ?1 AND status IN ${TERMINAL} ORDE
 // Delete the log lines, then the rows, of those runs (both in one transaction, so the same set).
 const DELETE_LOGS = `DELETE FROM run_logs WHERE run_id IN (${DOOMED})`;
 const DELETE_RUNS = `DELETE FROM runs WHERE id IN (${DOOMED})`;
-
-interface RawRun {
-  id: string;
-  function_name: string;
-  invocation_id: string;
-  attempt: number;
-  status: string;
-  trigger_kind: string;
-  trigger: string;
-  input: string | null;
-  scheduled_for_ms: number | null;
-  created_at_ms: number;
-  started_at_ms: number | null;
-  finished_at_ms: number | null;
-  result: string | null;
-  error: string | null;
-  cancel_requested_at_ms: number | null;
-  owner: string | null;
-  log_count: number;
-}
-
-interface RawLog {
-  id: number;
-  run_id: string;
-  function_name: string;
-  seq: number;
-  at_ms: number;
-  level: number;
-  msg: string;
-  fields: string | null;
-}
-
-function toRunRow(r: RawRun): RunRow {
-  return {
-    id: r.id,
-    functionName: r.function_name,
-    invocationId: r.invocation_id,
-    attempt: r.attempt,
-    status: r.status as RunStatus,
-    triggerKind: r.trigger_kind as TriggerKind,
-    trigger: r.trigger,
-    input: r.input,
-    scheduledForMs: r.scheduled_for_ms,
-    createdAtMs: r.created_at_ms,
-    startedAtMs: r.started_at_ms,
-    finishedAtMs: r.finished_at_ms,
-    result: r.result,
-    error: r.error,
-    cancelRequestedAtMs: r.cancel_requested_at_ms,
-    owner: r.owner,
-    logCount: r.log_count,
-  };
-}
-
-function toLogRow(r: RawLog): LogRow {
-  return {
-    id: r.id,
-    runId: r.run_id,
-    functionName: r.function_name,
-    seq: r.seq,
-    atMs: r.at_ms,
-    level: r.level,
-    msg: r.msg,
-    fields: r.fields,
-  };
-}
 
 export class SqliteRunStore implements RunStore {
   readonly #db: DatabaseSync;
