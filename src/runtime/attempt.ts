@@ -14,8 +14,26 @@ import { type CommandSpec, commandError, runCommand } from './command.ts';
 import { FifoDeadlines } from './deadlines.ts';
 import { type ErrorRecord, toErrorRecord } from './errors.ts';
 import type { FunctionContext, FunctionDefinition, QueueRecord, RunInfo, TriggerInfo } from './function.ts';
-import type { RunRecorder } from './recorder.ts';
+import { RunRecorder } from './recorder.ts';
 import { loadSecretsFile, resolveSecrets } from './secrets.ts';
+
+/** What a worker's runs are configured with (the app passes these to every worker). */
+export interface RuntimeSettings {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly locks: Locks;
+  readonly owner: string;
+  readonly metrics: Metrics | null;
+  readonly alerter: Alerter | null;
+  readonly alerts: ResolvedAlertSettings | null;
+  readonly functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
+  /** Whether queue-triggered runs get records (invocations always do: they are how invocations are tracked). */
+  readonly recordRuns: boolean;
+  readonly cwd: string;
+  readonly secretsFile: string | null;
+  /** Base of the links in alerts, e.g. `http://127.0.0.1:7400`. */
+  readonly baseUrl: string;
+}
 
 /** What every attempt in a worker shares. */
 export class Runtime {
@@ -29,11 +47,9 @@ export class Runtime {
   readonly alerter: Alerter | null;
   readonly alerts: ResolvedAlertSettings | null;
   readonly functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
-  /** Whether queue-triggered runs get records (invocations always do: they are how invocations are tracked). */
   readonly recordRuns: boolean;
   readonly cwd: string;
   readonly secretsFile: string | null;
-  /** Base of the links in alerts, e.g. `http://127.0.0.1:7400`. */
   readonly baseUrl: string;
   /** Runs in progress in this process, by id: cancellation finds them here. */
   readonly active = new Map<string, ActiveRun>();
@@ -41,36 +57,21 @@ export class Runtime {
   #runLog: Logger | null = null;
   #secrets: Promise<Record<string, string>> | null = null;
 
-  constructor(init: {
-    store: Store;
-    clock: Clock;
-    log: Logger;
-    locks: Locks;
-    owner: string;
-    recorder: RunRecorder;
-    metrics: Metrics | null;
-    alerter: Alerter | null;
-    alerts: ResolvedAlertSettings | null;
-    functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
-    recordRuns: boolean;
-    cwd: string;
-    secretsFile: string | null;
-    baseUrl: string;
-  }) {
-    this.store = init.store;
-    this.clock = init.clock;
-    this.log = init.log;
-    this.locks = init.locks;
-    this.owner = init.owner;
-    this.recorder = init.recorder;
-    this.metrics = init.metrics;
-    this.alerter = init.alerter;
-    this.alerts = init.alerts;
-    this.functionAlerts = init.functionAlerts;
-    this.recordRuns = init.recordRuns;
-    this.cwd = init.cwd;
-    this.secretsFile = init.secretsFile;
-    this.baseUrl = init.baseUrl;
+  constructor(settings: RuntimeSettings, log: Logger) {
+    this.store = settings.store;
+    this.clock = settings.clock;
+    this.log = log;
+    this.locks = settings.locks;
+    this.owner = settings.owner;
+    this.recorder = new RunRecorder(settings.store, settings.clock, log);
+    this.metrics = settings.metrics;
+    this.alerter = settings.alerter;
+    this.alerts = settings.alerts;
+    this.functionAlerts = settings.functionAlerts;
+    this.recordRuns = settings.recordRuns;
+    this.cwd = settings.cwd;
+    this.secretsFile = settings.secretsFile;
+    this.baseUrl = settings.baseUrl;
   }
 
   /**

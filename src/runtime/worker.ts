@@ -2,20 +2,16 @@
 // within a per-process concurrency limit, and shuts down gracefully.
 
 import pino, { type Logger } from 'pino';
-import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
-import type { Locks } from '../locks/locks.ts';
-import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
-import type { Metrics } from '../observability/metrics.ts';
 import type { Queues } from '../queue/queues.ts';
 import { MESSAGES_CHANNEL } from '../store/message-row.ts';
-import type { Receipt, Store, Unlisten } from '../store/types.ts';
-import { Runtime } from './attempt.ts';
+import type { Receipt, Unlisten } from '../store/types.ts';
+import { Runtime, type RuntimeSettings } from './attempt.ts';
 import { Batcher } from './batcher.ts';
 import { QueueConsumer } from './consumer.ts';
 import type { FunctionDefinition, QueueTrigger } from './function.ts';
 import { Limiter } from './limiter.ts';
-import { RUN_CANCEL_CHANNEL, RunRecorder } from './recorder.ts';
+import { RUN_CANCEL_CHANNEL } from './recorder.ts';
 import { RunRetention } from './retention.ts';
 import { invocationQueueName } from './runs.ts';
 import { WorkerEvents } from './worker-events.ts';
@@ -33,22 +29,9 @@ export interface StopOptions {
   readonly graceMs?: number;
 }
 
-export interface WorkerDeps {
-  readonly store: Store;
-  readonly clock: Clock;
+export interface WorkerDeps extends RuntimeSettings {
   readonly queues: Queues;
   readonly functions: readonly FunctionDefinition[];
-  readonly locks: Locks;
-  readonly owner: string;
-  readonly metrics: Metrics | null;
-  readonly alerter: Alerter | null;
-  readonly alerts: ResolvedAlertSettings | null;
-  readonly functionAlerts: ReadonlyMap<string, ResolvedAlertSettings>;
-  /** Whether queue-triggered runs get records (default true). */
-  readonly recordRuns: boolean;
-  readonly cwd: string;
-  readonly secretsFile: string | null;
-  readonly baseUrl: string;
   /** How long finished runs and their logs are kept. */
   readonly runRetentionMs: number;
 }
@@ -93,22 +76,7 @@ export class Worker {
       const deleted = new Set(await store.queues.ack(items));
       return new Set(items.filter((r) => deleted.has(r.id)));
     });
-    const runtime = new Runtime({
-      store,
-      clock,
-      log,
-      locks: d.locks,
-      owner: d.owner,
-      recorder: new RunRecorder(store, clock, log),
-      metrics: d.metrics,
-      alerter: d.alerter,
-      alerts: d.alerts,
-      functionAlerts: d.functionAlerts,
-      recordRuns: d.recordRuns,
-      cwd: d.cwd,
-      secretsFile: d.secretsFile,
-      baseUrl: d.baseUrl,
-    });
+    const runtime = new Runtime(d, log);
     this.#runtime = runtime;
     const consumer = async (fn: FunctionDefinition, trigger: QueueTrigger, invocations: boolean) => {
       const settings = await queues.settings(trigger.queue).catch((err: unknown) => {
