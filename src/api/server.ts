@@ -19,6 +19,8 @@ import type { Locks } from '../locks/locks.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { Runs } from '../runtime/runs.ts';
+import type { Schedules } from '../scheduler/schedules.ts';
+import type { Tasks } from '../scheduler/tasks.ts';
 import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
@@ -30,6 +32,8 @@ import { lockRoutes } from './routes/locks.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { queueRoutes } from './routes/queues.ts';
 import { runRoutes } from './routes/runs.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { taskRoutes } from './routes/tasks.ts';
 import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
 
 export interface ApiDeps {
@@ -40,6 +44,10 @@ export interface ApiDeps {
   readonly events: EventBus;
   /** Run history, invocation, cancellation and logs. */
   readonly runs: Runs;
+  /** Persistent schedules. */
+  readonly schedules: Schedules;
+  /** One-off tasks. */
+  readonly tasks: Tasks;
   /** Served at /metrics. */
   readonly metrics: Metrics;
 }
@@ -103,6 +111,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   eventRoutes(app, options);
   functionRoutes(app, options);
   runRoutes(app, options);
+  scheduleRoutes(app, options);
+  taskRoutes(app, options);
   metricsRoutes(app, options);
   webhookRoutes(app, { ...options, webhooks });
   await app.ready();
