@@ -6,9 +6,12 @@ import { VERSION } from '../version.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerQueuesCommand } from './commands/queues.ts';
+import { registerRunDueCommand } from './commands/run-due.ts';
 import { registerRunsCommands } from './commands/runs.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
-import { registerStartCommand, registerWorkerCommand } from './commands/start.ts';
+import { registerSchedulesCommand } from './commands/schedules.ts';
+import { registerSchedulerCommand, registerStartCommand, registerWorkerCommand } from './commands/start.ts';
+import { registerTasksCommand } from './commands/tasks.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mainspring')
@@ -18,11 +21,15 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   registerStartCommand(program);
   registerWorkerCommand(program);
+  registerSchedulerCommand(program);
   registerQueuesCommand(program);
   registerEventsCommand(program);
   registerMigrateCommand(program);
   registerScheduleCommand(program);
   registerRunsCommands(program);
+  registerSchedulesCommand(program);
+  registerTasksCommand(program);
+  registerRunDueCommand(program);
   const addVersion = (cmd: Command) => {
     for (const sub of cmd.commands) {
       sub.version(VERSION, '-v, --version', 'print the mainspring version');

@@ -1,0 +1,172 @@
+// `mainspring tasks list|get|upsert|delete`: one-off tasks, created or moved by id.
+
+import type { Command } from 'commander';
+import { isMainspringError, MainspringError } from '../../core/errors.ts';
+import type { TaskInfo } from '../../scheduler/tasks.ts';
+import { table } from '../table.ts';
+import { out, type StoreFlags, withApp } from '../with-app.ts';
+import { wholeNumber } from './schedules.ts';
+import { addConfigOption, addStoreOption } from './start.ts';
+
+interface Flags extends StoreFlags {
+  json?: boolean;
+}
+
+// The task module names a task's fields (`task.due`); on the command line they are flags.
+const FLAG_OF: Record<string, string> = {
+  'task.id': '<id>',
+  'task.due': '--due',
+  'task.action': '--action',
+  'task.payload': '--payload',
+  dueBefore: '--due-before',
+  dueAfter: '--due-after',
+  cursor: '--cursor',
+};
+
+function asFlagError(e: unknown): unknown {
+  if (!isMainspringError(e) || e.code !== 'E_TASK_INVALID') return e;
+  const field = (e.details as { field?: string } | undefined)?.field;
+  const flag = field === undefined ? undefined : FLAG_OF[field];
+  if (flag === undefined || !e.message.startsWith(`${field}: `)) return e;
+  return new MainspringError(e.code, `${flag} ${e.message.slice(field!.length + 2)}`, {
+    details: e.details,
+    cause: e,
+  });
+}
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new MainspringError(
+      'E_VALIDATION',
+      `--payload is not valid JSON (${(e as Error).message}); pass JSON such as '{"user": 42}'`,
+      { details: { field: 'payload', value: text } },
+    );
+  }
+}
+
+function printTasks(tasks: readonly TaskInfo[], nextCursor: string | null): void {
+  if (tasks.length === 0) out('no tasks');
+  else
+    table([
+      ['ID', 'ACTION', 'DUE', 'STATUS', 'FIRED', 'RUN'],
+      ...tasks.map((t) => [t.id, t.action, t.due, t.status, t.firedAt ?? '-', t.runId ?? '-']),
+    ]);
+  if (nextCursor !== null) out(`next page: --cursor ${nextCursor}`);
+}
+
+function printTask(t: TaskInfo): void {
+  const rows: [string, string][] = [
+    ['id', t.id],
+    ['action', t.action],
+    ['payload', JSON.stringify(t.payload)],
+    ['due', t.due],
+    ['status', t.status],
+    ['fired at', t.firedAt ?? '-'],
+    ['run', t.runId ?? '-'],
+    ['created', t.createdAt],
+    ['updated', t.updatedAt],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length)) + 1;
+  for (const [k, v] of rows) out(`${`${k}:`.padEnd(width)} ${v}`);
+}
+
+export function registerTasksCommand(program: Command): void {
+  const tasks = program.command('tasks').description('one-off tasks: list, get, upsert, delete');
+  const sub = (name: string, description: string) =>
+    addConfigOption(addStoreOption(tasks.command(name).description(description))).option(
+      '--json',
+      'print JSON',
+    );
+
+  sub('list', 'tasks, by due time')
+    .option('--action <function>', 'only tasks run by this function')
+    .option('--status <status>', 'only pending or fired tasks')
+    .option('--due-before <iso>', 'only tasks due before this instant')
+    .option('--due-after <iso>', 'only tasks due at or after this instant')
+    .option('--limit <n>', 'at most this many (1 to 1000)', '50')
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
+    .action(
+      (
+        flags: Flags & {
+          action?: string;
+          status?: string;
+          dueBefore?: string;
+          dueAfter?: string;
+          limit: string;
+          cursor?: string;
+        },
+      ) => {
+        if (flags.status !== undefined && flags.status !== 'pending' && flags.status !== 'fired') {
+          throw new MainspringError(
+            'E_VALIDATION',
+            `--status is ${JSON.stringify(flags.status)}; use pending or fired`,
+            { details: { field: 'status', value: flags.status } },
+          );
+        }
+        const limit = wholeNumber(flags.limit, '--limit', 1000);
+        return withApp(flags, async (ms) => {
+          const page = await ms.tasks
+            .list({
+              limit,
+              ...(flags.action !== undefined ? { action: flags.action } : {}),
+              ...(flags.status !== undefined ? { status: flags.status as 'pending' | 'fired' } : {}),
+              ...(flags.dueBefore !== undefined ? { dueBefore: flags.dueBefore } : {}),
+              ...(flags.dueAfter !== undefined ? { dueAfter: flags.dueAfter } : {}),
+              ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
+            })
+            .catch((e: unknown) => {
+              throw asFlagError(e);
+            });
+          if (flags.json) out(JSON.stringify(page, null, 2));
+          else printTasks(page.tasks, page.nextCursor);
+        });
+      },
+    );
+
+  sub('get', 'one task')
+    .argument('<id>', 'the task id')
+    .action((id: string, flags: Flags) =>
+      withApp(flags, async (ms) => {
+        const t = await ms.tasks.get(id);
+        if (flags.json) out(JSON.stringify(t, null, 2));
+        else printTask(t);
+      }),
+    );
+
+  sub('upsert', 'create a task, or move or change the one with this id (it is pending again)')
+    .argument('<id>', 'the task id: letters, digits, "-", "_", ".", ":", "/"')
+    .requiredOption(
+      '--due <iso>',
+      'when it fires: an ISO-8601 instant with a zone, e.g. 2027-03-01T09:00:00Z',
+    )
+    .requiredOption('--action <function>', 'the function that runs it')
+    .option('--payload <json>', "the function's input, as JSON (default: null)")
+    .addHelpText(
+      'after',
+      '\nA worker and a scheduler must be running against the same store (mainspring start) for the task to fire, or run it with mainspring run-due.\n\nExample:\n  mainspring tasks upsert trial-end:42 --due 2027-03-01T09:00:00Z --action end-trial --payload \'{"user": 42}\'',
+    )
+    .action((id: string, flags: Flags & { due: string; action: string; payload?: string }) => {
+      const payload = flags.payload === undefined ? undefined : parsePayload(flags.payload);
+      return withApp(flags, async (ms) => {
+        const t = await ms.tasks
+          .upsert({ id, due: flags.due, action: flags.action, ...(payload !== undefined ? { payload } : {}) })
+          .catch((e: unknown) => {
+            throw asFlagError(e);
+          });
+        if (flags.json) out(JSON.stringify(t, null, 2));
+        else out(`${t.id} ${t.status}, due ${t.due}`);
+      });
+    });
+
+  sub('delete', 'delete a task: it never fires')
+    .argument('<id>', 'the task id')
+    .action((id: string, flags: Flags) =>
+      withApp(flags, async (ms) => {
+        const t = await ms.tasks.delete(id);
+        if (flags.json) out(JSON.stringify(t, null, 2));
+        else out(`${t.id} deleted`);
+      }),
+    );
+}
