@@ -37,7 +37,8 @@ const SQL = {
     WHERE q.config IS DISTINCT FROM excluded.config`,
   getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = $1',
   listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
-  // Insert messages of queue $1 sent at $6, in array order, and wake its consumers (channel $7).
+  // Insert messages of queue $1 sent at $6 (bodies $2, priorities $3, due $4, groups $5), in array
+  // order, and wake its consumers (channel $7).
   insert: `WITH ins AS (
       INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
       SELECT $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6
@@ -235,20 +236,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async #insert(db: pg.Pool | pg.PoolClient, queue: string, messages: readonly NewMessage[], nowMs: number) {
-    const { rows } = await db.query<{ id: number }>({
-      name: 'ms_send',
-      text: SQL.insert,
-      values: [
-        queue,
-        messages.map((m) => m.body),
-        messages.map((m) => m.priority),
-        messages.map((m) => m.visibleAtMs),
-        messages.map((m) => m.groupId),
-        nowMs,
-        this.#channel,
-      ],
-    });
-    return rows.map((r) => r.id);
+    return insertMessages(db, this.#channel, queue, messages, nowMs);
   }
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
@@ -380,4 +368,31 @@ export class PgQueueStore implements QueueStore {
     const { rowCount } = await this.#db.query(SQL.purge, [queue]);
     return rowCount ?? 0;
   }
+}
+
+/**
+ * Inserts messages into `queue` without dedup keys (ids ascend in array order) and wakes its
+ * consumers on `channel`, on commit when `db` is in a transaction. The scheduler's fire uses it too.
+ */
+export async function insertMessages(
+  db: pg.Pool | pg.PoolClient,
+  channel: string,
+  queue: string,
+  messages: readonly NewMessage[],
+  nowMs: number,
+): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>({
+    name: 'ms_send',
+    text: SQL.insert,
+    values: [
+      queue,
+      messages.map((m) => m.body),
+      messages.map((m) => m.priority),
+      messages.map((m) => m.visibleAtMs),
+      messages.map((m) => m.groupId),
+      nowMs,
+      channel,
+    ],
+  });
+  return rows.map((r) => r.id);
 }

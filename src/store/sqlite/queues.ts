@@ -29,6 +29,10 @@ import type {
 } from '../types.ts';
 import { transaction } from './database.ts';
 
+// Insert one message into queue ?1, sent at ?6. The scheduler's fire transaction inserts with it too.
+export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id`;
+
 const SQL = {
   // Create or replace queue ?1's settings ?2 at ?3.
   upsertQueue: `INSERT INTO queues (name, config, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3)
@@ -36,9 +40,7 @@ const SQL = {
     WHERE queues.config <> excluded.config`,
   getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = ?1',
   listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
-  // Insert one message into queue ?1, sent at ?6.
-  insert: `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id`,
+  insert: INSERT_MESSAGE,
   // Take dedup key ?2 of queue ?1 for message ?3 until ?4, unless live at ?5; returns the holder.
   dedup: `INSERT INTO queue_dedup (queue, key, message_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4)
     ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms
