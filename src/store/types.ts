@@ -7,6 +7,7 @@
 
 import type { EventStore } from './event-row.ts';
 import type { RunStore } from './run-row.ts';
+import type { SchedulerStore } from './schedule-row.ts';
 
 export type { EventRow, EventStore, FileAnnouncement, NewEvent } from './event-row.ts';
 export type {
@@ -19,6 +20,22 @@ export type {
   RunWrite,
   TriggerKind,
 } from './run-row.ts';
+export type {
+  DueSchedule,
+  FireOptions,
+  FireOutcome,
+  FirePlan,
+  NewScheduleRow,
+  NewTask,
+  ScheduleFilter,
+  ScheduleRow,
+  SchedulerStore,
+  ScheduleSource,
+  ScheduleUpdate,
+  TaskFilter,
+  TaskRow,
+  TaskStatus,
+} from './schedule-row.ts';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -219,6 +236,7 @@ export interface Store {
   readonly queues: QueueStore;
   readonly events: EventStore;
   readonly runs: RunStore;
+  readonly scheduler: SchedulerStore;
   /** The highest applied migration. */
   schemaVersion(): Promise<number>;
   /** Round-trips to the database; rejects when it does not answer. */

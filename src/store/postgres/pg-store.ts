@@ -11,6 +11,7 @@ import type {
   LockStore,
   QueueStore,
   RunStore,
+  SchedulerStore,
   Store,
   StoreCapabilities,
   Unlisten,
@@ -22,6 +23,7 @@ import { PgLockStore } from './locks.ts';
 import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
 import { PgQueueStore } from './queues.ts';
 import { PgRunStore } from './runs.ts';
+import { PgSchedulerStore } from './scheduler.ts';
 
 export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
@@ -43,6 +45,7 @@ export class PgStore implements Store {
   readonly queues: QueueStore;
   readonly events: EventStore;
   readonly runs: RunStore;
+  readonly scheduler: SchedulerStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
   readonly #leasePool: pg.Pool;
@@ -61,7 +64,9 @@ export class PgStore implements Store {
     // lines go the same way: they describe work whose acks may be lost alike.
     this.#leasePool = createPool(target, 4, { synchronous_commit: 'off' });
     this.runs = new PgRunStore(pool, this.#leasePool);
-    this.queues = new PgQueueStore(pool, this.#leasePool, this.#listener.channelName(MESSAGES_CHANNEL));
+    const messagesChannel = this.#listener.channelName(MESSAGES_CHANNEL);
+    this.queues = new PgQueueStore(pool, this.#leasePool, messagesChannel);
+    this.scheduler = new PgSchedulerStore(pool, messagesChannel);
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {

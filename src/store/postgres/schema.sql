@@ -79,10 +79,35 @@ TABLE runs
   owner text
   log_count integer NOT NULL DEFAULT 0
 
+TABLE schedules
+  name text NOT NULL
+  spec text NOT NULL
+  source text NOT NULL
+  enabled boolean NOT NULL
+  created_at_ms bigint NOT NULL
+  updated_at_ms bigint NOT NULL
+  next_tick_ms bigint
+  due_at_ms bigint
+  last_tick_ms bigint
+  last_fired_at_ms bigint
+  last_invocation_id text
+  version integer NOT NULL DEFAULT 1
+
 TABLE schema_migrations
   version integer NOT NULL
   name text NOT NULL
   applied_at_ms bigint NOT NULL
+
+TABLE tasks
+  id text NOT NULL
+  action text NOT NULL
+  payload text
+  due_ms bigint NOT NULL
+  status text NOT NULL
+  created_at_ms bigint NOT NULL
+  updated_at_ms bigint NOT NULL
+  fired_at_ms bigint
+  invocation_id text
 
 CREATE UNIQUE INDEX events_id_key ON events USING btree (id);
 CREATE UNIQUE INDEX events_pkey ON events USING btree (seq);
@@ -103,7 +128,11 @@ CREATE UNIQUE INDEX run_logs_run_seq ON run_logs USING btree (run_id, seq);
 CREATE INDEX runs_failures ON runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
 CREATE INDEX runs_function ON runs USING btree (function_name, id);
 CREATE UNIQUE INDEX runs_pkey ON runs USING btree (id);
+CREATE INDEX schedules_due ON schedules USING btree (due_at_ms, name) WHERE (due_at_ms IS NOT NULL);
+CREATE UNIQUE INDEX schedules_pkey ON schedules USING btree (name);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
+CREATE INDEX tasks_due ON tasks USING btree (status, due_ms, id);
+CREATE UNIQUE INDEX tasks_pkey ON tasks USING btree (id);
 
 CONSTRAINT events.events_id_key UNIQUE (id);
 CONSTRAINT events.events_pkey PRIMARY KEY (seq);
@@ -115,4 +144,8 @@ CONSTRAINT queues.queues_pkey PRIMARY KEY (name);
 CONSTRAINT run_logs.run_logs_pkey PRIMARY KEY (id);
 CONSTRAINT runs.runs_pkey PRIMARY KEY (id);
 CONSTRAINT runs.runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text])));
+CONSTRAINT schedules.schedules_pkey PRIMARY KEY (name);
+CONSTRAINT schedules.schedules_source_check CHECK ((source = ANY (ARRAY['config'::text, 'api'::text])));
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version);
+CONSTRAINT tasks.tasks_pkey PRIMARY KEY (id);
+CONSTRAINT tasks.tasks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'fired'::text])));

@@ -89,11 +89,38 @@ CREATE TABLE runs (
   log_count INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
+CREATE TABLE schedules (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('config', 'api')),
+  enabled INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  next_tick_ms INTEGER,
+  due_at_ms INTEGER,
+  last_tick_ms INTEGER,
+  last_fired_at_ms INTEGER,
+  last_invocation_id TEXT,
+  version INTEGER NOT NULL DEFAULT 1
+) STRICT;
+
 CREATE TABLE schema_migrations (
   version INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   applied_at_ms INTEGER NOT NULL
   ) STRICT;
+
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY,
+  action TEXT NOT NULL,
+  payload TEXT,
+  due_ms INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'fired')),
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  fired_at_ms INTEGER,
+  invocation_id TEXT
+) STRICT;
 
 CREATE INDEX events_put_at ON events (put_at_ms, seq);
 
@@ -114,3 +141,7 @@ CREATE UNIQUE INDEX run_logs_run_seq ON run_logs (run_id, seq);
 CREATE INDEX runs_failures ON runs (id) WHERE status IN ('failed', 'timed_out');
 
 CREATE INDEX runs_function ON runs (function_name, id);
+
+CREATE INDEX schedules_due ON schedules (due_at_ms, name) WHERE due_at_ms IS NOT NULL;
+
+CREATE INDEX tasks_due ON tasks (status, due_ms, id);

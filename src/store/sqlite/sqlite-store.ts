@@ -11,6 +11,7 @@ import type {
   LockStore,
   QueueStore,
   RunStore,
+  SchedulerStore,
   Store,
   StoreCapabilities,
   Unlisten,
@@ -21,6 +22,7 @@ import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
 import { SqliteRunStore } from './runs.ts';
+import { SqliteSchedulerStore } from './scheduler.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -59,6 +61,7 @@ export class SqliteStore implements Store {
   readonly queues: QueueStore;
   readonly events: EventStore;
   readonly runs: RunStore;
+  readonly scheduler: SchedulerStore;
   readonly db: DatabaseSync;
   readonly #path: string;
   readonly #bus: EventEmitter;
@@ -73,7 +76,9 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
     const bus = this.#bus;
-    this.queues = new SqliteQueueStore(db, (channel, payload) => bus.emit(channel, payload));
+    const notify = (channel: string, payload: string) => bus.emit(channel, payload);
+    this.queues = new SqliteQueueStore(db, notify);
+    this.scheduler = new SqliteSchedulerStore(db, notify);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
