@@ -23,6 +23,12 @@ import type { FunctionDefinition } from './runtime/function.ts';
 import { DEFAULT_RUN_RETENTION_MS } from './runtime/retention.ts';
 import { invocationQueue, Runs } from './runtime/runs.ts';
 import { Worker, type WorkerOptions } from './runtime/worker.ts';
+import { HTTP_FUNCTION, httpTargetFunction } from './scheduler/http-target.ts';
+import { type RunDueOptions, type RunDueResult, runDue } from './scheduler/run-due.ts';
+import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
+import { Schedules } from './scheduler/schedules.ts';
+import { Tasks } from './scheduler/tasks.ts';
+import { declaredSchedules } from './scheduler/trigger.ts';
 import { openStore } from './store/open.ts';
 import type { QueueCounts, Store } from './store/types.ts';
 
@@ -63,6 +69,18 @@ export interface CreateMainspringOptions {
   readonly recordRuns?: boolean;
   /** Where the API is reachable, for links in alerts (default http://127.0.0.1:7400). */
   readonly baseUrl?: string;
+  /** Scheduler settings. */
+  readonly scheduler?: SchedulerSettings;
+}
+
+export interface SchedulerSettings {
+  /**
+   * Hosts HTTP targets may call: `api.example.com`, `*.example.com` (subdomains),
+   * `host:8080` (that port only). Empty (the default): no HTTP targets.
+   */
+  readonly httpAllowList?: readonly string[];
+  /** A tick fired more than this late counts as missed, and its misfire policy applies (default 1 minute). */
+  readonly misfireGrace?: Duration;
 }
 
 export interface Mainspring {
@@ -76,10 +94,24 @@ export interface Mainspring {
   readonly functions: readonly FunctionDefinition[];
   /** Run history, manual invocation, cancellation and logs. */
   readonly runs: Runs;
+  /** Persistent schedules: create, change, enable, disable, see the next ticks. */
+  readonly schedules: Schedules;
+  /** One-off tasks, upserted by id. */
+  readonly tasks: Tasks;
   /** Prometheus metrics of this process (and queue depth of the whole store). */
   readonly metrics: Metrics;
   /** Starts consuming the queues this app's functions are triggered from. */
   startWorker(options?: WorkerOptions): Promise<Worker>;
+  /**
+   * Stores the schedules the config declares (adding, updating and removing, as the
+   * config now says), then fires due ticks and tasks until stopped.
+   */
+  startScheduler(options?: SchedulerOptions): Promise<Scheduler>;
+  /**
+   * Fires everything due at the clock's now (ticks and tasks) once, runs it with a worker
+   * of this process, and waits for those runs: the batch worker of the slow-scheduler pattern.
+   */
+  runDue(options?: RunDueOptions): Promise<RunDueResult>;
   /**
    * Watches the app's file triggers' folders, announcing files already there that were
    * never announced; resolves once those have been seen.
@@ -127,7 +159,23 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
   const owner = options.owner ?? defaultOwner();
   const fileTriggers = options.fileTriggers ?? [];
   const rules = [...(options.rules ?? []), ...fileTriggers.map((t) => t.rule)];
-  const functions = withRuleTriggers(userFunctions, rules);
+  const httpAllowList = options.scheduler?.httpAllowList ?? [];
+  const misfireGraceMs =
+    options.scheduler?.misfireGrace === undefined
+      ? undefined
+      : parseDuration(options.scheduler.misfireGrace, 'scheduler.misfireGrace');
+  if (names.has(HTTP_FUNCTION)) {
+    throw new MainspringError(
+      'E_FUNCTION_INVALID',
+      `function name "${HTTP_FUNCTION}" is reserved; choose another`,
+    );
+  }
+  // HTTP targets are runs of a built-in function, there only when some host is allowed.
+  const functions = withRuleTriggers(
+    httpAllowList.length > 0 ? [...userFunctions, httpTargetFunction(httpAllowList)] : userFunctions,
+    rules,
+  );
+  const functionsByName = new Map(functions.map((f) => [f.name, f]));
   const store = await openStore(options.db, {
     clock,
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -157,15 +205,48 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       alerts !== null || functionAlerts.size > 0
         ? new Alerter({ clock, metrics, ...(options.logger ? { logger: options.logger } : {}) })
         : null;
-    return {
+    const runs = new Runs(store, clock, queues, functions);
+    const schedules = new Schedules({
+      store,
+      clock,
+      queues,
+      runs,
+      functions: functionsByName,
+      httpAllowList,
+    });
+    const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
+    const schedulers = new Set<Scheduler>();
+    const newScheduler = (schedulerOptions: SchedulerOptions = {}) =>
+      new Scheduler(
+        { store, clock, functions: functionsByName, metrics },
+        {
+          ...(options.logger ? { logger: options.logger } : {}),
+          ...(misfireGraceMs !== undefined ? { misfireGraceMs } : {}),
+          ...schedulerOptions,
+        },
+      );
+    const app: Mainspring = {
       store,
       clock,
       locks,
       queues,
       events,
       functions,
-      runs: new Runs(store, clock, queues, functions),
+      runs,
+      schedules,
+      tasks,
       metrics,
+      async startScheduler(schedulerOptions: SchedulerOptions = {}) {
+        await schedules.reconcile(declaredSchedules(functions), options.logger);
+        const scheduler = newScheduler(schedulerOptions);
+        await scheduler.start();
+        schedulers.add(scheduler);
+        return scheduler;
+      },
+      async runDue(runDueOptions: RunDueOptions = {}) {
+        await schedules.reconcile(declaredSchedules(functions), options.logger);
+        return runDue(app, newScheduler(), runDueOptions);
+      },
       async startWorker(workerOptions: WorkerOptions = {}) {
         const worker = new Worker(
           {
@@ -208,6 +289,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
         return started;
       },
       async close() {
+        await Promise.all([...schedulers].map((sc) => sc.stop()));
         await Promise.all(watchers.splice(0).map((w) => w.stop()));
         await events.stop();
         await Promise.all([...workers].map((w) => w.stop()));
@@ -216,6 +298,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
         await store.close();
       },
     };
+    return app;
   } catch (err) {
     await store.close();
     throw err;

@@ -52,6 +52,17 @@ const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    scheduler: Type.Optional(
+      Type.Object(
+        {
+          httpAllowList: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+          misfireGrace: Type.Optional(
+            Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     alerts: Type.Optional(Type.Unknown()),
     secretsFile: Type.Optional(Type.String({ minLength: 1 })),
     worker: Type.Optional(
@@ -110,6 +121,15 @@ export interface MainspringConfig {
     retention?: Duration;
     /** Keep a record of each queue-triggered run (default true); invocations are always recorded. */
     record?: boolean;
+  };
+  scheduler?: {
+    /**
+     * Hosts schedules' HTTP targets may call: `api.example.com`, `*.example.com`
+     * (subdomains), `host:8080` (that port only). Default: none.
+     */
+    httpAllowList?: readonly string[];
+    /** A tick fired more than this late counts as missed and its misfire policy applies (default `'1m'`). */
+    misfireGrace?: Duration;
   };
   /** Alerts after any function's final failure or timeout: `{ webhooks: [url], email: { smtp, from, to } }`. */
   alerts?: AlertSettings;
@@ -197,6 +217,8 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
       problems.push(err.message);
     }
   };
+  const grace = (c as { scheduler?: { misfireGrace?: unknown } }).scheduler?.misfireGrace;
+  if (grace !== undefined) collect(() => parseDuration(grace as Duration, 'scheduler.misfireGrace'));
   const retention = (c as { events?: { retention?: unknown } }).events?.retention;
   if (typeof retention === 'string') collect(() => parseDuration(retention, 'events.retention'));
   const runRetention = (c as { runs?: { retention?: unknown } }).runs?.retention;

@@ -1,6 +1,11 @@
 // The public API of mainspring: everything a user imports comes from here.
 
-export { type CreateMainspringOptions, createMainspring, type Mainspring } from './app.ts';
+export {
+  type CreateMainspringOptions,
+  createMainspring,
+  type Mainspring,
+  type SchedulerSettings,
+} from './app.ts';
 export { defineConfig, type LogLevel, type MainspringConfig } from './config.ts';
 export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
@@ -93,6 +98,7 @@ export {
   type QueueTrigger,
   type ResolvedRetry,
   type RunInfo,
+  type ScheduleTrigger,
   type Trigger,
   type TriggerInfo,
 } from './runtime/function.ts';
@@ -117,6 +123,21 @@ export {
   type ScheduleOptions,
   type ScheduleSyntax,
 } from './schedule/index.ts';
+export type { RunDueOptions, RunDueResult } from './scheduler/run-due.ts';
+export { type Fired, Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
+export { type ListSchedulesOptions, type ScheduleInfo, Schedules } from './scheduler/schedules.ts';
+export type {
+  CreateScheduleInput,
+  HttpMethod,
+  MisfirePolicy,
+  OverlapPolicy,
+  ScheduleRetryOptions,
+  ScheduleSettings,
+  ScheduleTarget,
+  UpdateScheduleInput,
+} from './scheduler/spec.ts';
+export { type ListTasksOptions, type TaskInfo, type TaskInput, Tasks } from './scheduler/tasks.ts';
+export { schedule } from './scheduler/trigger.ts';
 export { type OpenStoreOptions, openStore } from './store/open.ts';
 export type { RunStatus, TriggerKind } from './store/run-row.ts';
 export type { Backend, LockRow, LockStore, Store, StoreCapabilities } from './store/types.ts';

@@ -18,7 +18,10 @@ interface ValidationIssue {
 function describeIssue(context: string, issue: ValidationIssue): { field: string; message: string } {
   const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
   const extra = issue.params?.['additionalProperty'];
-  const field = [context, path, typeof extra === 'string' ? extra : ''].filter(Boolean).join('.');
+  // A missing property is reported on its parent; name the property itself.
+  const missing = issue.params?.['missingProperty'];
+  const named = typeof extra === 'string' ? extra : typeof missing === 'string' ? missing : '';
+  const field = [context, path, named].filter(Boolean).join('.');
   const message = typeof extra === 'string' ? 'is not a known field' : (issue.message ?? 'is invalid');
   return { field, message };
 }

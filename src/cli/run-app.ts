@@ -10,6 +10,7 @@ import { createMainspring } from '../app.ts';
 import { parsePort, resolveOptions } from '../config.ts';
 import { clockFromEnv } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import { loadConfig } from './load-config.ts';
 import { appFromConfig } from './with-app.ts';
 
@@ -20,7 +21,13 @@ export interface RunFlags {
   config?: string;
 }
 
-export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<void> {
+export interface RunMode {
+  readonly api: boolean;
+  readonly worker: boolean;
+  readonly scheduler: boolean;
+}
+
+export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   // Everything the user can get wrong is checked before the store is touched.
   const { config, path } = await loadConfig(process.cwd(), flags.config);
   const options = resolveOptions(
@@ -43,15 +50,18 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
   });
   let api: Api | undefined;
   let worker: Worker | undefined;
+  let scheduler: Scheduler | undefined;
   try {
     // Every function can be invoked (manually, later by schedules), so any function needs a worker.
-    const consuming = ms.functions.length > 0;
+    const consuming = mode.worker && ms.functions.length > 0;
     if (consuming) {
       worker = await ms.startWorker({
         ...(config.worker?.maxConcurrency ? { maxConcurrency: config.worker.maxConcurrency } : {}),
         ...(config.worker?.pollIntervalMs ? { pollIntervalMs: config.worker.pollIntervalMs } : {}),
       });
     }
+    // Every replica runs a scheduler: a tick is claimed by one of them, whichever is first.
+    if (mode.scheduler) scheduler = await ms.startScheduler();
     // Route what a crash left unrouted, sweep retention, and watch the file triggers' folders.
     await ms.events.start();
     await ms.startFileTriggers();
@@ -62,6 +72,7 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
       queues: (config.queues ?? []).map((q) => q.name),
       functions: ms.functions.map((f) => f.name),
       rules: ms.events.rules.map((r) => r.name),
+      schedules: await ms.store.scheduler.countSchedules(),
     };
     if (mode.api) {
       api = await buildApi({
@@ -77,7 +88,7 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
         `mainspring listening on ${bound.url}`,
       );
     } else {
-      logger.info(info, 'mainspring worker running');
+      logger.info(info, `mainspring ${mode.worker ? 'worker' : 'scheduler'} running`);
     }
   } catch (err) {
     await api?.close();
@@ -96,6 +107,7 @@ export async function runApp(flags: RunFlags, mode: { api: boolean }): Promise<v
   }, graceMs + 15_000).unref();
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
+  await scheduler?.stop();
   await Promise.all([api?.close(), worker?.stop({ graceMs })]);
   await ms.close();
   clearTimeout(force);

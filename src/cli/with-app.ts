@@ -24,6 +24,7 @@ export function appFromConfig(config: MainspringConfig, configPath: string | nul
     ...(config.runs?.retention !== undefined ? { runRetention: config.runs.retention } : {}),
     ...(config.runs?.record !== undefined ? { recordRuns: config.runs.record } : {}),
     ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),
+    ...(config.scheduler !== undefined ? { scheduler: config.scheduler } : {}),
     ...(config.api?.publicUrl !== undefined ? { baseUrl: config.api.publicUrl.replace(/\/+$/, '') } : {}),
   };
 }

@@ -47,6 +47,11 @@ export const ERROR_CODES = {
   E_COMMAND_FAILED: 500,
   E_SECRET_MISSING: 500,
   E_ALERT_INVALID: 400,
+  E_SCHEDULE_NOT_FOUND: 404,
+  E_SCHEDULE_EXISTS: 409,
+  E_SCHEDULE_READ_ONLY: 409,
+  E_TASK_INVALID: 400,
+  E_TASK_NOT_FOUND: 404,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -63,6 +63,10 @@ class Begun implements DeadlineTarget {
   /** Whether the `running` row was queued for writing. */
   runningWritten = false;
   triggerJson: string | null = null;
+  /** An invocation's own attempt limit (a schedule's retry policy), over the queue's. */
+  maxAttempts: number | null = null;
+  /** No retry of this invocation starts after this instant (a schedule's maximum event age). */
+  expiresAtMs: number | null = null;
 
   constructor(
     rt: Runtime,
@@ -514,7 +518,15 @@ export class QueueConsumer {
       body.input === undefined ? null : JSON.stringify(body.input),
       true,
     );
-    if (attempt > fn.retry.maxAttempts) {
+    const maxAttempts = body.retry?.maxAttempts ?? fn.retry.maxAttempts;
+    begun.maxAttempts = maxAttempts;
+    if (body.retry?.maxEventAgeMs != null) {
+      begun.expiresAtMs = (body.scheduledForMs ?? message.sentAtMs) + body.retry.maxEventAgeMs;
+    }
+    if (attempt === 1 && body.trigger.kind === 'schedule' && body.scheduledForMs != null) {
+      runtime.metrics?.scheduleLateness(body.trigger.schedule, now - body.scheduledForMs);
+    }
+    if (attempt > maxAttempts) {
       // Redelivered past its attempts (its workers kept dying): give up, on the record.
       await runtime.recorder.write(
         { ...runRow(fn, begun, 'failed', runtime.owner), finishedAtMs: now, error: LOST_ERROR },
@@ -571,17 +583,17 @@ export class QueueConsumer {
     const { status } = outcome;
     runtime.metrics?.runFinished(fn.name, status, outcome.finishedAtMs - outcome.startedAtMs);
     const writes: Promise<void>[] = [];
+    const maxAttempts = begun.maxAttempts ?? settings.maxReceiveCount;
+    const failed = (status === 'failed' || status === 'timed_out') && !outcome.released;
+    let retryAtMs: number | null = failed
+      ? outcome.finishedAtMs + (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt))
+      : null;
     const final =
-      (status === 'failed' || status === 'timed_out') &&
-      !outcome.released &&
+      failed &&
       (isNonRetryable(outcome.thrown) ||
-        (settings.maxReceiveCount !== null && begun.info.attempt >= settings.maxReceiveCount));
-    let retryAtMs: number | null = null;
-    if ((status === 'failed' || status === 'timed_out') && !final && !outcome.released) {
-      retryAtMs =
-        outcome.finishedAtMs +
-        (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt));
-    }
+        (maxAttempts !== null && begun.info.attempt >= maxAttempts) ||
+        (begun.expiresAtMs !== null && retryAtMs !== null && retryAtMs > begun.expiresAtMs));
+    if (final) retryAtMs = null;
     if (begun.recorded) {
       const row = finishedRow(fn, begun, outcome, runtime.owner);
       if (this.#d.invocations) writes.push(runtime.recorder.write(row, true));
@@ -693,9 +705,13 @@ export class QueueConsumer {
     const now = clock.now();
     const record = { ...toErrorRecord(error), at: new Date(now).toISOString() };
     const permanent = isNonRetryable(error);
-    const dead = messages.filter(
-      (m) => permanent || (settings.maxReceiveCount !== null && m.receiveCount >= settings.maxReceiveCount),
-    );
+    // An invocation only gets here with a retry due: its attempt limit was checked in #record.
+    const dead = this.#d.invocations
+      ? []
+      : messages.filter(
+          (m) =>
+            permanent || (settings.maxReceiveCount !== null && m.receiveCount >= settings.maxReceiveCount),
+        );
     const retry = messages.filter((m) => !dead.includes(m));
     if (dead.length > 0) {
       if (settings.deadLetterQueue) {

@@ -7,6 +7,8 @@ import { MainspringError } from '../core/errors.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { AlertSettings } from '../observability/alerts.ts';
 import type { QueueDefinition } from '../queue/define.ts';
+import type { CronObject } from '../schedule/index.ts';
+import type { ScheduleSettings } from '../scheduler/spec.ts';
 
 /** One message of a batch delivered to a batch handler (`fromQueue(q, { batchSize > 1 })`). */
 export interface QueueRecord<T = unknown> {
@@ -38,7 +40,16 @@ export interface QueueTrigger {
   readonly prefetch: number;
 }
 
-export type Trigger = QueueTrigger;
+/** Fires the function on a schedule (`schedule('cron(0 2 * * ? *)')`); stored and reconciled at scheduler start. */
+export interface ScheduleTrigger {
+  readonly kind: 'schedule';
+  /** The stored schedule's name; null: the function's name (`name/2`, `name/3`… for further ones). */
+  readonly name: string | null;
+  readonly expression: string | CronObject;
+  readonly settings: ScheduleSettings;
+}
+
+export type Trigger = QueueTrigger | ScheduleTrigger;
 
 /** What started a run, as its handler sees it (`ctx.run.trigger`) and its record stores it. */
 export type TriggerInfo =
@@ -279,9 +290,9 @@ export function commonSettings(name: string, options: CommonOptions) {
 
 export function checkTriggers(name: string, triggers: readonly Trigger[]): readonly Trigger[] {
   triggers.forEach((t, i) => {
-    if (t?.kind !== 'queue') {
+    if (t?.kind !== 'queue' && t?.kind !== 'schedule') {
       throw invalid(
-        `function "${name}": triggers[${i}] is not a trigger; use fromQueue(…)`,
+        `function "${name}": triggers[${i}] is not a trigger; use fromQueue(…) or schedule(…)`,
         `triggers[${i}]`,
         t,
       );

@@ -12,6 +12,7 @@ import {
   newRunId,
   type RunRow,
   type RunStatus,
+  type RunWrite,
   TERMINAL_STATUSES,
   type TriggerKind,
 } from '../store/run-row.ts';
@@ -77,6 +78,57 @@ export interface InvocationMessage {
   readonly input: unknown;
   readonly trigger: TriggerInfo;
   readonly scheduledForMs: number | null;
+  /** Limits of this invocation's own (a schedule's retry policy), over the function's. */
+  readonly retry?: { readonly maxAttempts: number | null; readonly maxEventAgeMs: number | null };
+}
+
+/** A new invocation: its first attempt's queued row and the message that starts it. */
+export interface NewInvocation {
+  readonly row: RunWrite;
+  readonly queue: string;
+  readonly message: InvocationMessage;
+}
+
+/**
+ * Builds an invocation of function `fn` (its first attempt's queued row and its message);
+ * the caller stores both. `atMs`: start no earlier than this.
+ */
+export function newInvocation(
+  fn: string,
+  input: unknown,
+  inputJson: string | null,
+  trigger: TriggerInfo,
+  atMs: number | null,
+  nowMs: number,
+  retry?: InvocationMessage['retry'],
+): NewInvocation {
+  const invocationId = newRunId(nowMs);
+  const row: RunWrite = {
+    id: attemptRunId(invocationId, 1),
+    functionName: fn,
+    invocationId,
+    attempt: 1,
+    status: 'queued',
+    triggerKind: trigger.kind,
+    trigger: JSON.stringify(trigger),
+    input: inputJson,
+    scheduledForMs: atMs,
+    createdAtMs: nowMs,
+    startedAtMs: null,
+    finishedAtMs: null,
+    result: null,
+    error: null,
+    owner: null,
+    logCount: 0,
+  };
+  const message: InvocationMessage = {
+    invocationId,
+    input: input ?? null,
+    trigger,
+    scheduledForMs: atMs,
+    ...(retry !== undefined ? { retry } : {}),
+  };
+  return { row, queue: invocationQueueName(fn), message };
 }
 
 export const RUN_STATUSES: readonly RunStatus[] = [
@@ -175,36 +227,19 @@ export class Runs {
     const def = this.function(typeof fn === 'string' ? fn : fn.name);
     const inputJson = checkInput(input);
     const now = this.#clock.now();
-    const invocationId = newRunId(now);
-    const trigger: TriggerInfo = options.trigger ?? { kind: 'manual' };
     const at = options.at?.getTime() ?? null;
-    const row = {
-      id: attemptRunId(invocationId, 1),
-      functionName: def.name,
-      invocationId,
-      attempt: 1,
-      status: 'queued' as const,
-      triggerKind: trigger.kind,
-      trigger: JSON.stringify(trigger),
-      input: inputJson,
-      scheduledForMs: at,
-      createdAtMs: now,
-      startedAtMs: null,
-      finishedAtMs: null,
-      result: null,
-      error: null,
-      owner: null,
-      logCount: 0,
-    };
+    const { row, queue, message } = newInvocation(
+      def.name,
+      input,
+      inputJson,
+      options.trigger ?? { kind: 'manual' },
+      at,
+      now,
+    );
     // The row first: a worker that claims the message must find it queued.
     await this.#store.runs.write([row]);
-    const message: InvocationMessage = { invocationId, input: input ?? null, trigger, scheduledForMs: at };
     try {
-      await this.#queues.send(
-        invocationQueueName(def.name),
-        message,
-        at === null ? {} : { delay: Math.max(0, at - now) },
-      );
+      await this.#queues.send(queue, message, at === null ? {} : { delay: Math.max(0, at - now) });
     } catch (err) {
       await this.#store.runs.write([
         {

@@ -117,6 +117,7 @@ describe.each(BACKENDS)('runs API on $name', (backend) => {
       name: 'work',
       kind: 'function',
       triggers: ['jobs'],
+      schedules: [],
       timeoutMs: 60_000,
       retry: { maxAttempts: 2, backoff: 'fixed', baseMs: 5000, maxMs: 300_000, jitter: true },
       concurrency: 3,

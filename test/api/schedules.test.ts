@@ -381,11 +381,11 @@ describe.each(BACKENDS)('schedules and tasks API on $name', (backend) => {
     const before = await snapshot(ms);
 
     const cases: [unknown, string, string][] = [
-      [{ ...good, due: 'tomorrow' }, 'E_TASK_INVALID', 'task.due'],
-      [{ ...good, due: '2026-03-01T09:00:00' }, 'E_TASK_INVALID', 'task.due'],
-      [{ ...good, action: 'nope' }, 'E_TASK_INVALID', 'task.action'],
-      [{ ...good, id: 'has space' }, 'E_TASK_INVALID', 'task.id'],
-      [{ ...good, payload: 'x'.repeat(256 * 1024) }, 'E_TASK_INVALID', 'task.payload'],
+      [{ ...good, due: 'tomorrow' }, 'E_TASK_INVALID', 'due'],
+      [{ ...good, due: '2026-03-01T09:00:00' }, 'E_TASK_INVALID', 'due'],
+      [{ ...good, action: 'nope' }, 'E_TASK_INVALID', 'action'],
+      [{ ...good, id: 'has space' }, 'E_TASK_INVALID', 'id'],
+      [{ ...good, payload: 'x'.repeat(256 * 1024) }, 'E_TASK_INVALID', 'payload'],
       [
         {
           tasks: [
@@ -397,7 +397,7 @@ describe.each(BACKENDS)('schedules and tasks API on $name', (backend) => {
         'tasks[1].due',
       ],
       [{ tasks: [{ ...good, id: 't-2', action: 'nope' }] }, 'E_TASK_INVALID', 'tasks[0].action'],
-      [{ id: 't-9', action: 'remind' }, 'E_TASK_INVALID', 'task.due'],
+      [{ id: 't-9', action: 'remind' }, 'E_TASK_INVALID', 'due'],
       [{ ...good, due: 12 }, 'E_VALIDATION', 'body.due'],
       [{ tasks: [{ ...good, due: 12 }] }, 'E_VALIDATION', 'body.tasks.0.due'],
       [{ ...good, tasks: [] }, 'E_TASK_INVALID', 'id'],

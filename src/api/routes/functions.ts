@@ -14,6 +14,7 @@ const FunctionSchema = Type.Object({
   name: Type.String(),
   kind: Type.Union([Type.Literal('function'), Type.Literal('command')]),
   triggers: Type.Array(Type.String(), { description: 'Queues the function consumes' }),
+  schedules: Type.Array(Type.String(), { description: 'Schedule expressions its schedule triggers declare' }),
   timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
   retry: Type.Object({
     maxAttempts: Type.Integer(),
@@ -29,7 +30,12 @@ const Errors = { 400: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema };
 const functionJson = (fn: FunctionDefinition) => ({
   name: fn.name,
   kind: fn.command !== null ? ('command' as const) : ('function' as const),
-  triggers: fn.triggers.map((t) => t.queue),
+  triggers: fn.triggers.flatMap((t) => (t.kind === 'queue' ? [t.queue] : [])),
+  schedules: fn.triggers.flatMap((t) =>
+    t.kind === 'schedule'
+      ? [typeof t.expression === 'string' ? t.expression : JSON.stringify(t.expression)]
+      : [],
+  ),
   timeoutMs: fn.timeoutMs,
   retry: fn.retry,
   concurrency: fn.concurrency,

@@ -55,6 +55,7 @@ function printResult(result: RunDueResult, now: string): void {
   const sent = result.fired.filter((f) => f.runId === null).length;
   out(
     `fired ${result.fired.length} at ${now}: ${succeeded} succeeded, ${result.failed} failed` +
+      (result.unfinished > 0 ? `, ${result.unfinished} still running at the timeout` : '') +
       (sent > 0 ? `, ${sent} sent to queues` : ''),
   );
 }
@@ -62,7 +63,7 @@ function printResult(result: RunDueResult, now: string): void {
 export function registerRunDueCommand(program: Command): void {
   addConfigOption(addStoreOption(program.command('run-due')))
     .description(
-      'fire the schedule ticks and tasks due now, once; run and wait for them; exit 1 if any run failed',
+      'fire the schedule ticks and tasks due now, once; run and wait for them; exit 1 if any run failed or outlasted --timeout',
     )
     .option('--now <iso>', 'act as if it were this instant (ISO-8601 with a zone), e.g. 2026-12-31T00:00:00Z')
     .option(
@@ -93,7 +94,7 @@ export function registerRunDueCommand(program: Command): void {
         const result = await ms.runDue({ misfireGrace, timeout });
         if (flags.json) out(JSON.stringify({ now, ...result }, null, 2));
         else printResult(result, now);
-        if (result.failed > 0) process.exitCode = 1;
+        if (result.failed > 0 || result.unfinished > 0) process.exitCode = 1;
       } finally {
         await ms.close();
       }

@@ -28,12 +28,30 @@ export function registerStartCommand(program: Command): void {
       'API port (default: $MAINSPRING_PORT, config api.port, else 7400; 0 = any free port)',
     )
     .option('--host <host>', 'API address (default 127.0.0.1; any other needs MAINSPRING_API_TOKEN)');
-  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) => runApp(flags, { api: true }));
+  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) =>
+    runApp(flags, { api: true, worker: true, scheduler: true }),
+  );
 }
 
 export function registerWorkerCommand(program: Command): void {
   const cmd = program
     .command('worker')
-    .description("run the app's workers only (no API): add processes like this to scale out on PostgreSQL");
-  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) => runApp(flags, { api: false }));
+    .description(
+      "run the app's workers and a scheduler (no API): add processes like this to scale out on PostgreSQL",
+    )
+    .option('--no-scheduler', 'run no scheduler here (other processes fire the schedules)');
+  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags & { scheduler: boolean }) =>
+    runApp(flags, { api: false, worker: true, scheduler: flags.scheduler }),
+  );
+}
+
+export function registerSchedulerCommand(program: Command): void {
+  const cmd = program
+    .command('scheduler')
+    .description(
+      'fire due schedule ticks and tasks only (no API, no handlers); any number may run: each tick fires once',
+    );
+  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) =>
+    runApp(flags, { api: false, worker: false, scheduler: true }),
+  );
 }

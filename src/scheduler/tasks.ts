@@ -1,0 +1,217 @@
+// One-off tasks, upserted by id: the "slow scheduler" pattern (a task due in
+// months, moved or cancelled any time before it fires) without a table scan.
+
+import type { Clock } from '../core/clock.ts';
+import { MainspringError } from '../core/errors.ts';
+import type { FunctionDefinition } from '../runtime/function.ts';
+import { attemptRunId, type Runs } from '../runtime/runs.ts';
+import { type NewTask, SCHEDULER_CHANNEL, type TaskRow, type TaskStatus } from '../store/schedule-row.ts';
+import type { Store } from '../store/types.ts';
+import { HTTP_FUNCTION } from './http-target.ts';
+import { instantMs, invalidField, payloadJson } from './spec.ts';
+
+export interface TaskInput {
+  /** Caller-chosen: 1–200 letters, digits, `-`, `_`, `.`, `:`, `/`. Upserting an existing id overwrites it. */
+  readonly id: string;
+  /** When it fires: a Date or an ISO-8601 instant. A time already past fires at the next tick. */
+  readonly due: Date | string;
+  /** The function that runs it. */
+  readonly action: string;
+  /** The function's input (JSON, at most 256 KiB). */
+  readonly payload?: unknown;
+}
+
+/** A task as the client, API and CLI return it. */
+export interface TaskInfo {
+  readonly id: string;
+  readonly action: string;
+  readonly payload: unknown;
+  readonly due: string;
+  /** `pending` until it fires, then `fired` (its run tells how that went). */
+  readonly status: TaskStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly firedAt: string | null;
+  /** The first attempt of the run it fired. */
+  readonly runId: string | null;
+}
+
+export interface ListTasksOptions {
+  readonly action?: string;
+  readonly status?: TaskStatus;
+  readonly dueBefore?: Date | string;
+  readonly dueAfter?: Date | string;
+  readonly cursor?: string;
+  /** Default 50, at most 1000. */
+  readonly limit?: number;
+}
+
+export interface TasksDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly runs: Runs;
+  readonly functions: ReadonlyMap<string, FunctionDefinition>;
+}
+
+const ID = /^[A-Za-z0-9_.:/-]{1,200}$/;
+const BULK = 5000;
+
+/**
+ * Tasks: one-off runs at a given time, created or moved by id.
+ *
+ * @example
+ * ```ts
+ * await ms.tasks.upsert({ id: 'trial-end:42', due: '2027-03-01T09:00:00Z', action: 'end-trial', payload: { user: 42 } });
+ * await ms.tasks.upsert({ id: 'trial-end:42', due: '2027-04-01T09:00:00Z', action: 'end-trial', payload: { user: 42 } }); // moved
+ * await ms.tasks.delete('trial-end:42'); // never fires
+ * ```
+ */
+export class Tasks {
+  readonly #d: TasksDeps;
+
+  constructor(deps: TasksDeps) {
+    this.#d = deps;
+  }
+
+  /** Creates the task, or overwrites the one with its id (a new due, action or payload replaces the old). */
+  async upsert(task: TaskInput): Promise<TaskInfo> {
+    const row = this.#check(task, '');
+    const now = this.#d.clock.now();
+    const [before] = await this.#d.store.scheduler.upsertTasks([row], now);
+    await this.#afterUpsert([before ?? null]);
+    return toInfo({
+      ...row,
+      status: 'pending',
+      createdAtMs: before?.createdAtMs ?? now,
+      updatedAtMs: now,
+      firedAtMs: null,
+      invocationId: null,
+    });
+  }
+
+  /**
+   * Upserts many tasks (all are checked before any is stored; a later duplicate id wins).
+   * Returns how many were stored.
+   */
+  async upsertMany(tasks: readonly TaskInput[]): Promise<number> {
+    if (!Array.isArray(tasks)) throw invalid('tasks', 'must be an array of tasks');
+    const rows = tasks.map((t, i) => this.#check(t, `tasks[${i}]`));
+    for (let i = 0; i < rows.length; i += BULK) {
+      const before = await this.#d.store.scheduler.upsertTasks(rows.slice(i, i + BULK), this.#d.clock.now());
+      await this.#afterUpsert(before);
+    }
+    return rows.length;
+  }
+
+  async get(id: string): Promise<TaskInfo> {
+    const row = await this.#d.store.scheduler.getTask(id);
+    if (!row) throw notFound(id);
+    return toInfo(row);
+  }
+
+  async list(options: ListTasksOptions = {}): Promise<{ tasks: TaskInfo[]; nextCursor: string | null }> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw invalid('limit', 'use a whole number from 1 to 1000', limit);
+    }
+    if (options.status !== undefined && options.status !== 'pending' && options.status !== 'fired') {
+      throw invalid('status', 'use pending or fired', options.status);
+    }
+    let after: { dueMs: number; id: string } | undefined;
+    if (options.cursor !== undefined) {
+      const m = /^(-?\d+):(.+)$/.exec(options.cursor);
+      if (!m) throw invalid('cursor', 'pass the nextCursor of the previous page', options.cursor);
+      after = { dueMs: Number(m[1]), id: m[2]! };
+    }
+    const rows = await this.#d.store.scheduler.listTasks({
+      limit: limit + 1,
+      ...(options.action !== undefined ? { action: options.action } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.dueBefore !== undefined
+        ? { dueBeforeMs: instantMs(options.dueBefore, 'dueBefore', 'E_TASK_INVALID') }
+        : {}),
+      ...(options.dueAfter !== undefined
+        ? { dueAfterMs: instantMs(options.dueAfter, 'dueAfter', 'E_TASK_INVALID') }
+        : {}),
+      ...(after ? { after } : {}),
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map(toInfo),
+      nextCursor: rows.length > limit && last ? `${last.dueMs}:${last.id}` : null,
+    };
+  }
+
+  /** Deletes the task: it never fires. One taken ahead of its time whose run has not started is cancelled. */
+  async delete(id: string): Promise<TaskInfo> {
+    const row = await this.#d.store.scheduler.deleteTask(id);
+    if (!row) throw notFound(id);
+    await this.#cancelEarly(row);
+    await this.#d.store.notify(SCHEDULER_CHANNEL, 'changed').catch(() => {});
+    return toInfo(row);
+  }
+
+  #check(task: TaskInput, field: string): NewTask {
+    if (typeof task !== 'object' || task === null) {
+      throw invalid(field || 'task', 'must be an object { id, due, action, payload }');
+    }
+    // One task's fields are named as sent (due); a batch's by position (tasks[3].due).
+    const at = (name: string) => (field === '' ? name : `${field}.${name}`);
+    const { id, action } = task;
+    if (typeof id !== 'string' || !ID.test(id)) {
+      throw invalid(at('id'), 'use 1–200 letters, digits, "-", "_", ".", ":" or "/"', id);
+    }
+    if (typeof action !== 'string' || !this.#d.functions.has(action) || action === HTTP_FUNCTION) {
+      const known = [...this.#d.functions.keys()].filter((f) => f !== HTTP_FUNCTION);
+      throw invalid(
+        at('action'),
+        `no function named ${JSON.stringify(action)}; ${known.length > 0 ? `defined: ${known.join(', ')}` : 'the app defines none'}`,
+        action,
+      );
+    }
+    return {
+      id,
+      action,
+      dueMs: instantMs(task.due, at('due'), 'E_TASK_INVALID'),
+      payload: task.payload === undefined ? null : payloadJson(task.payload, at('payload'), 'E_TASK_INVALID'),
+    };
+  }
+
+  async #afterUpsert(before: readonly (TaskRow | null)[]): Promise<void> {
+    for (const row of before) if (row !== null) await this.#cancelEarly(row);
+    await this.#d.store.notify(SCHEDULER_CHANNEL, 'changed').catch(() => {});
+  }
+
+  /** A task fired ahead of its due time whose run has not started: cancelled, so it never runs at the old time. */
+  async #cancelEarly(row: TaskRow): Promise<void> {
+    if (row.status !== 'fired' || row.invocationId === null || row.dueMs <= this.#d.clock.now()) return;
+    const id = attemptRunId(row.invocationId, 1);
+    const run = await this.#d.store.runs.get(id);
+    if (run?.status === 'queued') await this.#d.runs.cancel(id).catch(() => {});
+  }
+}
+
+function toInfo(row: TaskRow): TaskInfo {
+  return {
+    id: row.id,
+    action: row.action,
+    payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
+    due: new Date(row.dueMs).toISOString(),
+    status: row.status,
+    createdAt: new Date(row.createdAtMs).toISOString(),
+    updatedAt: new Date(row.updatedAtMs).toISOString(),
+    firedAt: row.firedAtMs === null ? null : new Date(row.firedAtMs).toISOString(),
+    runId: row.invocationId === null ? null : attemptRunId(row.invocationId, 1),
+  };
+}
+
+function invalid(field: string, message: string, value?: unknown): MainspringError {
+  return invalidField('E_TASK_INVALID', field, message, value);
+}
+
+function notFound(id: string): MainspringError {
+  return new MainspringError('E_TASK_NOT_FOUND', `no task with id "${id}"`, {
+    details: { field: 'id', value: id },
+  });
+}
