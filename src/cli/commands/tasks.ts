@@ -12,12 +12,12 @@ interface Flags extends StoreFlags {
   json?: boolean;
 }
 
-// The task module names a task's fields (`task.due`); on the command line they are flags.
+// The task module names a task's fields (`due`); on the command line they are flags.
 const FLAG_OF: Record<string, string> = {
-  'task.id': '<id>',
-  'task.due': '--due',
-  'task.action': '--action',
-  'task.payload': '--payload',
+  id: '<id>',
+  due: '--due',
+  action: '--action',
+  payload: '--payload',
   dueBefore: '--due-before',
   dueAfter: '--due-after',
   cursor: '--cursor',

@@ -41,7 +41,7 @@ const WRITE = `
      SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
          attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
          trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
-         created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
+         started_at_ms = excluded.started_at_ms,
          finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
          owner = excluded.owner, log_count = GREATEST(runs.log_count, excluded.log_count)
    WHERE runs.status IN ('queued', 'running')`;

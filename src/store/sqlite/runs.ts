@@ -23,7 +23,7 @@ const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 // Write run ?1 (function ?2, invocation ?3, attempt ?4, status ?5, trigger kind ?6, trigger ?7, input ?8,
 // scheduled for ?9, created ?10, started ?11, finished ?12, result ?13, error ?14, owner ?15, log count ?16):
 // inserts it, or updates a stored row that is still queued or running. A stored row keeps its
-// cancel_requested_at_ms, and its log_count unless the writer counted more.
+// created_at_ms and cancel_requested_at_ms, and its log_count unless the writer counted more.
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
@@ -32,7 +32,7 @@ const WRITE = `
      SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
          attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
          trigger = excluded.trigger, input = excluded.input, scheduled_for_ms = excluded.scheduled_for_ms,
-         created_at_ms = excluded.created_at_ms, started_at_ms = excluded.started_at_ms,
+         started_at_ms = excluded.started_at_ms,
          finished_at_ms = excluded.finished_at_ms, result = excluded.result, error = excluded.error,
          owner = excluded.owner, log_count = max(log_count, excluded.log_count)
    WHERE status IN ('queued', 'running')`;
