@@ -47,7 +47,7 @@ const WRITE = `
    WHERE runs.status IN ('queued', 'running')`;
 
 // The same as WRITE for runs not stored yet: fails with a unique violation if one is.
-const INSERT = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
+export const INSERT_RUNS = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
 
 // Start queued run $1 for owner $2 at $3 (now, ms); returns the row, or nothing when it is not queued.
 const START = `
@@ -147,29 +147,12 @@ export class PgRunStore implements RunStore {
   async write(runs: readonly RunWrite[], options: { readonly fresh?: boolean } = {}): Promise<void> {
     if (runs.length === 0) return;
     const rs = collapse(runs);
-    const params = [
-      rs.map((r) => r.id),
-      rs.map((r) => r.functionName),
-      rs.map((r) => r.invocationId),
-      rs.map((r) => r.attempt),
-      rs.map((r) => r.status),
-      rs.map((r) => r.triggerKind),
-      rs.map((r) => r.trigger),
-      rs.map((r) => r.input),
-      rs.map((r) => r.scheduledForMs),
-      rs.map((r) => r.createdAtMs),
-      rs.map((r) => r.startedAtMs),
-      rs.map((r) => r.finishedAtMs),
-      rs.map((r) => r.result),
-      rs.map((r) => r.error),
-      rs.map((r) => r.owner),
-      rs.map((r) => r.logCount),
-    ];
+    const params = runArrays(rs);
     if (options.fresh) {
       // A plain insert skips the speculative insertion of ON CONFLICT (about a fifth of the
       // statement's cost); a run that turns out to be stored sends the batch the full way.
       try {
-        await this.#fast.query(INSERT, params);
+        await this.#fast.query(INSERT_RUNS, params);
         return;
       } catch (err) {
         if ((err as { code?: unknown }).code !== '23505') throw err;
@@ -258,4 +241,26 @@ export class PgRunStore implements RunStore {
     const { rowCount } = await this.#db.query(DELETE_FINISHED, [beforeId, limit]);
     return rowCount ?? 0;
   }
+}
+
+/** WRITE's and INSERT_RUNS's parameters: one array per column. */
+export function runArrays(rs: readonly RunWrite[]): unknown[][] {
+  return [
+    rs.map((r) => r.id),
+    rs.map((r) => r.functionName),
+    rs.map((r) => r.invocationId),
+    rs.map((r) => r.attempt),
+    rs.map((r) => r.status),
+    rs.map((r) => r.triggerKind),
+    rs.map((r) => r.trigger),
+    rs.map((r) => r.input),
+    rs.map((r) => r.scheduledForMs),
+    rs.map((r) => r.createdAtMs),
+    rs.map((r) => r.startedAtMs),
+    rs.map((r) => r.finishedAtMs),
+    rs.map((r) => r.result),
+    rs.map((r) => r.error),
+    rs.map((r) => r.owner),
+    rs.map((r) => r.logCount),
+  ];
 }

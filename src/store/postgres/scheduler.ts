@@ -3,7 +3,6 @@
 // makes it un-due for every other scheduler, which re-checks the row under READ COMMITTED.
 
 import type pg from 'pg';
-import type { RunWrite } from '../run-row.ts';
 import {
   type DueSchedule,
   type FireOptions,
@@ -29,6 +28,7 @@ import {
 } from '../schedule-row.ts';
 import type { NewMessage } from '../types.ts';
 import { insertMessages } from './queues.ts';
+import { INSERT_RUNS, runArrays } from './runs.ts';
 
 // Insert schedule $1 (spec $2, source $3, enabled $4, created $5, updated $6, next tick $7, due $8,
 // last tick $9, last fired $10, last invocation $11) at version 1, unless the name is taken.
@@ -128,16 +128,6 @@ const FIRE_TASKS = `
   UPDATE tasks t SET status = 'fired', fired_at_ms = $3, invocation_id = u.invocation_id
     FROM unnest($1::text[], $2::text[]) AS u(id, invocation_id)
    WHERE t.id = u.id`;
-
-// Insert new runs (ids $1, functions $2, invocations $3, attempts $4, statuses $5, trigger kinds $6,
-// triggers $7, inputs $8, scheduled for $9, created $10, started $11, finished $12, results $13,
-// errors $14, owners $15, log counts $16): runs.ts's WRITE without its conflict handling (fired runs are new).
-const INSERT_RUNS = `
-  INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-                    scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[],
-                       $14::text[], $15::text[], $16::int[])`;
 
 export class PgSchedulerStore implements SchedulerStore {
   readonly #db: pg.Pool;
@@ -371,25 +361,4 @@ export class PgSchedulerStore implements SchedulerStore {
     if (s === null) return t;
     return t === null ? s : Math.min(s, t);
   }
-}
-
-function runArrays(rs: readonly RunWrite[]): unknown[] {
-  return [
-    rs.map((r) => r.id),
-    rs.map((r) => r.functionName),
-    rs.map((r) => r.invocationId),
-    rs.map((r) => r.attempt),
-    rs.map((r) => r.status),
-    rs.map((r) => r.triggerKind),
-    rs.map((r) => r.trigger),
-    rs.map((r) => r.input),
-    rs.map((r) => r.scheduledForMs),
-    rs.map((r) => r.createdAtMs),
-    rs.map((r) => r.startedAtMs),
-    rs.map((r) => r.finishedAtMs),
-    rs.map((r) => r.result),
-    rs.map((r) => r.error),
-    rs.map((r) => r.owner),
-    rs.map((r) => r.logCount),
-  ];
 }

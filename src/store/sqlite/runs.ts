@@ -40,6 +40,9 @@ const WRITE = `
 // WRITE for WRITE_ROWS runs at once (the same 16 values per run, in order): one statement
 // binds them all, about a third cheaper per run than a statement per run.
 const WRITE_ROWS = 50;
+
+/** WRITE without its conflict handling: for runs known to be new (fired by a scheduler). */
+export const INSERT_RUN = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
 const WRITE_MANY = WRITE.replace(
   /VALUES \([^)]*\)/,
   `VALUES ${Array.from({ length: WRITE_ROWS }, () => `(${Array(16).fill('?').join(', ')})`).join(', ')}`,
@@ -242,7 +245,8 @@ export class SqliteRunStore implements RunStore {
   }
 }
 
-function runValues(r: RunWrite): SQLInputValue[] {
+/** WRITE's (and INSERT_RUN's) parameters for one run. */
+export function runValues(r: RunWrite): SQLInputValue[] {
   return [
     r.id,
     r.functionName,

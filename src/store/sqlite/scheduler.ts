@@ -4,7 +4,6 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
-import type { RunWrite } from '../run-row.ts';
 import {
   type DueSchedule,
   type FireOptions,
@@ -29,6 +28,7 @@ import {
 } from '../schedule-row.ts';
 import { transaction } from './database.ts';
 import { INSERT_MESSAGE } from './queues.ts';
+import { INSERT_RUN, runValues } from './runs.ts';
 
 // Insert schedule ?1 (spec ?2, source ?3, enabled ?4 as 0/1, created ?5, updated ?6, next tick ?7,
 // due ?8, last tick ?9, last fired ?10, last invocation ?11) at version 1, unless the name is taken.
@@ -111,14 +111,6 @@ const FIRE_SCHEDULE = `
 
 // Mark task ?1 fired at ?2 with invocation ?3.
 const FIRE_TASK = `UPDATE tasks SET status = 'fired', fired_at_ms = ?2, invocation_id = ?3 WHERE id = ?1`;
-
-// Insert a new run ?1 (function ?2, invocation ?3, attempt ?4, status ?5, trigger kind ?6, trigger ?7,
-// input ?8, scheduled for ?9, created ?10, started ?11, finished ?12, result ?13, error ?14, owner ?15,
-// log count ?16): the columns of runs.ts's WRITE, without its conflict handling (fired runs are new).
-const INSERT_RUN = `
-  INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-                    scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`;
 
 export class SqliteSchedulerStore implements SchedulerStore {
   readonly #db: DatabaseSync;
@@ -381,25 +373,4 @@ export class SqliteSchedulerStore implements SchedulerStore {
     }
     return statement;
   }
-}
-
-function runValues(r: RunWrite): SQLInputValue[] {
-  return [
-    r.id,
-    r.functionName,
-    r.invocationId,
-    r.attempt,
-    r.status,
-    r.triggerKind,
-    r.trigger,
-    r.input,
-    r.scheduledForMs,
-    r.createdAtMs,
-    r.startedAtMs,
-    r.finishedAtMs,
-    r.result,
-    r.error,
-    r.owner,
-    r.logCount,
-  ];
 }
