@@ -2,6 +2,7 @@
 // statement; batches (writes, log lines) pass arrays (unnest), whatever their size.
 
 import type pg from 'pg';
+import { Filter, PG_PARAM } from '../filter.ts';
 import {
   LOG_COLUMNS,
   type LogRow,
@@ -172,24 +173,17 @@ export class PgRunStore implements RunStore {
   }
 
   async list(filter: RunFilter): Promise<RunRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      if (value === undefined) return;
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    add('function_name = ?', filter.functionName);
-    add('status = ?', filter.status);
-    add('trigger_kind = ?', filter.triggerKind);
-    add('created_at_ms >= ?', filter.fromMs);
-    add('created_at_ms < ?', filter.toMs);
-    add('id < ?', filter.beforeId);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const f = new Filter<unknown>(PG_PARAM);
+    f.add('function_name = ?', filter.functionName);
+    f.add('status = ?', filter.status);
+    f.add('trigger_kind = ?', filter.triggerKind);
+    f.add('created_at_ms >= ?', filter.fromMs);
+    f.add('created_at_ms < ?', filter.toMs);
+    f.add('id < ?', filter.beforeId);
+    const { where: clause, limit } = f.end(filter.limit);
     // Runs matching the filter, newest first by id, up to the last parameter (the limit).
-    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT $${params.length}`;
-    const { rows } = await this.#db.query<RawRun>(sql, params);
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT ${limit}`;
+    const { rows } = await this.#db.query<RawRun>(sql, f.params);
     return rows.map(toRunRow);
   }
 

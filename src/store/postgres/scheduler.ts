@@ -3,6 +3,7 @@
 // makes it un-due for every other scheduler, which re-checks the row under READ COMMITTED.
 
 import type pg from 'pg';
+import { Filter, PG_PARAM } from '../filter.ts';
 import {
   type DueSchedule,
   type FireOptions,
@@ -161,21 +162,14 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async listSchedules(filter: ScheduleFilter): Promise<ScheduleRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      if (value === undefined) return;
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    add('name > ?', filter.afterName);
-    add('source = ?', filter.source);
-    add('enabled = ?', filter.enabled);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const f = new Filter<unknown>(PG_PARAM);
+    f.add('name > ?', filter.afterName);
+    f.add('source = ?', filter.source);
+    f.add('enabled = ?', filter.enabled);
+    const { where: clause, limit } = f.end(filter.limit);
     // Schedules matching the filter in name order, up to the last parameter (the limit).
-    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT $${params.length}`;
-    const { rows } = await this.#db.query<RawSchedule>(sql, params);
+    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT ${limit}`;
+    const { rows } = await this.#db.query<RawSchedule>(sql, f.params);
     return rows.map(toScheduleRow);
   }
 
@@ -225,16 +219,7 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async listTasks(filter: TaskFilter): Promise<TaskRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, ...values: unknown[]) => {
-      if (values[0] === undefined) return;
-      for (const v of values) {
-        params.push(v);
-        clause = clause.replace('?', `$${params.length}`);
-      }
-      where.push(clause);
-    };
+    const f = new Filter<unknown>(PG_PARAM);
     if (filter.status === undefined) {
       const [pending, fired] = await Promise.all([
         this.listTasks({ ...filter, status: 'pending' }),
@@ -242,16 +227,15 @@ export class PgSchedulerStore implements SchedulerStore {
       ]);
       return mergeByDue(pending, fired, filter.limit);
     }
-    add('status = ?', filter.status);
-    add('action = ?', filter.action);
-    add('due_ms < ?', filter.dueBeforeMs);
-    add('due_ms >= ?', filter.dueAfterMs);
-    add('(due_ms, id) > (?::bigint, ?::text)', filter.after?.dueMs, filter.after?.id);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    f.add('status = ?', filter.status);
+    f.add('action = ?', filter.action);
+    f.add('due_ms < ?', filter.dueBeforeMs);
+    f.add('due_ms >= ?', filter.dueAfterMs);
+    f.add('(due_ms, id) > (?::bigint, ?::text)', filter.after?.dueMs, filter.after?.id);
+    const { where: clause, limit } = f.end(filter.limit);
     // Tasks matching the filter in (due, id) order, up to the last parameter (the limit).
-    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT $${params.length}`;
-    const { rows } = await this.#db.query<RawTask>(sql, params);
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT ${limit}`;
+    const { rows } = await this.#db.query<RawTask>(sql, f.params);
     return rows.map(toTaskRow);
   }
 

@@ -2,6 +2,7 @@
 // retention) run in one IMMEDIATE transaction; every other operation is one statement.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { Filter, SQLITE_PARAM } from '../filter.ts';
 import {
   LOG_COLUMNS,
   type LogRow,
@@ -162,30 +163,23 @@ export class SqliteRunStore implements RunStore {
   }
 
   async list(filter: RunFilter): Promise<RunRow[]> {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    const add = (clause: string, value: SQLInputValue | undefined) => {
-      if (value === undefined) return;
-      params.push(value);
-      where.push(clause.replace('?', `?${params.length}`));
-    };
-    add('function_name = ?', filter.functionName);
-    add('status = ?', filter.status);
-    add('trigger_kind = ?', filter.triggerKind);
-    add('created_at_ms >= ?', filter.fromMs);
-    add('created_at_ms < ?', filter.toMs);
-    add('id < ?', filter.beforeId);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
+    f.add('function_name = ?', filter.functionName);
+    f.add('status = ?', filter.status);
+    f.add('trigger_kind = ?', filter.triggerKind);
+    f.add('created_at_ms >= ?', filter.fromMs);
+    f.add('created_at_ms < ?', filter.toMs);
+    f.add('id < ?', filter.beforeId);
+    const { where: clause, limit } = f.end(filter.limit);
     let statement = this.#lists.get(clause);
     if (!statement) {
       // Newest first by id, up to the last parameter (the limit).
       statement = this.#db.prepare(
-        `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT ?${params.length}`,
+        `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT ${limit}`,
       );
       this.#lists.set(clause, statement);
     }
-    return (statement.all(...params) as unknown as RawRun[]).map(toRunRow);
+    return (statement.all(...f.params) as unknown as RawRun[]).map(toRunRow);
   }
 
   async cancel(id: string, error: string, nowMs: number): Promise<RunRow | null> {

@@ -3,6 +3,7 @@
 // to skip). Bulk task upserts bind many rows per statement.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { Filter, SQLITE_PARAM } from '../filter.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import {
   type DueSchedule,
@@ -189,21 +190,14 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async listSchedules(filter: ScheduleFilter): Promise<ScheduleRow[]> {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    const add = (clause: string, value: SQLInputValue | undefined) => {
-      if (value === undefined) return;
-      params.push(value);
-      where.push(clause.replace('?', `?${params.length}`));
-    };
-    add('name > ?', filter.afterName);
-    add('source = ?', filter.source);
-    add('enabled = ?', filter.enabled === undefined ? undefined : filter.enabled ? 1 : 0);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
+    f.add('name > ?', filter.afterName);
+    f.add('source = ?', filter.source);
+    f.add('enabled = ?', filter.enabled === undefined ? undefined : filter.enabled ? 1 : 0);
+    const { where: clause, limit } = f.end(filter.limit);
     // Schedules matching the filter in name order, up to the last parameter (the limit).
-    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT ?${params.length}`;
-    return (this.#statement(sql).all(...params) as unknown as RawSchedule[]).map(toScheduleRow);
+    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT ${limit}`;
+    return (this.#statement(sql).all(...f.params) as unknown as RawSchedule[]).map(toScheduleRow);
   }
 
   async updateSchedule(name: string, expectedVersion: number, update: ScheduleUpdate): Promise<boolean> {
@@ -259,16 +253,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async listTasks(filter: TaskFilter): Promise<TaskRow[]> {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    const add = (clause: string, ...values: (SQLInputValue | undefined)[]) => {
-      if (values[0] === undefined) return;
-      for (const v of values) {
-        params.push(v!);
-        clause = clause.replace(/\?(?!\d)/, `?${params.length}`);
-      }
-      where.push(clause);
-    };
+    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
     if (filter.status === undefined) {
       const [pending, fired] = await Promise.all([
         this.listTasks({ ...filter, status: 'pending' }),
@@ -276,16 +261,15 @@ export class SqliteSchedulerStore implements SchedulerStore {
       ]);
       return mergeByDue(pending, fired, filter.limit);
     }
-    add('status = ?', filter.status);
-    add('action = ?', filter.action);
-    add('due_ms < ?', filter.dueBeforeMs);
-    add('due_ms >= ?', filter.dueAfterMs);
-    add('(due_ms, id) > (?, ?)', filter.after?.dueMs, filter.after?.id);
-    params.push(filter.limit);
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    f.add('status = ?', filter.status);
+    f.add('action = ?', filter.action);
+    f.add('due_ms < ?', filter.dueBeforeMs);
+    f.add('due_ms >= ?', filter.dueAfterMs);
+    f.add('(due_ms, id) > (?, ?)', filter.after?.dueMs, filter.after?.id);
+    const { where: clause, limit } = f.end(filter.limit);
     // Tasks matching the filter in (due, id) order, up to the last parameter (the limit).
-    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT ?${params.length}`;
-    return (this.#statement(sql).all(...params) as unknown as RawTask[]).map(toTaskRow);
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT ${limit}`;
+    return (this.#statement(sql).all(...f.params) as unknown as RawTask[]).map(toTaskRow);
   }
 
   async deleteTask(id: string): Promise<TaskRow | null> {
