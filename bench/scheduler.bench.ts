@@ -355,11 +355,12 @@ async function lateness(b: Backend): Promise<LatenessResult> {
   };
   const runs = ms.store.runs;
   const startRun = runs.start.bind(runs);
-  runs.start = async (id, owner, nowMs) => {
+  runs.start = async (ids, owner, nowMs) => {
     const from = now();
-    const row = await startRun(id, owner, nowMs);
-    startWrite.set(id, { from, to: now() });
-    return row;
+    const rows = await startRun(ids, owner, nowMs);
+    const to = now();
+    for (const id of ids) startWrite.set(id, { from, to });
+    return rows;
   };
   const worker = await ms.startWorker();
   const scheduler = await ms.startScheduler();

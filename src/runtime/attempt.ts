@@ -8,8 +8,9 @@ import { MainspringError } from '../core/errors.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { RunStatus, TriggerKind } from '../store/run-row.ts';
+import type { RunRow, RunStatus, TriggerKind } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
+import { Batcher } from './batcher.ts';
 import { type CommandSpec, commandError, runCommand } from './command.ts';
 import { FifoDeadlines } from './deadlines.ts';
 import { type ErrorRecord, toErrorRecord } from './errors.ts';
@@ -36,6 +37,12 @@ export interface RuntimeSettings {
 }
 
 /** What every attempt in a worker shares. */
+/** A queued run to start; `row` is the started row once its batch went out. */
+export interface RunStart {
+  readonly id: string;
+  row: RunRow | null;
+}
+
 export class Runtime {
   readonly store: Store;
   readonly clock: Clock;
@@ -51,6 +58,11 @@ export class Runtime {
   readonly cwd: string;
   readonly secretsFile: string | null;
   readonly baseUrl: string;
+  /**
+   * Queued runs this worker is starting, coalesced: a burst of due invocations (every
+   * schedule firing on the minute) costs one statement, not a round trip each.
+   */
+  readonly starts: Batcher<RunStart>;
   /** Runs in progress in this process, by id: cancellation finds them here. */
   readonly active = new Map<string, ActiveRun>();
   readonly #timeouts = new Map<number, FifoDeadlines>();
@@ -64,6 +76,16 @@ export class Runtime {
     this.locks = settings.locks;
     this.owner = settings.owner;
     this.recorder = new RunRecorder(settings.store, settings.clock, log);
+    this.starts = new Batcher(async (items) => {
+      const rows = await this.store.runs.start(
+        items.map((s) => s.id),
+        this.owner,
+        this.clock.now(),
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const s of items) s.row = byId.get(s.id) ?? null;
+      return new Set(items.filter((s) => s.row !== null));
+    });
     this.metrics = settings.metrics;
     this.alerter = settings.alerter;
     this.alerts = settings.alerts;

@@ -12,7 +12,7 @@ import type { ResolvedAlertSettings } from '../observability/alerts.ts';
 import { backoffMs, type QueueSettings } from '../queue/define.ts';
 import { type RunStatus, type RunWrite, runIdPrefix } from '../store/run-row.ts';
 import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
-import { type ActiveRun, type AttemptOutcome, type Runtime, runAttempt } from './attempt.ts';
+import { type ActiveRun, type AttemptOutcome, type RunStart, type Runtime, runAttempt } from './attempt.ts';
 import type { Batcher } from './batcher.ts';
 import type { Deadline, DeadlineTarget } from './deadlines.ts';
 import { isNonRetryable, retryAfterOf, toErrorRecord } from './errors.ts';
@@ -535,7 +535,9 @@ export class QueueConsumer {
       await runtime.store.runs.failAbandoned(invocationId, attempt, LOST_ERROR, now);
       return null;
     }
-    const row = await runtime.store.runs.start(id, runtime.owner, now);
+    const start: RunStart = { id, row: null };
+    await runtime.starts.add(start);
+    const row = start.row;
     if (row === null) {
       const existing = await runtime.store.runs.get(id);
       // Cancelled while queued, or finished already: nothing to run.

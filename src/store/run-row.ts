@@ -89,10 +89,11 @@ export interface RunStore {
    */
   write(runs: readonly RunWrite[], options?: { readonly fresh?: boolean }): Promise<void>;
   /**
-   * Moves a queued run to running at `nowMs` for `owner` and returns it; null when it
-   * is not queued (cancelled, already started elsewhere, or unknown).
+   * Moves the queued runs among `ids` to running at `nowMs` for `owner`, in one statement,
+   * and returns them; an id that is not queued (cancelled, already started elsewhere, or
+   * unknown) is left out.
    */
-  start(id: string, owner: string, nowMs: number): Promise<RunRow | null>;
+  start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]>;
   get(id: string): Promise<RunRow | null>;
   /** Newest first (id descending). */
   list(filter: RunFilter): Promise<RunRow[]>;

@@ -106,7 +106,7 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     const a = run();
     const b = run();
     await store.runs.write([b]);
-    await store.runs.start(b.id, 'w', T0 + 1);
+    await store.runs.start([b.id], 'w', T0 + 1);
     await store.runs.write([
       a,
       { ...a, status: 'running', startedAtMs: T0 + 1, owner: 'w' },
@@ -123,7 +123,7 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     const store = await backend.open();
     const r = run();
     await store.runs.write([r]);
-    await store.runs.start(r.id, 'w1', T0 + 1);
+    await store.runs.start([r.id], 'w1', T0 + 1);
     await store.runs.cancel(r.id, ERR, T0 + 2);
     await store.runs.write([{ ...r, status: 'running', startedAtMs: T0 + 1, owner: 'w1' }]);
     expect(await store.runs.get(r.id)).toMatchObject({ status: 'running', cancelRequestedAtMs: T0 + 2 });
@@ -143,19 +143,27 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     expect(await store.runs.get(runs[4320]!.id)).toMatchObject({ input: null });
   });
 
-  it_('starts a queued run once: the second start gets null', async () => {
+  it_('starts a queued run once: the second start leaves it out', async () => {
     const store = await backend.open();
     const r = run();
     await store.runs.write([r]);
-    expect(await store.runs.start(r.id, 'w1', T0 + 10)).toMatchObject({
-      id: r.id,
-      status: 'running',
-      startedAtMs: T0 + 10,
-      owner: 'w1',
-    });
-    expect(await store.runs.start(r.id, 'w2', T0 + 11)).toBeNull();
-    expect(await store.runs.start('unknown', 'w2', T0 + 11)).toBeNull();
+    expect(await store.runs.start([r.id], 'w1', T0 + 10)).toMatchObject([
+      { id: r.id, status: 'running', startedAtMs: T0 + 10, owner: 'w1' },
+    ]);
+    expect(await store.runs.start([r.id], 'w2', T0 + 11)).toEqual([]);
+    expect(await store.runs.start(['unknown'], 'w2', T0 + 11)).toEqual([]);
     expect(await store.runs.get(r.id)).toMatchObject({ owner: 'w1', startedAtMs: T0 + 10 });
+  });
+
+  it_('starts the queued runs of a batch in one call and leaves the others out', async () => {
+    const store = await backend.open();
+    const [a, b, c] = [run(), run(), run()];
+    await store.runs.write([a, b, c]);
+    await store.runs.cancel(b.id, ERR, T0 + 1);
+    const started = await store.runs.start([a.id, b.id, c.id, 'unknown'], 'w1', T0 + 10);
+    expect(started.map((x) => x.id).sort()).toEqual([a.id, c.id].sort());
+    expect(started.every((x) => x.status === 'running' && x.owner === 'w1')).toBe(true);
+    expect(await store.runs.get(b.id)).toMatchObject({ status: 'cancelled' });
   });
 
   it_('lets exactly one of two concurrent starts (separate store instances) win', async () => {
@@ -165,9 +173,9 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     for (let i = 0; i < 20; i++) {
       const r = run();
       await a.runs.write([r]);
-      const [x, y] = await Promise.all([a.runs.start(r.id, 'a', T0), b.runs.start(r.id, 'b', T0)]);
-      expect([x, y].filter((s) => s !== null)).toHaveLength(1);
-      expect((await a.runs.get(r.id))?.owner).toBe((x ?? y)?.owner);
+      const [x, y] = await Promise.all([a.runs.start([r.id], 'a', T0), b.runs.start([r.id], 'b', T0)]);
+      expect([...x, ...y]).toHaveLength(1);
+      expect((await a.runs.get(r.id))?.owner).toBe([...x, ...y][0]?.owner);
     }
   });
 
@@ -176,7 +184,7 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     const r = run();
     await store.runs.write([r]);
     await store.runs.cancel(r.id, ERR, T0 + 1);
-    expect(await store.runs.start(r.id, 'w', T0 + 2)).toBeNull();
+    expect(await store.runs.start([r.id], 'w', T0 + 2)).toEqual([]);
   });
 
   it_('cancels a queued run at once', async () => {
@@ -204,8 +212,8 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     const r = run();
     const other = run();
     await store.runs.write([r, other]);
-    await store.runs.start(r.id, 'w', T0 + 1);
-    await store.runs.start(other.id, 'w', T0 + 1);
+    await store.runs.start([r.id], 'w', T0 + 1);
+    await store.runs.start([other.id], 'w', T0 + 1);
     expect(await store.runs.cancelRequested([r.id, other.id])).toEqual([]);
     expect(await store.runs.cancel(r.id, ERR, T0 + 5)).toMatchObject({
       status: 'running',

@@ -421,7 +421,7 @@ describe.each(BACKENDS)('store.scheduler on $name', (backend) => {
         run({ id: 'inv-x-1', invocationId: 'inv-x', status: 'failed', finishedAtMs: T0 }),
         run({ id: 'inv-x-2', invocationId: 'inv-x', attempt: 2 }),
       ]);
-      await store.runs.start(r1.id, 'w', T0);
+      await store.runs.start([r1.id], 'w', T0);
       const active = async () =>
         Object.fromEntries((await peek(store, due(T0))).schedules.map((s) => [s.row.name, s.lastActive]));
       expect(await active()).toEqual({

@@ -50,10 +50,10 @@ const WRITE = `
 // The same as WRITE for runs not stored yet: fails with a unique violation if one is.
 export const INSERT_RUNS = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
 
-// Start queued run $1 for owner $2 at $3 (now, ms); returns the row, or nothing when it is not queued.
+// Start the queued runs among ids $1 for owner $2 at $3 (now, ms); returns their rows.
 const START = `
   UPDATE runs SET status = 'running', started_at_ms = $3, owner = $2
-   WHERE id = $1 AND status = 'queued'
+   WHERE id = ANY($1::text[]) AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 
 // One run by id $1.
@@ -162,9 +162,10 @@ export class PgRunStore implements RunStore {
     await this.#fast.query(WRITE, params);
   }
 
-  async start(id: string, owner: string, nowMs: number): Promise<RunRow | null> {
-    const { rows } = await this.#db.query<RawRun>(START, [id, owner, nowMs]);
-    return rows[0] ? toRunRow(rows[0]) : null;
+  async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.#db.query<RawRun>(START, [ids, owner, nowMs]);
+    return rows.map(toRunRow);
   }
 
   async get(id: string): Promise<RunRow | null> {

@@ -152,9 +152,16 @@ export class SqliteRunStore implements RunStore {
     });
   }
 
-  async start(id: string, owner: string, nowMs: number): Promise<RunRow | null> {
-    const row = this.#start.get(id, owner, nowMs) as RawRun | undefined;
-    return row ? toRunRow(row) : null;
+  async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {
+    if (ids.length === 0) return [];
+    const rows: RunRow[] = [];
+    transaction(this.#db, () => {
+      for (const id of ids) {
+        const row = this.#start.get(id, owner, nowMs) as RawRun | undefined;
+        if (row) rows.push(toRunRow(row));
+      }
+    });
+    return rows;
   }
 
   async get(id: string): Promise<RunRow | null> {
