@@ -31,6 +31,8 @@ import { Tasks } from './scheduler/tasks.ts';
 import { declaredSchedules } from './scheduler/trigger.ts';
 import { openStore } from './store/open.ts';
 import type { QueueCounts, Store } from './store/types.ts';
+import { Workflows } from './workflow/client.ts';
+import type { WorkflowDefinition } from './workflow/define.ts';
 
 export interface CreateMainspringOptions {
   /** Store URL; defaults to `DATABASE_URL`, then `sqlite:.mainspring/mainspring.db`. */
@@ -71,6 +73,8 @@ export interface CreateMainspringOptions {
   readonly baseUrl?: string;
   /** Scheduler settings. */
   readonly scheduler?: SchedulerSettings;
+  /** Durable workflows (`defineWorkflow`) this process can start and run. */
+  readonly workflows?: readonly WorkflowDefinition[];
 }
 
 export interface SchedulerSettings {
@@ -98,6 +102,8 @@ export interface Mainspring {
   readonly schedules: Schedules;
   /** One-off tasks, upserted by id. */
   readonly tasks: Tasks;
+  /** Durable workflow executions: start, read, stop, delete; callbacks. */
+  readonly workflows: Workflows;
   /** Prometheus metrics of this process (and queue depth of the whole store). */
   readonly metrics: Metrics;
   /** Starts consuming the queues this app's functions are triggered from. */
@@ -176,6 +182,28 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     rules,
   );
   const functionsByName = new Map(functions.map((f) => [f.name, f]));
+  const workflowsByName = new Map<string, WorkflowDefinition>();
+  for (const [i, wf] of (options.workflows ?? []).entries()) {
+    if (wf?.kind !== 'workflow') {
+      throw new MainspringError(
+        'E_WORKFLOW_INVALID',
+        `workflows[${i}] is not a workflow; build it with defineWorkflow`,
+        {
+          details: { field: `workflows[${i}]` },
+        },
+      );
+    }
+    if (workflowsByName.has(wf.name)) {
+      throw new MainspringError(
+        'E_WORKFLOW_INVALID',
+        `workflows[${i}]: the name "${wf.name}" is used twice`,
+        {
+          details: { field: `workflows[${i}].name` },
+        },
+      );
+    }
+    workflowsByName.set(wf.name, wf as WorkflowDefinition);
+  }
   const store = await openStore(options.db, {
     clock,
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -215,6 +243,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       httpAllowList,
     });
     const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
+    const workflows = new Workflows({ store, clock, definitions: workflowsByName });
     const schedulers = new Set<Scheduler>();
     const newScheduler = (schedulerOptions: SchedulerOptions = {}) =>
       new Scheduler(
@@ -235,6 +264,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       runs,
       schedules,
       tasks,
+      workflows,
       metrics,
       async startScheduler(schedulerOptions: SchedulerOptions = {}) {
         await schedules.reconcile(declaredSchedules(functions), options.logger);
@@ -265,6 +295,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
             secretsFile: options.secretsFile ?? null,
             baseUrl: options.baseUrl ?? 'http://127.0.0.1:7400',
             runRetentionMs,
+            workflows: workflowsByName,
           },
           { ...(options.logger ? { logger: options.logger } : {}), ...workerOptions },
         );

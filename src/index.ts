@@ -141,3 +141,38 @@ export { schedule } from './scheduler/trigger.ts';
 export { type OpenStoreOptions, openStore } from './store/open.ts';
 export type { RunStatus, TriggerKind } from './store/run-row.ts';
 export type { Backend, LockRow, LockStore, Store, StoreCapabilities } from './store/types.ts';
+export type { ExecutionStatus } from './store/workflow-row.ts';
+export {
+  EXECUTION_STATUSES,
+  type Execution,
+  type ListExecutionsOptions,
+  type Operation,
+  type StartOptions,
+  Workflows,
+} from './workflow/client.ts';
+export {
+  type BatchItem,
+  type BatchItemStatus,
+  type BatchOptions,
+  type BatchResult as WorkflowBatchResult,
+  type Branch,
+  type BusEventShape,
+  type CallbackOptions,
+  type CompletionConfig,
+  type CompletionReason,
+  defineWorkflow,
+  type ExecutionInfo,
+  type RetryStrategy,
+  type StepContext,
+  type StepOptions,
+  StepSemantics,
+  type WaitDecision,
+  type WaitDuration,
+  type WaitForCallbackOptions,
+  type WaitForConditionOptions,
+  type WorkflowContext,
+  type WorkflowDefinition,
+  type WorkflowOptions,
+} from './workflow/define.ts';
+export type { WorkflowEngine, WorkflowEngineOptions } from './workflow/engine.ts';
+export { WorkflowOperationError } from './workflow/session.ts';

@@ -6,6 +6,8 @@ import { MainspringError } from '../core/errors.ts';
 import type { Queues } from '../queue/queues.ts';
 import { MESSAGES_CHANNEL } from '../store/message-row.ts';
 import type { Receipt, Unlisten } from '../store/types.ts';
+import type { WorkflowDefinition } from '../workflow/define.ts';
+import { WorkflowEngine, type WorkflowEngineOptions } from '../workflow/engine.ts';
 import { Runtime, type RuntimeSettings } from './attempt.ts';
 import { Batcher } from './batcher.ts';
 import { QueueConsumer } from './consumer.ts';
@@ -19,6 +21,8 @@ import { WorkerEvents } from './worker-events.ts';
 export interface WorkerOptions {
   /** Handler calls at once in this process, across all functions (default 1000). */
   readonly maxConcurrency?: number;
+  /** Workflow executions run here: settings, or false to run none (default: run the app's). */
+  readonly workflows?: WorkflowEngineOptions | false;
   /** Longest sleep between checks for work when no wake-up arrives (default 1000 ms). */
   readonly pollIntervalMs?: number;
   readonly logger?: Logger;
@@ -34,6 +38,8 @@ export interface WorkerDeps extends RuntimeSettings {
   readonly functions: readonly FunctionDefinition[];
   /** How long finished runs and their logs are kept. */
   readonly runRetentionMs: number;
+  /** The app's workflows, by name. */
+  readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
 }
 
 /** How often running runs are checked for a cancellation a notification did not bring (another SQLite process). */
@@ -56,6 +62,7 @@ export class Worker {
   readonly #consumers: QueueConsumer[] = [];
   #unlisten: Unlisten | null = null;
   #unlistenCancel: Unlisten | null = null;
+  #workflows: WorkflowEngine | null = null;
   #runtime: Runtime | null = null;
   #retention: RunRetention | null = null;
   #cancelPoll: AbortController | null = null;
@@ -121,6 +128,11 @@ export class Worker {
     this.#unlisten = await store.listen(MESSAGES_CHANNEL, (queue) => {
       for (const c of this.#consumers) if (queue === '*' || c.queue === queue) c.wake();
     });
+    const wf = this.#options.workflows;
+    if (wf !== false && d.workflows.size > 0) {
+      this.#workflows = new WorkflowEngine({ store, clock, log, definitions: d.workflows }, wf ?? {});
+      await this.#workflows.start();
+    }
     this.#state = 'running';
     for (const c of this.#consumers) c.start();
     log.info({ consumers: this.#consumers.map((c) => c.queue) }, 'worker started');
@@ -132,11 +144,19 @@ export class Worker {
     this.#state = 'stopped';
     this.#cancelPoll?.abort();
     await this.#retention?.stop();
-    await Promise.all(this.#consumers.map((c) => c.stop(options.graceMs ?? 30_000)));
+    await Promise.all([
+      ...this.#consumers.map((c) => c.stop(options.graceMs ?? 30_000)),
+      this.#workflows?.stop(options.graceMs ?? 30_000),
+    ]);
     await this.#unlisten?.();
     await this.#unlistenCancel?.();
     await this.#runtime?.recorder.idle();
     this.#runtime?.close();
+  }
+
+  /** This worker's workflow engine, when it runs workflows. */
+  get workflows(): WorkflowEngine | null {
+    return this.#workflows;
   }
 
   /** The runtime of this worker: runs in progress here. */

@@ -8,6 +8,7 @@
 import type { EventStore } from './event-row.ts';
 import type { RunStore } from './run-row.ts';
 import type { SchedulerStore } from './schedule-row.ts';
+import type { WorkflowStore } from './workflow-row.ts';
 
 export type { EventRow, EventStore, FileAnnouncement, NewEvent } from './event-row.ts';
 export type {
@@ -237,6 +238,7 @@ export interface Store {
   readonly events: EventStore;
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
+  readonly workflows: WorkflowStore;
   /** The highest applied migration. */
   schemaVersion(): Promise<number>;
   /** Round-trips to the database; rejects when it does not answer. */

@@ -16,6 +16,7 @@ import type {
   StoreCapabilities,
   Unlisten,
 } from '../types.ts';
+import { WORKFLOW_CHANNEL, type WorkflowStore } from '../workflow-row.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgEventStore } from './events.ts';
 import { PgListener } from './listener.ts';
@@ -24,6 +25,7 @@ import { currentVersion, migratePostgres, PG_MIGRATIONS } from './migrate.ts';
 import { PgQueueStore } from './queues.ts';
 import { PgRunStore } from './runs.ts';
 import { PgSchedulerStore } from './scheduler.ts';
+import { PgWorkflowStore } from './workflows.ts';
 
 export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
@@ -46,6 +48,7 @@ export class PgStore implements Store {
   readonly events: EventStore;
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
+  readonly workflows: WorkflowStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
   readonly #leasePool: pg.Pool;
@@ -67,6 +70,7 @@ export class PgStore implements Store {
     const messagesChannel = this.#listener.channelName(MESSAGES_CHANNEL);
     this.queues = new PgQueueStore(pool, this.#leasePool, messagesChannel);
     this.scheduler = new PgSchedulerStore(pool, messagesChannel);
+    this.workflows = new PgWorkflowStore(pool, this.#listener.channelName(WORKFLOW_CHANNEL));
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {

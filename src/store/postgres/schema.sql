@@ -109,6 +109,51 @@ TABLE tasks
   fired_at_ms bigint
   invocation_id text
 
+TABLE workflow_executions
+  seq bigint NOT NULL DEFAULT nextval('workflow_executions_seq_seq'::regclass)
+  id text NOT NULL
+  workflow text NOT NULL
+  version text NOT NULL
+  status text NOT NULL
+  input text NOT NULL
+  output text
+  error text
+  progress text
+  wait text
+  due_at_ms bigint
+  lease_token text
+  lease_until_ms bigint
+  woken boolean NOT NULL DEFAULT false
+  parent_id text
+  parent_op text
+  op_count integer NOT NULL DEFAULT 0
+  replays integer NOT NULL DEFAULT 0
+  stop_requested_at_ms bigint
+  timeout_at_ms bigint
+  created_at_ms bigint NOT NULL
+  started_at_ms bigint
+  updated_at_ms bigint NOT NULL
+  finished_at_ms bigint
+
+TABLE workflow_operations
+  execution_id text NOT NULL
+  op_id text NOT NULL
+  parent_op_id text
+  type text NOT NULL
+  name text NOT NULL
+  status text NOT NULL
+  attempt integer NOT NULL
+  result text
+  error text
+  started_at_ms bigint NOT NULL
+  finished_at_ms bigint
+  wake_at_ms bigint
+  heartbeat_at_ms bigint
+  callback_id text
+  child_id text
+  detail text
+  updated_at_ms bigint NOT NULL
+
 CREATE UNIQUE INDEX events_id_key ON events USING btree (id);
 CREATE UNIQUE INDEX events_pkey ON events USING btree (seq);
 CREATE INDEX events_put_at ON events USING btree (put_at_ms, seq);
@@ -133,6 +178,16 @@ CREATE UNIQUE INDEX schedules_pkey ON schedules USING btree (name);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 CREATE INDEX tasks_due ON tasks USING btree (status, due_ms, id);
 CREATE UNIQUE INDEX tasks_pkey ON tasks USING btree (id);
+CREATE INDEX workflow_executions_due ON workflow_executions USING btree (due_at_ms, seq) WHERE (due_at_ms IS NOT NULL);
+CREATE INDEX workflow_executions_finished ON workflow_executions USING btree (finished_at_ms) WHERE (finished_at_ms IS NOT NULL);
+CREATE UNIQUE INDEX workflow_executions_id_key ON workflow_executions USING btree (id);
+CREATE UNIQUE INDEX workflow_executions_lease ON workflow_executions USING btree (lease_token) WHERE (lease_token IS NOT NULL);
+CREATE INDEX workflow_executions_parent ON workflow_executions USING btree (parent_id, seq) WHERE (parent_id IS NOT NULL);
+CREATE UNIQUE INDEX workflow_executions_pkey ON workflow_executions USING btree (seq);
+CREATE INDEX workflow_executions_workflow ON workflow_executions USING btree (workflow, seq);
+CREATE UNIQUE INDEX workflow_operations_callback ON workflow_operations USING btree (callback_id) WHERE (callback_id IS NOT NULL);
+CREATE UNIQUE INDEX workflow_operations_pkey ON workflow_operations USING btree (execution_id, op_id);
+CREATE INDEX workflow_operations_waiting ON workflow_operations USING btree (type, started_at_ms, execution_id, op_id) WHERE (status = 'waiting'::text);
 
 CONSTRAINT events.events_id_key UNIQUE (id);
 CONSTRAINT events.events_pkey PRIMARY KEY (seq);
@@ -149,3 +204,7 @@ CONSTRAINT schedules.schedules_source_check CHECK ((source = ANY (ARRAY['config'
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version);
 CONSTRAINT tasks.tasks_pkey PRIMARY KEY (id);
 CONSTRAINT tasks.tasks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'fired'::text])));
+CONSTRAINT workflow_executions.workflow_executions_id_key UNIQUE (id);
+CONSTRAINT workflow_executions.workflow_executions_pkey PRIMARY KEY (seq);
+CONSTRAINT workflow_executions.workflow_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'stopped'::text, 'timed_out'::text])));
+CONSTRAINT workflow_operations.workflow_operations_pkey PRIMARY KEY (execution_id, op_id);

@@ -122,6 +122,55 @@ CREATE TABLE tasks (
   invocation_id TEXT
 ) STRICT;
 
+CREATE TABLE workflow_executions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  workflow TEXT NOT NULL,
+  version TEXT NOT NULL,
+  status TEXT NOT NULL
+  CHECK (status IN ('running', 'waiting', 'succeeded', 'failed', 'stopped', 'timed_out')),
+  input TEXT NOT NULL,
+  output TEXT,
+  error TEXT,
+  progress TEXT,
+  wait TEXT,
+  due_at_ms INTEGER,
+  lease_token TEXT,
+  lease_until_ms INTEGER,
+  woken INTEGER NOT NULL DEFAULT 0,
+  parent_id TEXT,
+  parent_op TEXT,
+  op_count INTEGER NOT NULL DEFAULT 0,
+  replays INTEGER NOT NULL DEFAULT 0,
+  stop_requested_at_ms INTEGER,
+  timeout_at_ms INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  started_at_ms INTEGER,
+  updated_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER
+) STRICT;
+
+CREATE TABLE workflow_operations (
+  execution_id TEXT NOT NULL,
+  op_id TEXT NOT NULL,
+  parent_op_id TEXT,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  result TEXT,
+  error TEXT,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  wake_at_ms INTEGER,
+  heartbeat_at_ms INTEGER,
+  callback_id TEXT,
+  child_id TEXT,
+  detail TEXT,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (execution_id, op_id)
+) STRICT;
+
 CREATE INDEX events_put_at ON events (put_at_ms, seq);
 
 CREATE INDEX events_time ON events (time_ms, seq);
@@ -145,3 +194,18 @@ CREATE INDEX runs_function ON runs (function_name, id);
 CREATE INDEX schedules_due ON schedules (due_at_ms, name) WHERE due_at_ms IS NOT NULL;
 
 CREATE INDEX tasks_due ON tasks (status, due_ms, id);
+
+CREATE INDEX workflow_executions_due ON workflow_executions (due_at_ms, seq) WHERE due_at_ms IS NOT NULL;
+
+CREATE INDEX workflow_executions_finished ON workflow_executions (finished_at_ms) WHERE finished_at_ms IS NOT NULL;
+
+CREATE UNIQUE INDEX workflow_executions_lease ON workflow_executions (lease_token) WHERE lease_token IS NOT NULL;
+
+CREATE INDEX workflow_executions_parent ON workflow_executions (parent_id, seq) WHERE parent_id IS NOT NULL;
+
+CREATE INDEX workflow_executions_workflow ON workflow_executions (workflow, seq);
+
+CREATE UNIQUE INDEX workflow_operations_callback ON workflow_operations (callback_id) WHERE callback_id IS NOT NULL;
+
+CREATE INDEX workflow_operations_waiting ON workflow_operations (type, started_at_ms, execution_id, op_id)
+  WHERE status = 'waiting';

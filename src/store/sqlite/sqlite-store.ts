@@ -16,6 +16,7 @@ import type {
   StoreCapabilities,
   Unlisten,
 } from '../types.ts';
+import type { WorkflowStore } from '../workflow-row.ts';
 import { openDatabase, translateOpenError } from './database.ts';
 import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
@@ -23,6 +24,7 @@ import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
 import { SqliteRunStore } from './runs.ts';
 import { SqliteSchedulerStore } from './scheduler.ts';
+import { SqliteWorkflowStore } from './workflows.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -62,6 +64,7 @@ export class SqliteStore implements Store {
   readonly events: EventStore;
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
+  readonly workflows: WorkflowStore;
   readonly db: DatabaseSync;
   readonly #path: string;
   readonly #bus: EventEmitter;
@@ -79,6 +82,7 @@ export class SqliteStore implements Store {
     const notify = (channel: string, payload: string) => bus.emit(channel, payload);
     this.queues = new SqliteQueueStore(db, notify);
     this.scheduler = new SqliteSchedulerStore(db, notify);
+    this.workflows = new SqliteWorkflowStore(db, notify);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {

@@ -1,0 +1,463 @@
+// Workflow executions and their journals on PostgreSQL, shared by any number of workers.
+// Claims lock due rows FOR UPDATE SKIP LOCKED, so workers never wait on each other; a
+// checkpoint locks its execution row (checking the lease token) before anything else.
+// Every transaction locks an execution's row before that execution's operations, and a
+// child before its parent, so transactions that meet wait in one order and never deadlock.
+// Wake-ups are pg_notify inside the writing transaction: sent when it commits.
+
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { Filter, PG_PARAM } from '../filter.ts';
+import {
+  childOutcome,
+  EXECUTION_COLUMNS,
+  isFinished,
+  LIVE,
+  OP_COLUMNS,
+  opValues,
+  outcomeValues,
+  type RawExecution,
+  type RawOp,
+  toExecutionRow,
+  toOpRow,
+} from '../sqlite/workflows.ts';
+import type {
+  CallbackResolution,
+  ClaimExecutionsOptions,
+  ExecutionFilter,
+  ExecutionPatch,
+  ExecutionRow,
+  ExecutionStatus,
+  NewExecution,
+  OpOutcome,
+  OpRow,
+  WorkflowStore,
+} from '../workflow-row.ts';
+
+// Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7) at $8
+// (now), running and due now, and notify channel $9 with its id; nothing when the id is taken. Returns the
+// row inserted.
+const START = `
+  WITH ins AS (
+    INSERT INTO workflow_executions (id, workflow, version, status, input, parent_id, parent_op, timeout_at_ms,
+                                     due_at_ms, created_at_ms, updated_at_ms)
+    VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $8, $8)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING ${EXECUTION_COLUMNS})
+  SELECT ins.* FROM ins, LATERAL (SELECT pg_notify($9, ins.id)) AS n`;
+
+// One execution by id $1.
+const GET = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = $1`;
+
+// Execution $1, locked for the rest of the transaction.
+const LOCK = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = $1 FOR UPDATE`;
+
+// The journal of execution $1, in (started, op id) order.
+const OPS = `SELECT ${OP_COLUMNS} FROM workflow_operations WHERE execution_id = $1 ORDER BY started_at_ms, op_id`;
+
+// Delete the operations, then the row, of execution $1 (locked first).
+const DELETE_OPS = 'DELETE FROM workflow_operations WHERE execution_id = $1';
+const DELETE_EXECUTION = 'DELETE FROM workflow_executions WHERE id = $1';
+
+// Lease up to $2 live executions due by $1, the earliest first, skipping rows another worker holds:
+// the n-th gets token $3[n], lease and due time $1 + $4, status running, woken cleared, one more
+// replay, started now unless it had started. Returns the rows after, with their claim order.
+const CLAIM = `
+  WITH due AS MATERIALIZED (
+    SELECT s, row_number() OVER (ORDER BY d, s) AS n FROM (
+      SELECT seq AS s, due_at_ms AS d FROM workflow_executions
+       WHERE due_at_ms <= $1 AND status IN ${LIVE}
+       ORDER BY due_at_ms, seq LIMIT $2
+         FOR UPDATE SKIP LOCKED) AS locked)
+  UPDATE workflow_executions e
+     SET lease_token = ($3::text[])[due.n], lease_until_ms = $1::bigint + $4::bigint,
+         due_at_ms = $1::bigint + $4::bigint, status = 'running', woken = false, replays = e.replays + 1,
+         started_at_ms = coalesce(e.started_at_ms, $1), updated_at_ms = $1
+    FROM due
+   WHERE e.seq = due.s
+  RETURNING ${EXECUTION_COLUMNS}, due.n AS claim_order`;
+
+// The earliest due time of a live execution (the first entry of the due index).
+const NEXT_DUE = `
+  SELECT due_at_ms FROM workflow_executions WHERE due_at_ms IS NOT NULL AND status IN ${LIVE}
+   ORDER BY due_at_ms LIMIT 1`;
+
+// Lock execution $1 if it is leased with token $2.
+const LOCK_HELD = 'SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2 FOR UPDATE';
+
+// Upsert the operations given as arrays, one entry per (execution, op id), in OP_COLUMNS order
+// ($1..$17): a stored one takes every new value. Returns how many were new (xmax is 0 only on
+// a row this statement inserted).
+const UPSERT_OPS = `
+  WITH up AS (
+    INSERT INTO workflow_operations AS o (${OP_COLUMNS})
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+                         $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+                         $14::text[], $15::text[], $16::text[], $17::bigint[])
+    ON CONFLICT (execution_id, op_id) DO UPDATE
+       SET parent_op_id = excluded.parent_op_id, type = excluded.type, name = excluded.name,
+           status = excluded.status, attempt = excluded.attempt, result = excluded.result, error = excluded.error,
+           started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms,
+           wake_at_ms = excluded.wake_at_ms, heartbeat_at_ms = excluded.heartbeat_at_ms,
+           callback_id = excluded.callback_id, child_id = excluded.child_id, detail = excluded.detail,
+           updated_at_ms = excluded.updated_at_ms
+    RETURNING (o.xmax = 0) AS inserted)
+  SELECT count(*) FILTER (WHERE inserted)::int AS n FROM up`;
+
+// Wake live execution $1 at $2 (now): woken; due now (or when it was due, if earlier) unless a lease
+// is held; notify channel $3 with its id. Returns a row when it woke one (none for finished or unknown).
+const WAKE = `
+  WITH w AS (
+    UPDATE workflow_executions
+       SET woken = true, updated_at_ms = $2,
+           due_at_ms = CASE WHEN lease_token IS NULL OR lease_until_ms <= $2
+                            THEN least(coalesce(due_at_ms, $2), $2) ELSE due_at_ms END
+     WHERE id = $1 AND status IN ${LIVE}
+    RETURNING id)
+  SELECT pg_notify($3, w.id) FROM w`;
+
+// Complete waiting operation $2 of execution $1 with status $3, result $4, error $5, at $6 (now).
+// Callers lock the execution first and check that it is live.
+const COMPLETE_OP = `
+  UPDATE workflow_operations
+     SET status = $3, result = $4, error = $5, finished_at_ms = $6, updated_at_ms = $6
+   WHERE execution_id = $1 AND op_id = $2 AND status = 'waiting'`;
+
+// The execution of the operation with callback id $1.
+const CALLBACK_EXECUTION = 'SELECT execution_id FROM workflow_operations WHERE callback_id = $1';
+
+// The operation with callback id $1 of execution $2, locked (its execution is locked already).
+const LOCK_CALLBACK = `
+  SELECT op_id, status FROM workflow_operations WHERE callback_id = $1 AND execution_id = $2 FOR UPDATE`;
+
+// Record a heartbeat at $2 (now) on the operation with callback id $1.
+const HEARTBEAT = 'UPDATE workflow_operations SET heartbeat_at_ms = $2 WHERE callback_id = $1';
+
+// Extend the leases held with tokens $1 to $2, due then too; returns each token and whether its
+// execution was asked to stop.
+const RENEW = `
+  UPDATE workflow_executions SET lease_until_ms = $2, due_at_ms = $2
+   WHERE lease_token = ANY($1::text[])
+  RETURNING lease_token, stop_requested_at_ms IS NOT NULL AS stop`;
+
+// Up to $2 waiting operations of type $1 whose execution is live, oldest first.
+const WAITING_OPS = `
+  SELECT ${OP_COLUMNS} FROM workflow_operations o
+   WHERE type = $1 AND status = 'waiting'
+     AND EXISTS (SELECT 1 FROM workflow_executions e WHERE e.id = o.execution_id AND e.status IN ${LIVE})
+   ORDER BY started_at_ms, execution_id, op_id LIMIT $2`;
+
+// Stop execution $1 at once with error $2 at $3 (now): finished, never due, lease and wake cleared,
+// the first stop request kept. Returns the row after.
+const STOP_NOW = `
+  UPDATE workflow_executions
+     SET status = 'stopped', error = $2, finished_at_ms = $3, updated_at_ms = $3, due_at_ms = NULL,
+         lease_token = NULL, lease_until_ms = NULL, woken = false,
+         stop_requested_at_ms = coalesce(stop_requested_at_ms, $3)
+   WHERE id = $1
+  RETURNING ${EXECUTION_COLUMNS}`;
+
+// Record a stop request on leased execution $1 at $2 (now), keeping the first. Returns the row after.
+const REQUEST_STOP = `
+  UPDATE workflow_executions SET stop_requested_at_ms = coalesce(stop_requested_at_ms, $2), updated_at_ms = $2
+   WHERE id = $1
+  RETURNING ${EXECUTION_COLUMNS}`;
+
+// Delete up to $2 executions finished before $1, the oldest first, with their operations. The
+// executions are locked first (skipping any another transaction holds, for the next batch), then
+// their operations go, then they do.
+const DELETE_FINISHED = `
+  WITH doomed AS MATERIALIZED (
+    SELECT id FROM workflow_executions
+     WHERE finished_at_ms < $1 AND status NOT IN ${LIVE}
+     ORDER BY finished_at_ms LIMIT $2
+       FOR UPDATE SKIP LOCKED),
+  ops AS (DELETE FROM workflow_operations WHERE execution_id IN (SELECT id FROM doomed))
+  DELETE FROM workflow_executions WHERE id IN (SELECT id FROM doomed)`;
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+export class PgWorkflowStore implements WorkflowStore {
+  readonly #db: pg.Pool;
+  readonly #channel: string;
+
+  /** `channel`: WORKFLOW_CHANNEL as named in this store's schema. */
+  constructor(db: pg.Pool, channel: string) {
+    this.#db = db;
+    this.#channel = channel;
+  }
+
+  async start(row: NewExecution, nowMs: number): Promise<{ row: ExecutionRow; created: boolean }> {
+    const { rows } = await this.#db.query<RawExecution>(START, [
+      row.id,
+      row.workflow,
+      row.version,
+      row.input,
+      row.parentId,
+      row.parentOp,
+      row.timeoutAtMs,
+      nowMs,
+      this.#channel,
+    ]);
+    if (rows[0]) return { row: toExecutionRow(rows[0]), created: true };
+    // ON CONFLICT waited for a concurrent insert of the id to commit: the row is there.
+    return { row: (await this.get(row.id))!, created: false };
+  }
+
+  async get(id: string): Promise<ExecutionRow | null> {
+    const { rows } = await this.#db.query<RawExecution>(GET, [id]);
+    return rows[0] ? toExecutionRow(rows[0]) : null;
+  }
+
+  async list(filter: ExecutionFilter): Promise<ExecutionRow[]> {
+    const f = new Filter<unknown>(PG_PARAM);
+    f.add('workflow = ?', filter.workflow);
+    f.add('status = ?', filter.status);
+    f.add('parent_id = ?', filter.parentId);
+    f.add('seq < ?', filter.beforeSeq);
+    const { where: clause, limit } = f.end(filter.limit);
+    // Executions matching the filter, newest first, up to the last parameter (the limit).
+    const sql = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions ${clause} ORDER BY seq DESC LIMIT ${limit}`;
+    const { rows } = await this.#db.query<RawExecution>(sql, f.params);
+    return rows.map(toExecutionRow);
+  }
+
+  async delete(id: string): Promise<'deleted' | 'not_found' | 'not_finished'> {
+    return this.#transaction(async (c) => {
+      const { rows } = await c.query<RawExecution>(LOCK, [id]);
+      if (!rows[0]) return 'not_found';
+      if (!isFinished(rows[0].status as ExecutionStatus)) return 'not_finished';
+      await c.query(DELETE_OPS, [id]);
+      await c.query(DELETE_EXECUTION, [id]);
+      return 'deleted';
+    });
+  }
+
+  async ops(executionId: string): Promise<OpRow[]> {
+    const { rows } = await this.#db.query<RawOp>(OPS, [executionId]);
+    return rows.map(toOpRow);
+  }
+
+  async claim(options: ClaimExecutionsOptions): Promise<ExecutionRow[]> {
+    const { nowMs, leaseMs, limit } = options;
+    const tokens = Array.from({ length: limit }, () => randomUUID());
+    const { rows } = await this.#db.query<RawExecution & { claim_order: number }>(CLAIM, [
+      nowMs,
+      limit,
+      tokens,
+      leaseMs,
+    ]);
+    return rows.sort((a, b) => Number(a.claim_order) - Number(b.claim_order)).map(toExecutionRow);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const { rows } = await this.#db.query<{ due_at_ms: number }>(NEXT_DUE);
+    return rows[0] ? Number(rows[0].due_at_ms) : null;
+  }
+
+  async checkpoint(
+    executionId: string,
+    token: string,
+    ops: readonly OpRow[],
+    patch: ExecutionPatch,
+    nowMs: number,
+  ): Promise<boolean> {
+    return this.#transaction(async (c) => {
+      // The lock fences: a claim that replaced the token waits for this transaction, or this
+      // one sees the new token and writes nothing.
+      if ((await c.query(LOCK_HELD, [executionId, token])).rowCount === 0) return false;
+      let added = 0;
+      if (ops.length > 0) {
+        // An upsert may not touch a row twice in one statement: the last of a repeated op id wins.
+        // Ops of another execution would break the count: the journal is this execution's.
+        const last = [...new Map(ops.map((o) => [o.opId, { ...o, executionId }])).values()];
+        const values = last.map(opValues);
+        const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
+        const { rows } = await c.query<{ n: number }>(UPSERT_OPS, columns);
+        added = rows[0]!.n;
+      }
+      const { sql, params } = patchUpdate(executionId, token, patch, added, nowMs);
+      const { rows } = await c.query<RawExecution>(sql, params);
+      const row = toExecutionRow(rows[0]!);
+      if (isFinished(row.status)) await this.#propagate(c, row, nowMs);
+      return true;
+    });
+  }
+
+  async renew(
+    tokens: readonly string[],
+    untilMs: number,
+    _nowMs: number,
+  ): Promise<{ readonly lost: string[]; readonly stopRequested: string[] }> {
+    if (tokens.length === 0) return { lost: [], stopRequested: [] };
+    const { rows } = await this.#db.query<{ lease_token: string; stop: boolean }>(RENEW, [tokens, untilMs]);
+    const held = new Set(rows.map((r) => r.lease_token));
+    return {
+      lost: tokens.filter((t) => !held.has(t)),
+      stopRequested: rows.filter((r) => r.stop).map((r) => r.lease_token),
+    };
+  }
+
+  async resolveCallback(
+    callbackId: string,
+    outcome: OpOutcome | null,
+    nowMs: number,
+  ): Promise<CallbackResolution> {
+    const found = await this.#db.query<{ execution_id: string }>(CALLBACK_EXECUTION, [callbackId]);
+    if (!found.rows[0]) return { kind: 'not_found' };
+    const executionId = found.rows[0].execution_id;
+    return this.#transaction(async (c): Promise<CallbackResolution> => {
+      const execution = (await c.query<RawExecution>(LOCK, [executionId])).rows[0];
+      const op = (await c.query<{ op_id: string; status: string }>(LOCK_CALLBACK, [callbackId, executionId]))
+        .rows[0];
+      // Deleted (or its callback id moved) since the lookup.
+      if (!execution || !op) return { kind: 'not_found' };
+      const executionStatus = execution.status as ExecutionStatus;
+      if (op.status !== 'waiting' || isFinished(executionStatus)) {
+        return { kind: 'closed', executionId, opStatus: op.status, executionStatus };
+      }
+      if (outcome === null) await c.query(HEARTBEAT, [callbackId, nowMs]);
+      else {
+        await c.query(COMPLETE_OP, [executionId, op.op_id, ...outcomeValues(outcome), nowMs]);
+        await this.#wake(c, executionId, nowMs);
+      }
+      return { kind: 'done', executionId, opId: op.op_id };
+    });
+  }
+
+  async resolveOp(executionId: string, opId: string, outcome: OpOutcome, nowMs: number): Promise<boolean> {
+    return this.#transaction(async (c) => {
+      const execution = (await c.query<RawExecution>(LOCK, [executionId])).rows[0];
+      if (!execution || isFinished(execution.status as ExecutionStatus)) return false;
+      const { rowCount } = await c.query(COMPLETE_OP, [executionId, opId, ...outcomeValues(outcome), nowMs]);
+      if (rowCount === 0) return false;
+      await this.#wake(c, executionId, nowMs);
+      return true;
+    });
+  }
+
+  async waitingOps(type: string, limit: number): Promise<OpRow[]> {
+    const { rows } = await this.#db.query<RawOp>(WAITING_OPS, [type, limit]);
+    return rows.map(toOpRow);
+  }
+
+  async stop(id: string, error: string, nowMs: number): Promise<ExecutionRow | null> {
+    return this.#transaction(async (c) => {
+      const raw = (await c.query<RawExecution>(LOCK, [id])).rows[0];
+      if (!raw) return null;
+      const row = toExecutionRow(raw);
+      if (isFinished(row.status)) return row;
+      if (row.leaseToken !== null && row.leaseUntilMs !== null && row.leaseUntilMs > nowMs) {
+        return toExecutionRow((await c.query<RawExecution>(REQUEST_STOP, [id, nowMs])).rows[0]!);
+      }
+      const stopped = toExecutionRow((await c.query<RawExecution>(STOP_NOW, [id, error, nowMs])).rows[0]!);
+      await this.#propagate(c, stopped, nowMs);
+      return stopped;
+    });
+  }
+
+  async wake(id: string, nowMs: number): Promise<void> {
+    await this.#wake(this.#db, id, nowMs);
+  }
+
+  async deleteFinished(beforeMs: number, limit: number): Promise<number> {
+    const { rowCount } = await this.#db.query(DELETE_FINISHED, [beforeMs, limit]);
+    return rowCount ?? 0;
+  }
+
+  /** Wakes a live execution (notifying on commit); false when it is finished or unknown. */
+  async #wake(db: Queryable, id: string, nowMs: number): Promise<boolean> {
+    const { rowCount } = await db.query(WAKE, [id, nowMs, this.#channel]);
+    return rowCount === 1;
+  }
+
+  /**
+   * Inside a transaction: hands finished `child`'s outcome to its parent's operation, if that
+   * still waits, and wakes the parent (also when it does not: on its next replay the parent may
+   * look at the child itself). The wake locks the parent's row before its operation is written.
+   */
+  async #propagate(c: pg.PoolClient, child: ExecutionRow, nowMs: number): Promise<void> {
+    if (child.parentId === null || child.parentOp === null) return;
+    if (!(await this.#wake(c, child.parentId, nowMs))) return;
+    await c.query(COMPLETE_OP, [
+      child.parentId,
+      child.parentOp,
+      ...outcomeValues(childOutcome(child)),
+      nowMs,
+    ]);
+  }
+
+  async #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#db.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e;
+        });
+        throw err;
+      }
+    } finally {
+      // A client whose rollback failed is in an unknown state: the pool discards it.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+}
+
+/**
+ * The checkpoint's update of execution $1 held with token $2: the patch's columns, $3 more
+ * operations, updated at $4 (now). Finishing clears the lease and the due time (the due index
+ * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
+ * time, or now when woken meanwhile. Returns the row after.
+ */
+function patchUpdate(
+  id: string,
+  token: string,
+  patch: ExecutionPatch,
+  added: number,
+  nowMs: number,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [id, token, added, nowMs];
+  const p = (v: unknown, type: string) => {
+    params.push(v);
+    return `$${params.length}::${type}`;
+  };
+  const sets = ['op_count = op_count + $3', 'updated_at_ms = $4'];
+  const columns = [
+    ['status', patch.status],
+    ['output', patch.output],
+    ['error', patch.error],
+    ['progress', patch.progress],
+    ['wait', patch.wait],
+  ] as const;
+  for (const [column, value] of columns)
+    if (value !== undefined) sets.push(`${column} = ${p(value, 'text')}`);
+  if (patch.status !== undefined && isFinished(patch.status)) {
+    sets.push(
+      `finished_at_ms = ${patch.finishedAtMs != null ? p(patch.finishedAtMs, 'bigint') : 'coalesce(finished_at_ms, $4)'}`,
+      'due_at_ms = NULL',
+      'lease_token = NULL',
+      'lease_until_ms = NULL',
+      'woken = false',
+    );
+  } else {
+    if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs, 'bigint')}`);
+    if (patch.release) {
+      sets.push(
+        `due_at_ms = CASE WHEN woken THEN $4 ELSE ${p(patch.release.dueAtMs, 'bigint')} END`,
+        'woken = false',
+        'lease_token = NULL',
+        'lease_until_ms = NULL',
+      );
+    }
+  }
+  return {
+    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = $1 AND lease_token = $2 RETURNING ${EXECUTION_COLUMNS}`,
+    params,
+  };
+}

@@ -1,0 +1,210 @@
+// The workflow sub-store contract (`store.workflows`): executions and their journals.
+// Both backends implement it. An execution row doubles as its own work item: a worker
+// claims due rows through the due-time index and holds a lease (a token) while it
+// replays one; every write of that worker names the token, so a worker whose lease
+// was taken over cannot write anything. The store knows nothing of replay: operation
+// types, statuses and JSON fields are the engine's, opaque here except where noted.
+
+export type ExecutionStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'stopped' | 'timed_out';
+
+export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'stopped', 'timed_out'];
+
+/** Wakes workers: an execution became due now (payload: its id). */
+export const WORKFLOW_CHANNEL = 'mainspring_workflows';
+
+/** An execution as stored. */
+export interface ExecutionRow {
+  readonly id: string;
+  /** Insertion order: list cursor. */
+  readonly seq: number;
+  readonly workflow: string;
+  readonly version: string;
+  readonly status: ExecutionStatus;
+  /** JSON text. */
+  readonly input: string;
+  /** JSON text of the return value, once succeeded. */
+  readonly output: string | null;
+  /** JSON text of the error, once failed, stopped or timed out. */
+  readonly error: string | null;
+  /** JSON text of the last `ctx.progress` value. */
+  readonly progress: string | null;
+  /** JSON text describing what it waits for (engine-defined), while waiting. */
+  readonly wait: string | null;
+  /**
+   * When a worker should run it next; null when only an outside event can wake it.
+   * While leased: the lease's end, so a dead worker's execution is claimed again then.
+   * The due-time index is on this column.
+   */
+  readonly dueAtMs: number | null;
+  readonly leaseToken: string | null;
+  readonly leaseUntilMs: number | null;
+  /** Something it waits on completed while it was leased: run it again at once when released. */
+  readonly woken: boolean;
+  /** The execution that started this one with `ctx.invoke`, and that operation's id. */
+  readonly parentId: string | null;
+  readonly parentOp: string | null;
+  /** Journaled operations. */
+  readonly opCount: number;
+  /** Times claimed. */
+  readonly replays: number;
+  readonly stopRequestedAtMs: number | null;
+  /** The execution times out then (null: never). */
+  readonly timeoutAtMs: number | null;
+  readonly createdAtMs: number;
+  readonly startedAtMs: number | null;
+  readonly updatedAtMs: number;
+  readonly finishedAtMs: number | null;
+}
+
+export interface NewExecution {
+  readonly id: string;
+  readonly workflow: string;
+  readonly version: string;
+  readonly input: string;
+  readonly parentId: string | null;
+  readonly parentOp: string | null;
+  readonly timeoutAtMs: number | null;
+}
+
+/** One journaled operation. Keyed by (executionId, opId). */
+export interface OpRow {
+  readonly executionId: string;
+  /** Its position: "3" for the root's third operation, "3-2" for the second inside it. */
+  readonly opId: string;
+  readonly parentOpId: string | null;
+  readonly type: string;
+  readonly name: string;
+  /** Engine-defined, except `waiting`: an operation an outside call may complete. */
+  readonly status: string;
+  readonly attempt: number;
+  readonly result: string | null;
+  readonly error: string | null;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number | null;
+  /** When a wait ends, a retry is due, or a callback times out. */
+  readonly wakeAtMs: number | null;
+  /** A callback's last heartbeat. */
+  readonly heartbeatAtMs: number | null;
+  /** Unique across executions when set. */
+  readonly callbackId: string | null;
+  /** The execution `ctx.invoke` started. */
+  readonly childId: string | null;
+  /** JSON text, operation-specific (options, a pattern…). */
+  readonly detail: string | null;
+  readonly updatedAtMs: number;
+}
+
+/** What a checkpoint changes on the execution row; absent fields stay. */
+export interface ExecutionPatch {
+  readonly status?: ExecutionStatus;
+  readonly output?: string | null;
+  readonly error?: string | null;
+  readonly progress?: string | null;
+  readonly wait?: string | null;
+  readonly finishedAtMs?: number | null;
+  /**
+   * Give the lease up: due_at_ms becomes `dueAtMs` (null: until woken) — or now, when
+   * `woken` was set meanwhile — and woken is cleared.
+   */
+  readonly release?: { readonly dueAtMs: number | null };
+}
+
+/** How an outside call completes a waiting operation. */
+export type OpOutcome =
+  | { readonly status: 'succeeded'; readonly result: string | null }
+  | { readonly status: 'failed'; readonly error: string };
+
+export interface ExecutionFilter {
+  readonly workflow?: string;
+  readonly status?: ExecutionStatus;
+  readonly parentId?: string;
+  /** Cursor: executions with a smaller seq (older). */
+  readonly beforeSeq?: number;
+  readonly limit: number;
+}
+
+export interface ClaimExecutionsOptions {
+  readonly nowMs: number;
+  readonly leaseMs: number;
+  readonly limit: number;
+}
+
+export type CallbackResolution =
+  | { readonly kind: 'done'; readonly executionId: string; readonly opId: string }
+  | { readonly kind: 'not_found' }
+  /** The operation is no longer waiting, or its execution finished. */
+  | {
+      readonly kind: 'closed';
+      readonly executionId: string;
+      readonly opStatus: string;
+      readonly executionStatus: ExecutionStatus;
+    };
+
+export interface WorkflowStore {
+  /**
+   * Creates the execution (status running, due now, woken false, op count 0, no lease) and
+   * wakes workers; idempotent on id: when one is stored, returns it untouched with created false.
+   */
+  start(row: NewExecution, nowMs: number): Promise<{ row: ExecutionRow; created: boolean }>;
+  get(id: string): Promise<ExecutionRow | null>;
+  /** Newest first (seq descending). */
+  list(filter: ExecutionFilter): Promise<ExecutionRow[]>;
+  /** Deletes a finished execution and its journal. */
+  delete(id: string): Promise<'deleted' | 'not_found' | 'not_finished'>;
+  /** The journal, in (startedAtMs, opId) order. */
+  ops(executionId: string): Promise<OpRow[]>;
+  /**
+   * Leases up to `limit` running or waiting executions with due_at_ms <= now, earliest first
+   * (SKIP LOCKED on PostgreSQL): each gets a fresh random lease token, lease_until_ms and
+   * due_at_ms = now + leaseMs, status running, woken false, replays + 1, started_at_ms set if unset.
+   */
+  claim(options: ClaimExecutionsOptions): Promise<ExecutionRow[]>;
+  /** The earliest due_at_ms of a running or waiting execution, or null. */
+  nextDueAt(): Promise<number | null>;
+  /**
+   * One transaction, only while `token` is still the execution's lease token (else false and
+   * nothing written): upserts `ops` (op_count grows by the ones new), applies `patch`, sets
+   * updated_at_ms. When the patch finishes the execution (a finished status) and it has a
+   * parent, the parent's operation (parentOp), if still waiting, gets the outcome — succeeded
+   * with the output, or failed with the error — and the parent is woken.
+   */
+  checkpoint(
+    executionId: string,
+    token: string,
+    ops: readonly OpRow[],
+    patch: ExecutionPatch,
+    nowMs: number,
+  ): Promise<boolean>;
+  /**
+   * Extends the leases still held with these tokens to `untilMs` (due_at_ms too). Returns
+   * the tokens no longer held, and those whose execution was asked to stop.
+   */
+  renew(
+    tokens: readonly string[],
+    untilMs: number,
+    nowMs: number,
+  ): Promise<{ readonly lost: string[]; readonly stopRequested: string[] }>;
+  /**
+   * Completes the waiting operation with this callback id and wakes its execution; a
+   * heartbeat (`outcome` null) only sets heartbeat_at_ms. Refused (`closed`) when the
+   * operation is not waiting or the execution finished.
+   */
+  resolveCallback(callbackId: string, outcome: OpOutcome | null, nowMs: number): Promise<CallbackResolution>;
+  /** Completes a waiting operation by position and wakes its execution; false when not waiting. */
+  resolveOp(executionId: string, opId: string, outcome: OpOutcome, nowMs: number): Promise<boolean>;
+  /** Waiting operations of a type (event waits), oldest first. */
+  waitingOps(type: string, limit: number): Promise<OpRow[]>;
+  /**
+   * Stops an execution. A finished one is returned as it is. One not leased (or whose lease
+   * ran out) becomes stopped at once, with `error`, finished now, due never — its parent's
+   * operation fails with that error, as in checkpoint. A leased one records the request
+   * (stop_requested_at_ms, first one kept); its worker stops it. Null when unknown.
+   */
+  stop(id: string, error: string, nowMs: number): Promise<ExecutionRow | null>;
+  /**
+   * Wakes an execution: due now when not leased; woken set either way. Finished ones are left.
+   */
+  wake(id: string, nowMs: number): Promise<void>;
+  /** Deletes up to `limit` executions finished before `beforeMs` with their journals; returns how many. */
+  deleteFinished(beforeMs: number, limit: number): Promise<number>;
+}

@@ -1,0 +1,196 @@
+// The worker side of workflows: claims due executions through the store's due-time
+// index, runs a session for each, keeps their leases alive, and passes stop requests
+// on. A waiting execution is only a row with a due time: no timer, no memory, no lease.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Store, Unlisten } from '../store/types.ts';
+import { WORKFLOW_CHANNEL } from '../store/workflow-row.ts';
+import type { WorkflowDefinition } from './define.ts';
+import { Session } from './session.ts';
+
+export interface WorkflowEngineOptions {
+  /** Executions replaying at once in this process; default 100. */
+  readonly concurrency?: number;
+  /** How long a claim holds an execution before another worker may take it over; default 30 s. */
+  readonly leaseMs?: number;
+  /** Longest sleep between looks for due executions when no wake-up arrives; default 1 s. */
+  readonly pollMs?: number;
+}
+
+/** A notification on WORKFLOW_CHANNEL with this prefix asks whoever runs the execution to stop it. */
+export const STOP_PREFIX = 'stop:';
+
+/** How long to leave an execution this worker has no definition for before looking again. */
+const UNKNOWN_WORKFLOW_RETRY_MS = 60_000;
+
+export class WorkflowEngine {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #definitions: ReadonlyMap<string, WorkflowDefinition>;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #sessions = new Map<string, Session>();
+  #running = false;
+  #nudge: AbortController | null = null;
+  #nudged = false;
+  #loop: Promise<void> | null = null;
+  #renewLoop: Promise<void> | null = null;
+  readonly #stopping = new AbortController();
+  #unlisten: Unlisten | null = null;
+
+  constructor(
+    deps: {
+      readonly store: Store;
+      readonly clock: Clock;
+      readonly log: Logger;
+      readonly definitions: ReadonlyMap<string, WorkflowDefinition>;
+    },
+    options: WorkflowEngineOptions = {},
+  ) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+    this.#definitions = deps.definitions;
+    this.#concurrency = options.concurrency ?? 100;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#pollMs = options.pollMs ?? 1000;
+  }
+
+  /** Executions this process is running now. */
+  get active(): number {
+    return this.#sessions.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unlisten = await this.#store.listen(WORKFLOW_CHANNEL, (payload) => {
+      if (payload.startsWith(STOP_PREFIX)) this.requestStop(payload.slice(STOP_PREFIX.length));
+      else this.wake();
+    });
+    this.#loop = this.#claimLoop();
+    this.#renewLoop = this.#renewEvery();
+  }
+
+  /** Passes a stop request to the session running that execution here, if any. */
+  requestStop(executionId: string): void {
+    for (const s of this.#sessions.values()) if (s.id === executionId) s.requestStop();
+  }
+
+  /** Look for due executions now (a start or a completion in this process). */
+  wake(): void {
+    this.#nudged = true;
+    this.#nudge?.abort();
+  }
+
+  /**
+   * Stops claiming and waits up to `graceMs` for running sessions to end; the rest give
+   * their leases back (so another worker resumes them at once) and are abandoned.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#stopping.abort();
+    this.#nudge?.abort();
+    await this.#unlisten?.().catch(() => {});
+    await this.#loop;
+    const ended = Promise.all([...this.#sessions.values()].map((s) => s.ended));
+    const timer = new AbortController();
+    await Promise.race([ended, this.#clock.sleep(graceMs, timer.signal).catch(() => {})]);
+    timer.abort();
+    await Promise.all([...this.#sessions.values()].map((s) => s.abandon()));
+    await this.#renewLoop;
+  }
+
+  async #claimLoop(): Promise<void> {
+    while (this.#running) {
+      this.#nudged = false;
+      let claimed = 0;
+      try {
+        claimed = await this.#claimOnce();
+      } catch (err) {
+        this.#log.error({ err }, 'could not claim workflow executions');
+      }
+      if (!this.#running) break;
+      if (claimed > 0 && this.#sessions.size < this.#concurrency) continue;
+      if (this.#nudged) continue;
+      let wait = this.#pollMs;
+      try {
+        const next = await this.#store.workflows.nextDueAt();
+        if (next !== null) wait = Math.max(0, Math.min(wait, next - this.#clock.now()));
+      } catch {
+        // polled again below
+      }
+      if (wait === 0 && this.#sessions.size < this.#concurrency) continue;
+      const nudge = new AbortController();
+      this.#nudge = nudge;
+      if (this.#nudged) continue;
+      await this.#clock.sleep(Math.max(wait, 1), nudge.signal).catch(() => {});
+      this.#nudge = null;
+    }
+  }
+
+  async #claimOnce(): Promise<number> {
+    const free = this.#concurrency - this.#sessions.size;
+    if (free <= 0) return 0;
+    const now = this.#clock.now();
+    const rows = await this.#store.workflows.claim({ nowMs: now, leaseMs: this.#leaseMs, limit: free });
+    for (const row of rows) {
+      const def = this.#definitions.get(row.workflow);
+      if (def === undefined) {
+        this.#log.warn(
+          { workflow: row.workflow, execution: row.id },
+          'no definition of this workflow in this worker; leaving the execution for a worker that has it',
+        );
+        await this.#store.workflows.checkpoint(
+          row.id,
+          row.leaseToken ?? '',
+          [],
+          { release: { dueAtMs: now + UNKNOWN_WORKFLOW_RETRY_MS } },
+          now,
+        );
+        continue;
+      }
+      const journal = await this.#store.workflows.ops(row.id);
+      const session = new Session(
+        { store: this.#store, clock: this.#clock, log: this.#log, definitions: this.#definitions },
+        def,
+        row,
+        journal,
+      );
+      this.#sessions.set(session.token, session);
+      void session.start().then((end) => {
+        this.#sessions.delete(session.token);
+        // A child that finished may have woken its parent; a freed slot may take the next.
+        if (end !== 'lost') this.wake();
+      });
+    }
+    return rows.length;
+  }
+
+  async #renewEvery(): Promise<void> {
+    const every = Math.max(10, Math.floor(this.#leaseMs / 3));
+    while (this.#running || this.#sessions.size > 0) {
+      try {
+        await this.#clock.sleep(every, this.#running ? this.#stopping.signal : undefined);
+      } catch {
+        // stopping: renew once more below, then leave when the sessions are gone
+      }
+      if (!this.#running && this.#sessions.size === 0) break;
+      const tokens = [...this.#sessions.keys()];
+      if (tokens.length === 0) continue;
+      try {
+        const now = this.#clock.now();
+        const { lost, stopRequested } = await this.#store.workflows.renew(tokens, now + this.#leaseMs, now);
+        for (const t of lost) this.#sessions.get(t)?.lose();
+        for (const t of stopRequested) this.#sessions.get(t)?.requestStop();
+      } catch (err) {
+        this.#log.warn({ err }, 'could not renew workflow leases');
+      }
+      if (!this.#running) break;
+    }
+  }
+}
