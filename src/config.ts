@@ -12,6 +12,7 @@ import { type AlertSettings, resolveAlertSettings } from './observability/alerts
 import { isQueueDefinition, type QueueDefinition } from './queue/define.ts';
 import { type FunctionDefinition, isFunctionDefinition } from './runtime/function.ts';
 import { resolveStoreUrl } from './store/url.ts';
+import type { WorkflowDefinition } from './workflow/define.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +33,7 @@ const ConfigSchema = Type.Object(
     ),
     queues: Type.Optional(Type.Array(Type.Unknown())),
     functions: Type.Optional(Type.Array(Type.Unknown())),
+    workflows: Type.Optional(Type.Array(Type.Unknown())),
     rules: Type.Optional(Type.Array(Type.Unknown())),
     fileTriggers: Type.Optional(Type.Array(Type.Unknown())),
     webhooks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -103,6 +105,8 @@ export interface MainspringConfig {
   queues?: readonly QueueDefinition[];
   /** Functions of the app (`defineFunction`), with their triggers. */
   functions?: readonly FunctionDefinition[];
+  /** Durable workflows of the app (`defineWorkflow`). */
+  workflows?: readonly WorkflowDefinition[];
   /** Event rules (`defineRule`): which events go to which functions and queues. */
   rules?: readonly RuleDefinition[];
   /** File-arrival triggers (`defineFileTrigger`). */
@@ -179,6 +183,7 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
   const c = value as {
     queues?: unknown[];
     functions?: unknown[];
+    workflows?: unknown[];
     rules?: unknown[];
     fileTriggers?: unknown[];
     webhooks?: unknown;
@@ -191,6 +196,12 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
     if (!isFunctionDefinition(f))
       problems.push(`functions[${i}] is not a function; create it with defineFunction({ name, handler })`);
   });
+  if (Array.isArray(c.workflows)) {
+    c.workflows.forEach((w, i) => {
+      if ((w as { kind?: unknown } | null)?.kind !== 'workflow')
+        problems.push(`workflows[${i}] is not a workflow; create it with defineWorkflow({ name, handler })`);
+    });
+  }
   if (Array.isArray(c.rules)) {
     c.rules.forEach((r, i) => {
       if (!isRuleDefinition(r))

@@ -16,6 +16,7 @@ export function appFromConfig(config: MainspringConfig, configPath: string | nul
     ...(config.secretsFile !== undefined ? { secretsFile: resolve(dir, config.secretsFile) } : {}),
     queues: config.queues ?? [],
     functions: config.functions ?? [],
+    workflows: config.workflows ?? [],
     rules: config.rules ?? [],
     fileTriggers: config.fileTriggers ?? [],
     ...(config.events?.retention !== undefined
