@@ -244,6 +244,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     });
     const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
     const workflows = new Workflows({ store, clock, definitions: workflowsByName });
+    if (workflowsByName.size > 0) events.watch((put) => workflows.deliverEvents(put));
     const schedulers = new Set<Scheduler>();
     const newScheduler = (schedulerOptions: SchedulerOptions = {}) =>
       new Scheduler(

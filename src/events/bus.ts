@@ -219,6 +219,8 @@ export class EventBus {
   readonly #logger: Logger | undefined;
   #loop: { abort: AbortController; done: Promise<void> } | undefined;
 
+  readonly #watchers: ((events: readonly BusEvent[]) => Promise<void>)[] = [];
+
   constructor(options: EventBusOptions) {
     this.#store = options.store;
     this.#queues = options.queues;
@@ -431,6 +433,21 @@ export class EventBus {
         'routing stored events failed; the bus sweep will route them again',
       );
     }
+    if (rows.length === 0 || this.#watchers.length === 0) return;
+    const events = rows.map((r) => toBusEvent(r, false));
+    for (const watch of this.#watchers) {
+      await watch(events).catch((err: unknown) =>
+        this.#logger?.error({ err, events: rows.length }, 'an event watcher failed'),
+      );
+    }
+  }
+
+  /**
+   * Calls `watch` with the events of each put, once stored and routed (not with replays).
+   * Workflows waiting for events (`ctx.waitForEvent`) are resumed this way.
+   */
+  watch(watch: (events: readonly BusEvent[]) => Promise<void>): void {
+    this.#watchers.push(watch);
   }
 
   /** Sends each event to the targets of its matching rules; returns the messages sent. */

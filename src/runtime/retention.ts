@@ -1,6 +1,6 @@
-// Deletes finished runs (and their log lines) past the retention, and tasks that
-// fired before it: every hour, in small batches, each its own short transaction,
-// by one replica at a time.
+// Deletes finished runs (and their log lines), fired tasks and finished workflow
+// executions (with their journals) past the retention: every hour, in small batches,
+// each its own short transaction, by one replica at a time.
 
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
@@ -39,7 +39,10 @@ export class RunRetention {
     await this.#loop;
   }
 
-  /** One pass: deletes every finished run created, and task fired, before now − retention; returns how many. */
+  /**
+   * One pass: deletes every finished run created, task fired, and workflow execution finished
+   * before now − retention; returns how many.
+   */
   async sweep(signal: AbortSignal = this.#stop.signal): Promise<number> {
     const cutoff = this.#clock.now() - this.#retentionMs;
     const beforeId = runIdPrefix(cutoff);
@@ -62,11 +65,21 @@ export class RunRetention {
           if (n < BATCH) break;
           await new Promise((r) => setImmediate(r));
         }
+        for (;;) {
+          if (signal.aborted || lost.aborted) break;
+          const n = await this.#store.workflows.deleteFinished(cutoff, BATCH);
+          total += n;
+          if (n < BATCH) break;
+          await new Promise((r) => setImmediate(r));
+        }
       },
       { ttl: '5m' },
     );
     if (held.acquired && total > 0)
-      this.#log.info({ deleted: total, beforeId }, 'deleted runs and fired tasks past their retention');
+      this.#log.info(
+        { deleted: total, beforeId },
+        'deleted runs, fired tasks and finished workflow executions past their retention',
+      );
     return total;
   }
 

@@ -3,6 +3,9 @@
 
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { BusEvent } from '../events/bus.ts';
+import { compilePattern } from '../events/matcher.ts';
+import type { CompiledPattern, EventPattern } from '../events/types.ts';
 import { newRunId } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
 import {
@@ -24,6 +27,9 @@ export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'stopped',
   'timed_out',
 ];
+
+/** Event waits checked per put: the oldest this many (see docs/workflows.md). */
+const MAX_EVENT_WAITERS = 10_000;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$/;
 
@@ -89,6 +95,8 @@ export class Workflows {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #definitions: ReadonlyMap<string, WorkflowDefinition>;
+  /** Compiled waitForEvent patterns by their stored JSON. */
+  readonly #patterns = new Map<string, CompiledPattern>();
 
   constructor(deps: {
     readonly store: Store;
@@ -282,6 +290,31 @@ export class Workflows {
   /** Records a heartbeat, keeping a callback with a `heartbeatTimeout` alive. */
   async heartbeatCallback(callbackId: string): Promise<void> {
     await this.#resolve(callbackId, null);
+  }
+
+  /**
+   * Resumes the executions waiting (`ctx.waitForEvent`) for a pattern one of these events
+   * matches: the first match is each one's result. Called by the bus after every put.
+   */
+  async deliverEvents(events: readonly BusEvent[]): Promise<void> {
+    const waiting = await this.#store.workflows.waitingOps('event', MAX_EVENT_WAITERS);
+    if (waiting.length === 0) return;
+    const now = this.#clock.now();
+    for (const op of waiting) {
+      let pattern = this.#patterns.get(op.detail ?? '');
+      if (pattern === undefined) {
+        const detail = JSON.parse(op.detail ?? '{}') as { pattern?: EventPattern };
+        pattern = compilePattern(detail.pattern ?? {});
+        if (this.#patterns.size >= 1000) this.#patterns.clear();
+        this.#patterns.set(op.detail ?? '', pattern);
+      }
+      const match = events.find((e) => pattern.matches(e));
+      if (match === undefined) continue;
+      const outcome = { status: 'succeeded' as const, result: JSON.stringify(match) };
+      if (await this.#store.workflows.resolveOp(op.executionId, op.opId, outcome, now)) {
+        await this.#store.notify(WORKFLOW_CHANNEL, op.executionId);
+      }
+    }
   }
 
   /** Resolves once the execution has finished (polling the store), with its final record. */

@@ -503,6 +503,73 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
     });
   });
 
+  it.skipIf(backend.skip)('waitForEvent resumes on the first matching event put, or times out', async () => {
+    const wf = defineWorkflow({
+      name: 'shipping',
+      handler: async (input: { orderId: number }, ctx) => {
+        try {
+          const event = await ctx.waitForEvent<{ detail: { orderId: number; carrier: string } }>(
+            'shipped',
+            {
+              source: ['app.orders'],
+              'detail-type': ['Order Shipped'],
+              detail: { orderId: [input.orderId] },
+            },
+            { timeout: '2d' },
+          );
+          return { carrier: event.detail.carrier };
+        } catch (err) {
+          return { error: (err as { code?: string }).code };
+        }
+      },
+    });
+    const { ms, clock } = await app(backend, [wf]);
+    await ms.workflows.start(wf, { orderId: 7 }, { id: 'ship-7' });
+    await ms.workflows.start(wf, { orderId: 8 }, { id: 'ship-8' });
+    await until(ms, clock, 'ship-7', ['waiting']);
+    await until(ms, clock, 'ship-8', ['waiting']);
+    const put = (orderId: number, carrier: string) =>
+      ms.events.put([{ source: 'app.orders', detailType: 'Order Shipped', detail: { orderId, carrier } }]);
+    await put(9, 'nobody');
+    await put(7, 'DHL');
+    expect(await until(ms, clock, 'ship-7', done)).toMatchObject({
+      status: 'succeeded',
+      output: { carrier: 'DHL' },
+    });
+    expect((await ms.workflows.get('ship-8')).status).toBe('waiting');
+    expect(await until(ms, clock, 'ship-8', done, { stepMs: HOUR })).toMatchObject({
+      output: { error: 'E_EVENT_WAIT_TIMED_OUT' },
+    });
+  });
+
+  it.skipIf(backend.skip)(
+    'retention deletes finished executions and their journals, never live ones',
+    async () => {
+      const wf = defineWorkflow({
+        name: 'kept',
+        handler: async (input: { days: number }, ctx) => {
+          await ctx.step('s', () => 1);
+          if (input.days > 0) await ctx.wait('w', { days: input.days });
+          return 'ok';
+        },
+      });
+      const { ms, clock } = await fakeApp(backend, { workflows: [wf], runRetention: '30d' });
+      await ms.startWorker();
+      await ms.workflows.start(wf, { days: 0 }, { id: 'old-done' });
+      await ms.workflows.start(wf, { days: 300 }, { id: 'old-waiting' });
+      await until(ms, clock, 'old-done', done);
+      await until(ms, clock, 'old-waiting', ['waiting']);
+      clock.set(clock.now() + 31 * 86_400_000);
+      await ms.workflows.start(wf, { days: 0 }, { id: 'recent' });
+      await until(ms, clock, 'recent', done);
+      await tick(clock, 2 * HOUR, 10 * 60 * SEC);
+      await expect(ms.workflows.get('old-done')).rejects.toMatchObject({ code: 'E_EXECUTION_NOT_FOUND' });
+      expect(await ms.store.workflows.ops('old-done')).toEqual([]);
+      expect((await ms.workflows.get('old-waiting')).status).toBe('waiting');
+      expect((await ms.workflows.get('recent')).status).toBe('succeeded');
+    },
+  );
+
   it.skipIf(backend.skip)('bad input: clear errors, nothing stored changes', async () => {
     const wf = defineWorkflow({
       name: 'strict',
