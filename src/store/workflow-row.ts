@@ -208,3 +208,156 @@ export interface WorkflowStore {
   /** Deletes up to `limit` executions finished before `beforeMs` with their journals; returns how many. */
   deleteFinished(beforeMs: number, limit: number): Promise<number>;
 }
+
+// The row mapping both backends share: they read the same column names, and bigints
+// arrive as numbers on both.
+
+export const EXECUTION_COLUMNS = `seq, id, workflow, version, status, input, output, error, progress, wait,
+  due_at_ms, lease_token, lease_until_ms, woken, parent_id, parent_op, op_count, replays, stop_requested_at_ms,
+  timeout_at_ms, created_at_ms, started_at_ms, updated_at_ms, finished_at_ms`;
+
+export const OP_COLUMNS = `execution_id, op_id, parent_op_id, type, name, status, attempt, result, error,
+  started_at_ms, finished_at_ms, wake_at_ms, heartbeat_at_ms, callback_id, child_id, detail, updated_at_ms`;
+
+/** Statuses a worker may still run, as an SQL list. */
+export const LIVE = `('running', 'waiting')`;
+
+export interface RawExecution {
+  seq: number;
+  id: string;
+  workflow: string;
+  version: string;
+  status: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  progress: string | null;
+  wait: string | null;
+  due_at_ms: number | null;
+  lease_token: string | null;
+  lease_until_ms: number | null;
+  /** 0/1 on SQLite, boolean on PostgreSQL. */
+  woken: number | boolean;
+  parent_id: string | null;
+  parent_op: string | null;
+  op_count: number;
+  replays: number;
+  stop_requested_at_ms: number | null;
+  timeout_at_ms: number | null;
+  created_at_ms: number;
+  started_at_ms: number | null;
+  updated_at_ms: number;
+  finished_at_ms: number | null;
+}
+
+export interface RawOp {
+  execution_id: string;
+  op_id: string;
+  parent_op_id: string | null;
+  type: string;
+  name: string;
+  status: string;
+  attempt: number;
+  result: string | null;
+  error: string | null;
+  started_at_ms: number;
+  finished_at_ms: number | null;
+  wake_at_ms: number | null;
+  heartbeat_at_ms: number | null;
+  callback_id: string | null;
+  child_id: string | null;
+  detail: string | null;
+  updated_at_ms: number;
+}
+
+const ms = (v: number | null): number | null => (v === null ? null : Number(v));
+
+export function toExecutionRow(r: RawExecution): ExecutionRow {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    workflow: r.workflow,
+    version: r.version,
+    status: r.status as ExecutionStatus,
+    input: r.input,
+    output: r.output,
+    error: r.error,
+    progress: r.progress,
+    wait: r.wait,
+    dueAtMs: ms(r.due_at_ms),
+    leaseToken: r.lease_token,
+    leaseUntilMs: ms(r.lease_until_ms),
+    woken: Boolean(r.woken),
+    parentId: r.parent_id,
+    parentOp: r.parent_op,
+    opCount: Number(r.op_count),
+    replays: Number(r.replays),
+    stopRequestedAtMs: ms(r.stop_requested_at_ms),
+    timeoutAtMs: ms(r.timeout_at_ms),
+    createdAtMs: Number(r.created_at_ms),
+    startedAtMs: ms(r.started_at_ms),
+    updatedAtMs: Number(r.updated_at_ms),
+    finishedAtMs: ms(r.finished_at_ms),
+  };
+}
+
+export function toOpRow(r: RawOp): OpRow {
+  return {
+    executionId: r.execution_id,
+    opId: r.op_id,
+    parentOpId: r.parent_op_id,
+    type: r.type,
+    name: r.name,
+    status: r.status,
+    attempt: Number(r.attempt),
+    result: r.result,
+    error: r.error,
+    startedAtMs: Number(r.started_at_ms),
+    finishedAtMs: ms(r.finished_at_ms),
+    wakeAtMs: ms(r.wake_at_ms),
+    heartbeatAtMs: ms(r.heartbeat_at_ms),
+    callbackId: r.callback_id,
+    childId: r.child_id,
+    detail: r.detail,
+    updatedAtMs: Number(r.updated_at_ms),
+  };
+}
+
+/** An op's values in OP_COLUMNS order. */
+export function opValues(o: OpRow): (string | number | null)[] {
+  return [
+    o.executionId,
+    o.opId,
+    o.parentOpId,
+    o.type,
+    o.name,
+    o.status,
+    o.attempt,
+    o.result,
+    o.error,
+    o.startedAtMs,
+    o.finishedAtMs,
+    o.wakeAtMs,
+    o.heartbeatAtMs,
+    o.callbackId,
+    o.childId,
+    o.detail,
+    o.updatedAtMs,
+  ];
+}
+
+const finished = new Set<ExecutionStatus>(FINISHED_STATUSES);
+
+export const isFinished = (status: ExecutionStatus): boolean => finished.has(status);
+
+/** What a finished child hands its parent's waiting operation: its output, or its error. */
+export function childOutcome(child: ExecutionRow): OpOutcome {
+  return child.status === 'succeeded'
+    ? { status: 'succeeded', result: child.output }
+    : { status: 'failed', error: child.error ?? 'null' };
+}
+
+/** An outcome as the (status, result, error) an operation stores; the other field is cleared. */
+export function outcomeValues(o: OpOutcome): [string, string | null, string | null] {
+  return o.status === 'succeeded' ? ['succeeded', o.result, null] : ['failed', null, o.error];
+}

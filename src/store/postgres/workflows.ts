@@ -8,6 +8,18 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Filter, PG_PARAM } from '../filter.ts';
+import type {
+  CallbackResolution,
+  ClaimExecutionsOptions,
+  ExecutionFilter,
+  ExecutionPatch,
+  ExecutionRow,
+  ExecutionStatus,
+  NewExecution,
+  OpOutcome,
+  OpRow,
+  WorkflowStore,
+} from '../workflow-row.ts';
 import {
   childOutcome,
   EXECUTION_COLUMNS,
@@ -20,18 +32,6 @@ import {
   type RawOp,
   toExecutionRow,
   toOpRow,
-} from '../sqlite/workflows.ts';
-import type {
-  CallbackResolution,
-  ClaimExecutionsOptions,
-  ExecutionFilter,
-  ExecutionPatch,
-  ExecutionRow,
-  ExecutionStatus,
-  NewExecution,
-  OpOutcome,
-  OpRow,
-  WorkflowStore,
 } from '../workflow-row.ts';
 
 // Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7) at $8
