@@ -543,6 +543,80 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
   });
 
   it.skipIf(backend.skip)(
+    'waitForCondition polls durably; a finished child context is not replayed',
+    async () => {
+      const checks: number[] = [];
+      const inner: string[] = [];
+      let clockRef: FakeClock | null = null;
+      const wf = defineWorkflow({
+        name: 'poller',
+        handler: async (_: unknown, ctx) => {
+          const grouped = await ctx.runInChildContext('setup', async (c) => {
+            const a = await c.step('a', () => {
+              inner.push('a');
+              return 2;
+            });
+            return a + (await c.step('b', () => 3));
+          });
+          const final = await ctx.waitForCondition(
+            'until-ready',
+            (state: { polls: number }) => {
+              checks.push(clockRef!.now());
+              return { polls: state.polls + 1 };
+            },
+            {
+              initialState: { polls: 0 },
+              waitStrategy: (state) =>
+                state.polls >= 3 ? { shouldContinue: false } : { shouldContinue: true, delay: '5m' },
+            },
+          );
+          return { grouped, polls: final.polls };
+        },
+      });
+      const { ms, clock } = await app(backend, [wf]);
+      clockRef = clock;
+      await ms.workflows.start(wf, null, { id: 'poll' });
+      const e = await until(ms, clock, 'poll', done, { stepMs: 60 * SEC });
+      expect(e.output).toEqual({ grouped: 5, polls: 3 });
+      expect(checks).toHaveLength(3);
+      expect(checks[1]! - checks[0]!).toBeGreaterThanOrEqual(5 * 60 * SEC);
+      expect(checks[2]! - checks[1]!).toBeGreaterThanOrEqual(5 * 60 * SEC);
+      // Replayed twice after waits; the group's steps ran once.
+      expect(inner).toEqual(['a']);
+      const history = await ms.workflows.history('poll');
+      expect(history.filter((h) => h.parentId === '1').map((h) => h.name)).toEqual(['a', 'b']);
+      expect(history.find((h) => h.id === '2')).toMatchObject({
+        type: 'condition',
+        name: 'until-ready',
+        result: { polls: 3 },
+      });
+    },
+  );
+
+  it.skipIf(backend.skip)(
+    'an execution journaling more than 25,000 operations fails with E_WORKFLOW_LIMIT',
+    async () => {
+      const wf = defineWorkflow({
+        name: 'huge',
+        handler: async (_: unknown, ctx) => {
+          // 12,501 branches of two operations each (the branch and its step), written in few transactions.
+          const items = Array.from({ length: 12_501 }, (_, i) => i);
+          await ctx.map('all', items, async (c, i) => c.step('s', () => i));
+          return 'fits';
+        },
+      });
+      const { ms, clock } = await app(backend, [wf]);
+      await ms.workflows.start(wf, null, { id: 'huge' });
+      const e = await until(ms, clock, 'huge', done, { stepMs: 60 * SEC });
+      expect(e.status).toBe('failed');
+      expect(e.error).toMatchObject({ code: 'E_WORKFLOW_LIMIT' });
+      expect(e.error?.message).toContain('25000');
+      expect(e.operations).toBeLessThanOrEqual(25_000);
+    },
+    120_000,
+  );
+
+  it.skipIf(backend.skip)(
     'retention deletes finished executions and their journals, never live ones',
     async () => {
       const wf = defineWorkflow({
