@@ -23,6 +23,7 @@ import type { Schedules } from '../scheduler/schedules.ts';
 import type { Tasks } from '../scheduler/tasks.ts';
 import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
+import type { Workflows } from '../workflow/client.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -35,6 +36,7 @@ import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
+import { workflowRoutes } from './routes/workflows.ts';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -48,6 +50,8 @@ export interface ApiDeps {
   readonly schedules: Schedules;
   /** One-off tasks. */
   readonly tasks: Tasks;
+  /** Durable workflow executions and their callbacks. */
+  readonly workflows: Workflows;
   /** Served at /metrics. */
   readonly metrics: Metrics;
 }
@@ -113,6 +117,7 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   runRoutes(app, options);
   scheduleRoutes(app, options);
   taskRoutes(app, options);
+  workflowRoutes(app, options);
   metricsRoutes(app, options);
   webhookRoutes(app, { ...options, webhooks });
   await app.ready();

@@ -12,6 +12,7 @@ import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerSchedulesCommand } from './commands/schedules.ts';
 import { registerSchedulerCommand, registerStartCommand, registerWorkerCommand } from './commands/start.ts';
 import { registerTasksCommand } from './commands/tasks.ts';
+import { registerWorkflowsCommand } from './commands/workflows.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mainspring')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerSchedulesCommand(program);
   registerTasksCommand(program);
+  registerWorkflowsCommand(program);
   registerRunDueCommand(program);
   const addVersion = (cmd: Command) => {
     for (const sub of cmd.commands) {

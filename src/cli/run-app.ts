@@ -52,8 +52,9 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   let worker: Worker | undefined;
   let scheduler: Scheduler | undefined;
   try {
-    // Every function can be invoked (manually, later by schedules), so any function needs a worker.
-    const consuming = mode.worker && ms.functions.length > 0;
+    // Every function can be invoked (manually, later by schedules), so any function needs a
+    // worker; so does any workflow, whose executions only a worker's engine runs.
+    const consuming = mode.worker && (ms.functions.length > 0 || ms.workflows.definitions().length > 0);
     if (consuming) {
       worker = await ms.startWorker({
         ...(config.worker?.maxConcurrency ? { maxConcurrency: config.worker.maxConcurrency } : {}),
@@ -71,6 +72,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
       config: path,
       queues: (config.queues ?? []).map((q) => q.name),
       functions: ms.functions.map((f) => f.name),
+      workflows: ms.workflows.definitions().map((w) => w.name),
       rules: ms.events.rules.map((r) => r.name),
       schedules: await ms.store.scheduler.countSchedules(),
     };

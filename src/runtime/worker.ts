@@ -130,7 +130,10 @@ export class Worker {
     });
     const wf = this.#options.workflows;
     if (wf !== false && d.workflows.size > 0) {
-      this.#workflows = new WorkflowEngine({ store, clock, log, definitions: d.workflows }, wf ?? {});
+      this.#workflows = new WorkflowEngine(
+        { store, clock, log, definitions: d.workflows },
+        wf ?? (this.#options.pollIntervalMs !== undefined ? { pollMs: this.#options.pollIntervalMs } : {}),
+      );
       await this.#workflows.start();
     }
     this.#state = 'running';

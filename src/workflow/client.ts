@@ -50,6 +50,8 @@ export interface Execution {
     readonly operation: string;
     readonly until: string | null;
     readonly callbackId?: string;
+    /** How many operations wait (parallel branches may wait on several at once). */
+    readonly waiting?: number;
   } | null;
   readonly parentId: string | null;
   readonly operations: number;

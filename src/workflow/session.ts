@@ -615,7 +615,8 @@ export class Session {
       );
     }
     return this.#childContext(scope, 'callback-context', name, async (child) => {
-      const [result, callbackId] = await child.createCallback<T>('callback', options);
+      // Named as the whole operation, so the execution's `wait` shows what it waits for.
+      const [result, callbackId] = await child.createCallback<T>(name, options);
       await child.step('submit', (step) => submitter(callbackId, step), {
         ...(options.retry === undefined ? {} : { retry: options.retry }),
       });

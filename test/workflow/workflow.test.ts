@@ -253,7 +253,7 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
     const cb = async (id: string, mode: string) => {
       await ms.workflows.start(wf, { mode }, { id });
       const w = await until(ms, clock, id, ['waiting']);
-      expect(w.wait).toMatchObject({ kind: 'callback' });
+      expect(w.wait).toMatchObject({ kind: 'callback', name: 'approve' });
       return w.wait!.callbackId!;
     };
     const ok = await cb('a-ok', 'ok');
