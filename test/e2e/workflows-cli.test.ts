@@ -229,7 +229,7 @@ describe('workflows through the CLI', { timeout: 180_000 }, () => {
     const waiting = spawnCli(db, ['workflows', 'start', 'approval', '--id', 'ap-1', '--wait']);
     const cb1 = await callbackOf(db, 'ap-1');
     expect(await ok(db, 'workflows', 'get', 'ap-1')).toMatch(
-      new RegExp(`^waiting for:\\s+callback ${cb1}, until \\S+Z$`, 'm'),
+      new RegExp(`^waiting for:\\s+callback "approve" ${cb1}, until \\S+Z$`, 'm'),
     );
     expect(await ok(db, 'workflows', 'callback', 'heartbeat', cb1)).toBe(
       `callback ${cb1} heartbeat recorded\n`,

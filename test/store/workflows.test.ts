@@ -696,6 +696,18 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
           updatedAtMs: T0 + 12,
         });
 
+        // A worker that suspends before it hears of the request: due at once, so the next claim stops it.
+        const c = await startLeased(store, execution('c'), T0 + 10);
+        await store.workflows.stop('c', '"x"', T0 + 11);
+        await store.workflows.checkpoint(
+          'c',
+          c.leaseToken!,
+          [],
+          { status: 'waiting', release: { dueAtMs: T0 + 86_400_000 } },
+          T0 + 12,
+        );
+        expect(await store.workflows.get('c')).toMatchObject({ status: 'waiting', dueAtMs: T0 + 12 });
+
         // A lease that ran out is not held: stopped at once.
         const late = T0 + 10 + LEASE;
         expect(await store.workflows.stop('b', '"x"', late)).toMatchObject({
@@ -706,7 +718,9 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
           dueAtMs: null,
           stopRequestedAtMs: T0 + 11,
         });
-        expect(await store.workflows.claim({ nowMs: late + LEASE, leaseMs: LEASE, limit: 10 })).toEqual([]);
+        expect(
+          (await store.workflows.claim({ nowMs: late + LEASE, leaseMs: LEASE, limit: 10 })).map((r) => r.id),
+        ).toEqual(['c']);
       },
     );
 

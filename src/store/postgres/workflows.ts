@@ -413,7 +413,8 @@ export class PgWorkflowStore implements WorkflowStore {
  * The checkpoint's update of execution $1 held with token $2: the patch's columns, $3 more
  * operations, updated at $4 (now). Finishing clears the lease and the due time (the due index
  * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
- * time, or now when woken meanwhile. Returns the row after.
+ * time, or now when woken or asked to stop meanwhile (the next claim then stops it). Returns
+ * the row after.
  */
 function patchUpdate(
   id: string,
@@ -449,7 +450,7 @@ function patchUpdate(
     if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs, 'bigint')}`);
     if (patch.release) {
       sets.push(
-        `due_at_ms = CASE WHEN woken THEN $4 ELSE ${p(patch.release.dueAtMs, 'bigint')} END`,
+        `due_at_ms = CASE WHEN woken OR stop_requested_at_ms IS NOT NULL THEN $4 ELSE ${p(patch.release.dueAtMs, 'bigint')} END`,
         'woken = false',
         'lease_token = NULL',
         'lease_until_ms = NULL',

@@ -427,7 +427,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
  * The checkpoint's update of execution ?1 held with token ?2: the patch's columns, ?3 more
  * operations, updated at ?4 (now). Finishing clears the lease and the due time (the due index
  * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
- * time, or now when woken meanwhile. Returns the row after.
+ * time, or now when woken or asked to stop meanwhile (the next claim then stops it). Returns
+ * the row after.
  */
 function patchUpdate(
   id: string,
@@ -462,7 +463,7 @@ function patchUpdate(
     if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs)}`);
     if (patch.release) {
       sets.push(
-        `due_at_ms = CASE WHEN woken = 1 THEN ?4 ELSE ${p(patch.release.dueAtMs)} END`,
+        `due_at_ms = CASE WHEN woken = 1 OR stop_requested_at_ms IS NOT NULL THEN ?4 ELSE ${p(patch.release.dueAtMs)} END`,
         'woken = 0',
         'lease_token = NULL',
         'lease_until_ms = NULL',
