@@ -29,6 +29,7 @@ import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 import { Schedules } from './scheduler/schedules.ts';
 import { Tasks } from './scheduler/tasks.ts';
 import { declaredSchedules } from './scheduler/trigger.ts';
+import { WORKFLOW_FUNCTION, workflowTargetFunction } from './scheduler/workflow-target.ts';
 import { openStore } from './store/open.ts';
 import type { QueueCounts, Store } from './store/types.ts';
 import { Workflows } from './workflow/client.ts';
@@ -170,17 +171,21 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     options.scheduler?.misfireGrace === undefined
       ? undefined
       : parseDuration(options.scheduler.misfireGrace, 'scheduler.misfireGrace');
-  if (names.has(HTTP_FUNCTION)) {
-    throw new MainspringError(
-      'E_FUNCTION_INVALID',
-      `function name "${HTTP_FUNCTION}" is reserved; choose another`,
-    );
+  for (const reserved of [HTTP_FUNCTION, WORKFLOW_FUNCTION]) {
+    if (names.has(reserved)) {
+      throw new MainspringError(
+        'E_FUNCTION_INVALID',
+        `function name "${reserved}" is reserved; choose another`,
+      );
+    }
   }
-  // HTTP targets are runs of a built-in function, there only when some host is allowed.
-  const functions = withRuleTriggers(
-    httpAllowList.length > 0 ? [...userFunctions, httpTargetFunction(httpAllowList)] : userFunctions,
-    rules,
-  );
+  // HTTP and workflow targets are runs of built-in functions, there only when they can be used.
+  let workflowsClient: Workflows | null = null;
+  const builtIn = [
+    ...(httpAllowList.length > 0 ? [httpTargetFunction(httpAllowList)] : []),
+    ...((options.workflows ?? []).length > 0 ? [workflowTargetFunction(() => workflowsClient!)] : []),
+  ];
+  const functions = withRuleTriggers([...userFunctions, ...builtIn], rules);
   const functionsByName = new Map(functions.map((f) => [f.name, f]));
   const workflowsByName = new Map<string, WorkflowDefinition>();
   for (const [i, wf] of (options.workflows ?? []).entries()) {
@@ -241,9 +246,11 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       runs,
       functions: functionsByName,
       httpAllowList,
+      workflows: new Set(workflowsByName.keys()),
     });
     const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
     const workflows = new Workflows({ store, clock, definitions: workflowsByName });
+    workflowsClient = workflows;
     if (workflowsByName.size > 0) events.watch((put) => workflows.deliverEvents(put));
     const schedulers = new Set<Scheduler>();
     const newScheduler = (schedulerOptions: SchedulerOptions = {}) =>

@@ -17,6 +17,7 @@ import type { NewMessage, Store, Unlisten } from '../store/types.ts';
 import { HTTP_FUNCTION, type HttpRequestInput } from './http-target.ts';
 import { type ScheduleSpec, scheduleOf } from './spec.ts';
 import { decideTicks, type FiredTick } from './ticks.ts';
+import { tickExecutionId, WORKFLOW_FUNCTION, type WorkflowStartInput } from './workflow-target.ts';
 
 export interface SchedulerOptions {
   /** How early a tick is taken, so its run can start on time (default 1 s). */
@@ -298,6 +299,24 @@ export class Scheduler {
       };
       return this.#invoke(
         HTTP_FUNCTION,
+        input,
+        JSON.stringify(input),
+        trigger,
+        dueAtMs,
+        atMs,
+        now,
+        spec.retry,
+        plan,
+      );
+    }
+    if (t.kind === 'workflow') {
+      const input: WorkflowStartInput = {
+        workflow: t.workflow,
+        input: spec.payload,
+        id: tickExecutionId(trigger.schedule, trigger.tickAt),
+      };
+      return this.#invoke(
+        WORKFLOW_FUNCTION,
         input,
         JSON.stringify(input),
         trigger,

@@ -86,6 +86,8 @@ export interface SchedulesDeps {
   readonly runs: Runs;
   readonly functions: ReadonlyMap<string, FunctionDefinition>;
   readonly httpAllowList: readonly string[];
+  /** The app's workflow names (workflow targets). */
+  readonly workflows: ReadonlySet<string>;
 }
 
 const CAS_ATTEMPTS = 10;
@@ -382,7 +384,7 @@ export class Schedules {
   async #checkTarget(spec: ScheduleSpec): Promise<void> {
     const t = spec.target;
     if (t.kind === 'function' && !this.#d.functions.has(t.function)) {
-      const known = [...this.#d.functions.keys()].filter((f) => f !== HTTP_FUNCTION);
+      const known = [...this.#d.functions.keys()].filter((f) => !f.startsWith('mainspring:'));
       throw scheduleInvalid(
         'target.function',
         `no function named "${t.function}"; ${known.length > 0 ? `defined: ${known.join(', ')}` : 'the app defines none'}`,
@@ -405,6 +407,14 @@ export class Schedules {
           `is ${bytes} bytes; queue "${t.queue}" takes at most ${settings.maxBodyBytes}`,
         );
       }
+    }
+    if (t.kind === 'workflow' && !this.#d.workflows.has(t.workflow)) {
+      const known = [...this.#d.workflows];
+      throw scheduleInvalid(
+        'target.workflow',
+        `no workflow named "${t.workflow}"; ${known.length > 0 ? `defined: ${known.join(', ')}` : 'the app defines none'}`,
+        t.workflow,
+      );
     }
     if (t.kind === 'http' && !hostAllowed(new URL(t.url), this.#d.httpAllowList)) {
       throw notAllowed(new URL(t.url), 'target.url');

@@ -16,6 +16,8 @@ export type ScheduleTarget =
   | { readonly kind: 'function'; readonly function: string }
   /** Sends the payload as a message to the queue. */
   | { readonly kind: 'queue'; readonly queue: string }
+  /** Starts an execution of the workflow with the payload as its input, one per tick (id `<schedule>:<tick ISO>`). */
+  | { readonly kind: 'workflow'; readonly workflow: string }
   /** Sends an HTTP request (host must be on the app's allow-list); a 2xx answer is success. */
   | {
       readonly kind: 'http';
@@ -87,6 +89,7 @@ export type UpdateScheduleInput = Partial<
 export type StoredTarget =
   | { readonly kind: 'function'; readonly function: string }
   | { readonly kind: 'queue'; readonly queue: string }
+  | { readonly kind: 'workflow'; readonly workflow: string }
   | {
       readonly kind: 'http';
       readonly url: string;
@@ -263,15 +266,16 @@ function checkTarget(target: unknown): StoredTarget {
         timeoutMs,
       };
     }
-    case 'workflow':
-      throw scheduleInvalid(
-        'target.kind',
-        'workflow targets need durable workflows, which this version does not have yet; target a function that starts it',
-      );
+    case 'workflow': {
+      if (typeof t['workflow'] !== 'string' || t['workflow'] === '') {
+        throw scheduleInvalid('target.workflow', 'must name a workflow of the app', t['workflow']);
+      }
+      return { kind: 'workflow', workflow: t['workflow'] };
+    }
     default:
       throw scheduleInvalid(
         'target.kind',
-        `${JSON.stringify(t['kind'])} is not a target kind; use "function", "queue" or "http"`,
+        `${JSON.stringify(t['kind'])} is not a target kind; use "function", "queue", "workflow" or "http"`,
         t['kind'],
       );
   }

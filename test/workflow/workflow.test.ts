@@ -503,6 +503,34 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
     });
   });
 
+  it.skipIf(backend.skip)('a schedule with a workflow target starts one execution per tick', async () => {
+    const wf = defineWorkflow({
+      name: 'nightly',
+      handler: async (input: { region: string }, ctx) => ctx.step('run', () => `done ${input.region}`),
+    });
+    const { ms, clock } = await app(backend, [wf]);
+    await expect(
+      ms.schedules.create({
+        name: 'bad',
+        expression: 'rate(1 hour)',
+        target: { kind: 'workflow', workflow: 'nope' },
+      }),
+    ).rejects.toMatchObject({ code: 'E_SCHEDULE_INVALID', details: { field: 'target.workflow' } });
+    await ms.schedules.create({
+      name: 'hourly',
+      expression: 'cron(0 * * * ? *)',
+      target: { kind: 'workflow', workflow: 'nightly' },
+      payload: { region: 'eu' },
+    });
+    await ms.startScheduler();
+    await tick(clock, 2 * HOUR + 60 * SEC, 30 * SEC);
+    const ids = (await ms.workflows.list({ workflow: 'nightly' })).executions.map((e) => e.id).sort();
+    expect(ids).toEqual(['hourly:2026-01-05T11:00:00.000Z', 'hourly:2026-01-05T12:00:00.000Z']);
+    for (const id of ids) {
+      expect(await until(ms, clock, id, done)).toMatchObject({ status: 'succeeded', output: 'done eu' });
+    }
+  });
+
   it.skipIf(backend.skip)('waitForEvent resumes on the first matching event put, or times out', async () => {
     const wf = defineWorkflow({
       name: 'shipping',

@@ -23,11 +23,16 @@ const Policy = <T extends string>(values: readonly T[], description: string) =>
 
 const TargetSchema = Type.Object(
   {
-    kind: Type.String({ description: 'function, queue or http' }),
+    kind: Type.String({ description: 'function, queue, workflow or http' }),
     function: Type.Optional(
       Type.String({ description: 'kind function: the function invoked with the payload' }),
     ),
     queue: Type.Optional(Type.String({ description: 'kind queue: the queue the payload is sent to' })),
+    workflow: Type.Optional(
+      Type.String({
+        description: 'kind workflow: the workflow started with the payload as input, once per tick',
+      }),
+    ),
     url: Type.Optional(
       Type.String({ description: "kind http: the URL called (host on the app's allow-list)" }),
     ),

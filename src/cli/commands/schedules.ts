@@ -33,6 +33,7 @@ function target(s: ScheduleInfo): string {
   const t = s.target;
   if (t.kind === 'function') return `function ${t.function}`;
   if (t.kind === 'queue') return `queue ${t.queue}`;
+  if (t.kind === 'workflow') return `workflow ${t.workflow}`;
   return `http ${t.method ?? 'POST'} ${t.url}`;
 }
 
