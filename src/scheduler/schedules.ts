@@ -12,7 +12,7 @@ import { attemptRunId, type Runs } from '../runtime/runs.ts';
 import type { RunStatus } from '../store/run-row.ts';
 import { SCHEDULER_CHANNEL, type ScheduleRow, type ScheduleSource } from '../store/schedule-row.ts';
 import type { Store } from '../store/types.ts';
-import { HTTP_FUNCTION, hostAllowed, notAllowed } from './http-target.ts';
+import { hostAllowed, notAllowed } from './http-target.ts';
 import {
   type CreateScheduleInput,
   checkScheduleName,
