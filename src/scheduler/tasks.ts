@@ -7,7 +7,6 @@ import type { FunctionDefinition } from '../runtime/function.ts';
 import { attemptRunId, type Runs } from '../runtime/runs.ts';
 import { type NewTask, SCHEDULER_CHANNEL, type TaskRow, type TaskStatus } from '../store/schedule-row.ts';
 import type { Store } from '../store/types.ts';
-import { HTTP_FUNCTION } from './http-target.ts';
 import { instantMs, invalidField, payloadJson } from './spec.ts';
 
 export interface TaskInput {
@@ -163,8 +162,9 @@ export class Tasks {
     if (typeof id !== 'string' || !ID.test(id)) {
       throw invalid(at('id'), 'use 1–200 letters, digits, "-", "_", ".", ":" or "/"', id);
     }
-    if (typeof action !== 'string' || !this.#d.functions.has(action) || action === HTTP_FUNCTION) {
-      const known = [...this.#d.functions.keys()].filter((f) => f !== HTTP_FUNCTION);
+    // Built-in functions (`mainspring:…`) are reached through schedule targets, not tasks.
+    if (typeof action !== 'string' || !this.#d.functions.has(action) || action.startsWith('mainspring:')) {
+      const known = [...this.#d.functions.keys()].filter((f) => !f.startsWith('mainspring:'));
       throw invalid(
         at('action'),
         `no function named ${JSON.stringify(action)}; ${known.length > 0 ? `defined: ${known.join(', ')}` : 'the app defines none'}`,
