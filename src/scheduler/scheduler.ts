@@ -289,46 +289,30 @@ export class Scheduler {
       plan.messages.push({ queue: t.queue, message: message(JSON.stringify(spec.payload), atMs) });
       return null;
     }
+    // HTTP and workflow targets are runs of built-in functions, with the target as input.
+    let fn: string;
+    let input: unknown;
     if (t.kind === 'http') {
-      const input: HttpRequestInput = {
+      fn = HTTP_FUNCTION;
+      input = {
         url: t.url,
         method: t.method,
         headers: t.headers,
         body: t.body !== undefined ? t.body : spec.payload,
         timeoutMs: t.timeoutMs,
-      };
-      return this.#invoke(
-        HTTP_FUNCTION,
-        input,
-        JSON.stringify(input),
-        trigger,
-        dueAtMs,
-        atMs,
-        now,
-        spec.retry,
-        plan,
-      );
-    }
-    if (t.kind === 'workflow') {
-      const input: WorkflowStartInput = {
+      } satisfies HttpRequestInput;
+    } else if (t.kind === 'workflow') {
+      fn = WORKFLOW_FUNCTION;
+      input = {
         workflow: t.workflow,
         input: spec.payload,
         id: tickExecutionId(trigger.schedule, trigger.tickAt),
-      };
-      return this.#invoke(
-        WORKFLOW_FUNCTION,
-        input,
-        JSON.stringify(input),
-        trigger,
-        dueAtMs,
-        atMs,
-        now,
-        spec.retry,
-        plan,
-      );
+      } satisfies WorkflowStartInput;
+    } else {
+      fn = t.function;
+      input = spec.payload;
     }
-    const payloadJson = JSON.stringify(spec.payload);
-    return this.#invoke(t.function, spec.payload, payloadJson, trigger, dueAtMs, atMs, now, spec.retry, plan);
+    return this.#invoke(fn, input, JSON.stringify(input), trigger, dueAtMs, atMs, now, spec.retry, plan);
   }
 
   /** A queued run plus its message; a function this app does not define gets a failed run instead. */
