@@ -368,6 +368,26 @@ export class Session {
     };
   }
 
+  /** Journals the operation as failed with `err`, then throws it as replay would rebuild it. */
+  async #failOp(
+    scope: Scope,
+    b: Begun,
+    type: string,
+    err: unknown,
+    fields: Partial<OpRow> = {},
+  ): Promise<never> {
+    const record = toErrorRecord(err);
+    await this.#write(
+      this.#op(scope, b, type, {
+        status: 'failed',
+        error: JSON.stringify(record),
+        finishedAtMs: this.#now(),
+        ...fields,
+      }),
+    );
+    throw new WorkflowOperationError(record);
+  }
+
   /** Blocks on an operation until a time or an outside completion: the session suspends. */
   #block(id: string, wakeAtMs: number | null, info: Omit<WaitInfo, 'operation' | 'until'>): Promise<never> {
     this.#blocked.set(id, {
@@ -477,18 +497,7 @@ export class Session {
   ): Promise<'again'> {
     const record = toErrorRecord(thrown);
     const delay = retryDelay(retry, attempt, thrown);
-    if (delay === null) {
-      await this.#write(
-        this.#op(scope, b, 'step', {
-          status: 'failed',
-          attempt,
-          error: JSON.stringify(record),
-          wakeAtMs: null,
-          finishedAtMs: this.#now(),
-        }),
-      );
-      throw new WorkflowOperationError(record);
-    }
+    if (delay === null) return this.#failOp(scope, b, 'step', thrown, { attempt, wakeAtMs: null });
     const wakeAtMs = this.#now() + delay;
     await this.#write(
       this.#op(scope, b, 'step', { status: 'retrying', attempt, error: JSON.stringify(record), wakeAtMs }),
@@ -578,7 +587,10 @@ export class Session {
           ? 'heartbeat'
           : null;
     if (late !== null) {
-      const record = toErrorRecord(
+      return this.#failOp(
+        scope,
+        b,
+        'callback',
         new MainspringError(
           'E_CALLBACK_TIMED_OUT',
           late === 'timeout'
@@ -586,14 +598,6 @@ export class Session {
             : `callback "${b.name}" (${e.callbackId}) got no heartbeat within its heartbeatTimeout of ${hb} ms`,
         ),
       );
-      await this.#write(
-        this.#op(scope, b, 'callback', {
-          status: 'failed',
-          error: JSON.stringify(record),
-          finishedAtMs: now,
-        }),
-      );
-      throw new WorkflowOperationError(record);
     }
     const deadlines = [e.wakeAtMs, heartbeatBy].filter((x): x is number => x !== null);
     return this.#block(b.id, deadlines.length ? Math.min(...deadlines) : null, {
@@ -684,29 +688,11 @@ export class Session {
       value = await fn(this.#context(child));
     } catch (err) {
       if (this.#state !== 'live' || child.cutOff) return NEVER;
-      const record = toErrorRecord(err);
-      await this.#write(
-        this.#op(scope, b, type, {
-          status: 'failed',
-          error: JSON.stringify(record),
-          finishedAtMs: this.#now(),
-        }),
-      );
-      throw new WorkflowOperationError(record);
+      return this.#failOp(scope, b, type, err);
     }
     if (this.#state !== 'live' || child.cutOff) return NEVER;
     const text = encode(value, `${type} "${b.name}" result`);
-    if (typeof text !== 'string' && text !== null) {
-      const record = toErrorRecord(text);
-      await this.#write(
-        this.#op(scope, b, type, {
-          status: 'failed',
-          error: JSON.stringify(record),
-          finishedAtMs: this.#now(),
-        }),
-      );
-      throw new WorkflowOperationError(record);
-    }
+    if (typeof text !== 'string' && text !== null) return this.#failOp(scope, b, type, text);
     await this.#write(
       this.#op(scope, b, type, { status: 'succeeded', result: text, finishedAtMs: this.#now() }),
     );
@@ -907,20 +893,15 @@ export class Session {
       await this.#write(e);
     }
     if (e.wakeAtMs !== null && this.#now() >= e.wakeAtMs) {
-      const record = toErrorRecord(
+      return this.#failOp(
+        scope,
+        b,
+        'event',
         new MainspringError(
           'E_EVENT_WAIT_TIMED_OUT',
           `waitForEvent "${b.name}": no matching event within its timeout`,
         ),
       );
-      await this.#write(
-        this.#op(scope, b, 'event', {
-          status: 'failed',
-          error: JSON.stringify(record),
-          finishedAtMs: this.#now(),
-        }),
-      );
-      throw new WorkflowOperationError(record);
     }
     return this.#block(b.id, e.wakeAtMs, { kind: 'event', name: b.name });
   }
