@@ -24,7 +24,7 @@ const opt = (name: string) => {
 };
 const runs = Number(opt('runs') ?? 5);
 const only = opt('only')?.split(',');
-const variantFilter = opt('variant');
+const variantFilter = opt('variant')?.split(',');
 const N = 20_000;
 const now = () => performance.timeOrigin + performance.now();
 const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-runtime-'));
@@ -64,7 +64,7 @@ function variants(): Variant[] {
       system: mainspringSystem(b.backend, b.url, { recordRuns: true, logEach: true }),
     });
   }
-  return variantFilter ? out.filter((v) => v.label === variantFilter) : out;
+  return variantFilter ? out.filter((v) => variantFilter.includes(v.label)) : out;
 }
 
 let drainNo = 0;

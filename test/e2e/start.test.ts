@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PG_MIGRATIONS } from '../../src/store/postgres/migrate.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrate.ts';
 import { freshSchemaName, PG_SKIP_REASON, pgUrlWithSchema, tempDir } from '../helpers/backends.ts';
 import { runCli, startServer } from '../helpers/cli.ts';
@@ -47,7 +48,7 @@ describe('mainspring start', () => {
     const body = (await (await fetch(`${server.url}/healthz`)).json()) as { store: { backend: string } };
     expect(body).toMatchObject({
       status: 'ok',
-      store: { backend: 'postgres', schemaVersion: SQLITE_MIGRATIONS.length },
+      store: { backend: 'postgres', schemaVersion: PG_MIGRATIONS.length },
     });
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);

@@ -1,5 +1,9 @@
 // Store contract beyond leases: URL selection, migrations, notifications, closing.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../src/core/clock.ts';
@@ -104,6 +108,48 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     await store.close();
     await expect(store.ping()).rejects.toMatchObject({ code: 'E_STORE_CLOSED' });
     await store.close();
+  });
+});
+
+describe('SQLite migration 0008 (runs rebuilt with a cheaper status check)', () => {
+  it('keeps every run of a version-7 file and still refuses an unknown status', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mainspring-0008-'));
+    const path = join(dir, 'old.db');
+    const old = new DatabaseSync(path);
+    for (const m of SQLITE_MIGRATIONS.slice(0, 7)) old.exec(m.sql);
+    old.exec(
+      `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL) STRICT`,
+    );
+    for (const m of SQLITE_MIGRATIONS.slice(0, 7)) {
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    const INSERT = `INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, created_at_ms, log_count, cancel_requested_at_ms)
+       VALUES (?, 'f', ?, 1, ?, 'manual', '{"kind":"manual"}', ?, ?, ?)`;
+    const insert = old.prepare(INSERT);
+    insert.run('0000000001aaa-1', '0000000001aaa', 'succeeded', 1, 3, null);
+    insert.run('0000000002bbb-1', '0000000002bbb', 'running', 2, 0, 5);
+    const before = old.prepare('SELECT * FROM runs ORDER BY id').all();
+    old.close();
+    try {
+      const store = await openStore(`sqlite:${path}`);
+      expect(await store.schemaVersion()).toBe(SQLITE_MIGRATIONS.length);
+      await store.close();
+      const db = new DatabaseSync(path);
+      expect(db.prepare('SELECT * FROM runs ORDER BY id').all()).toEqual(before);
+      const indexes = db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL ORDER BY name",
+        )
+        .all();
+      expect(indexes.map((r) => r['name'])).toEqual(['runs_failures', 'runs_function']);
+      const bad = db.prepare(INSERT);
+      expect(() => bad.run('0000000003ccc-1', '0000000003ccc', 'done', 3, 0, null)).toThrow(
+        /CHECK constraint failed/,
+      );
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

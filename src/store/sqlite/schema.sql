@@ -68,13 +68,14 @@ CREATE TABLE run_logs (
   fields TEXT
 ) STRICT;
 
-CREATE TABLE runs (
+CREATE TABLE "runs" (
   id TEXT PRIMARY KEY,
   function_name TEXT NOT NULL,
   invocation_id TEXT NOT NULL,
   attempt INTEGER NOT NULL,
   status TEXT NOT NULL
-  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled')),
+  CHECK (status = 'queued' OR status = 'running' OR status = 'succeeded' OR status = 'failed'
+  OR status = 'timed_out' OR status = 'cancelled'),
   trigger_kind TEXT NOT NULL,
   trigger TEXT NOT NULL,
   input TEXT,
