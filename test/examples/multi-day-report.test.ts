@@ -24,9 +24,10 @@ const DAY = 24 * HOUR;
 const START = '2026-01-05T10:00:00.000Z';
 const CONFIG = { reportType: 'weekly', dataSource: 'analytics', notifyEmail: 'admin@example.com' };
 
-// The worker sleeps until the next wait ends but looks at least every pollMs (1 s by default);
-// on SQLite each look fits in one turn of the fake clock, so a fake day would be 86,400 of them.
-const startWorker = (ms: Mainspring) => ms.startWorker({ workflows: { pollMs: HOUR } });
+// The worker sleeps until the next wait ends or a send wakes it, but also looks at least every
+// poll interval (1 s by default) for workflows, queued messages and cancellations; on SQLite
+// each look fits in one turn of the fake clock, so a fake day would be 86,400 of each.
+const startWorker = (ms: Mainspring) => ms.startWorker({ pollIntervalMs: HOUR });
 const at = (iso: string) => Date.parse(iso);
 
 const cleanups: (() => Promise<void>)[] = [];
