@@ -94,24 +94,38 @@ async function countRuns(url: string): Promise<number> {
   }
 }
 
-async function drain(v: Variant): Promise<number> {
+/** A drain's rate, and the CPU time its main thread spent per message (steadier than the rate on a shared VM). */
+interface Drain {
+  readonly rate: number;
+  readonly cpuUs: number;
+}
+
+async function drain(v: Variant): Promise<Drain> {
   drainNo++;
   if (v.backend === 'PostgreSQL') schemas.push(`bench_runtime_${drainNo}`);
   const s = v.system;
   await s.setup();
   await s.enqueueBulk(Array.from({ length: N }, (_, i) => ({ i })));
+  // A moment for housekeeping a long-running server would have started by now (SQLite's
+  // checkpoint thread starts once the process has written 10,000 rows: the sends did).
+  await sleep(100);
+  // Each drain starts from a collected heap rather than inheriting the last one's garbage.
+  (globalThis as { gc?: () => void }).gc?.();
   const seen: number[] = [];
   let resolve!: () => void;
   const done = new Promise<void>((r) => {
     resolve = r;
   });
   const t = now();
+  const cpu = process.threadCpuUsage();
   await s.startWorkers('best', (job) => {
     seen.push(job.i);
     if (seen.length === N) resolve();
   });
   await done;
   const rate = N / ((now() - t) / 1000);
+  const used = process.threadCpuUsage(cpu);
+  const cpuUs = (used.user + used.system) / N;
   // Stopping flushes the recorder: every run row is written before the count.
   await s.stopWorkers();
   await s.teardown();
@@ -123,7 +137,7 @@ async function drain(v: Variant): Promise<number> {
     if (stored !== N) throw new Error(`${v.backend} ${v.label}: ${stored} run records for ${N} messages`);
   }
   await sleep(200);
-  return rate;
+  return { rate, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -131,22 +145,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(`# runtime benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()}`);
 const all = variants();
 const rates = new Map<Variant, number[]>(all.map((v) => [v, []]));
+const cpus = new Map<Variant, number[]>(all.map((v) => [v, []]));
 // One discarded drain per backend first: the first drain of a process pays for JIT and a new store.
 for (const backend of new Set(all.map((v) => v.backend))) {
   const first = all.find((v) => v.backend === backend)!;
-  console.error(`${backend} warm-up: ${fmt(await drain(first))}/s (discarded)`);
+  console.error(`${backend} warm-up: ${fmt((await drain(first)).rate)}/s (discarded)`);
 }
 for (let k = 0; k < runs; k++) {
   for (const v of all) {
-    const r = await drain(v);
-    rates.get(v)!.push(r);
-    console.error(`${v.backend} ${v.label} run ${k + 1}: ${fmt(r)}/s`);
+    const { rate, cpuUs } = await drain(v);
+    rates.get(v)!.push(rate);
+    cpus.get(v)!.push(cpuUs);
+    console.error(`${v.backend} ${v.label} run ${k + 1}: ${fmt(rate)}/s, ${fmt(cpuUs, 1)} µs CPU/msg`);
   }
 }
 console.log(`\nW1 drain, ${N} no-op jobs, best settings; median of ${runs} interleaved runs\n`);
 // Interference on a shared machine only ever slows a run down, so the best run is shown too.
-console.log('| backend | variant | drain/s median | drain/s best | runs | median vs off | best vs off |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(
+  '| backend | variant | drain/s median | drain/s best | runs | median vs off | best vs off | main-thread CPU µs/msg, median |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 const best = (xs: number[]) => Math.max(...xs);
 for (const v of all) {
   const xs = rates.get(v)!;
@@ -160,6 +178,7 @@ for (const v of all) {
     xs.map((x) => fmt(x)).join(', '),
     cost(median(xs), median(off)),
     cost(best(xs), best(off)),
+    fmt(median(cpus.get(v)!), 1),
   ];
   console.log(`| ${cells.join(' | ')} |`);
 }

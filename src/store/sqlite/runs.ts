@@ -41,12 +41,14 @@ const WRITE = `
 // WRITE for WRITE_ROWS runs at once (the same 16 values per run, in order): one statement
 // binds them all, about a third cheaper per run than a statement per run.
 const WRITE_ROWS = 50;
+/** How many parameters WRITE takes per run. */
+const RUN_VALUES = 16;
 
 /** WRITE without its conflict handling: for runs known to be new (fired by a scheduler). */
 export const INSERT_RUN = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
 const WRITE_MANY = WRITE.replace(
   /VALUES \([^)]*\)/,
-  `VALUES ${Array.from({ length: WRITE_ROWS }, () => `(${Array(16).fill('?').join(', ')})`).join(', ')}`,
+  `VALUES ${Array.from({ length: WRITE_ROWS }, () => `(${Array(RUN_VALUES).fill('?').join(', ')})`).join(', ')}`,
 );
 
 // Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
@@ -143,10 +145,13 @@ export class SqliteRunStore implements RunStore {
     if (runs.length === 0) return;
     transaction(this.#db, () => {
       let i = 0;
-      for (; i + WRITE_ROWS <= runs.length; i += WRITE_ROWS) {
-        const values: SQLInputValue[] = [];
-        for (let k = i; k < i + WRITE_ROWS; k++) values.push(...runValues(runs[k]!));
-        this.#writeMany.run(...values);
+      if (runs.length >= WRITE_ROWS) {
+        // Filled in place: one array per batch, not one per run.
+        const values = new Array<SQLInputValue>(WRITE_ROWS * RUN_VALUES);
+        for (; i + WRITE_ROWS <= runs.length; i += WRITE_ROWS) {
+          for (let k = 0; k < WRITE_ROWS; k++) putRunValues(values, k * RUN_VALUES, runs[i + k]!);
+          this.#writeMany.run(...values);
+        }
       }
       for (; i < runs.length; i++) this.#write.run(...runValues(runs[i]!));
     });
@@ -248,22 +253,26 @@ export class SqliteRunStore implements RunStore {
 
 /** WRITE's (and INSERT_RUN's) parameters for one run. */
 export function runValues(r: RunWrite): SQLInputValue[] {
-  return [
-    r.id,
-    r.functionName,
-    r.invocationId,
-    r.attempt,
-    r.status,
-    r.triggerKind,
-    r.trigger,
-    r.input,
-    r.scheduledForMs,
-    r.createdAtMs,
-    r.startedAtMs,
-    r.finishedAtMs,
-    r.result,
-    r.error,
-    r.owner,
-    r.logCount,
-  ];
+  const values = new Array<SQLInputValue>(RUN_VALUES);
+  putRunValues(values, 0, r);
+  return values;
+}
+
+function putRunValues(v: SQLInputValue[], at: number, r: RunWrite): void {
+  v[at] = r.id;
+  v[at + 1] = r.functionName;
+  v[at + 2] = r.invocationId;
+  v[at + 3] = r.attempt;
+  v[at + 4] = r.status;
+  v[at + 5] = r.triggerKind;
+  v[at + 6] = r.trigger;
+  v[at + 7] = r.input;
+  v[at + 8] = r.scheduledForMs;
+  v[at + 9] = r.createdAtMs;
+  v[at + 10] = r.startedAtMs;
+  v[at + 11] = r.finishedAtMs;
+  v[at + 12] = r.result;
+  v[at + 13] = r.error;
+  v[at + 14] = r.owner;
+  v[at + 15] = r.logCount;
 }

@@ -17,6 +17,7 @@ import type {
   Unlisten,
 } from '../types.ts';
 import type { WorkflowStore } from '../workflow-row.ts';
+import { attachCheckpointer, detachCheckpointer } from './checkpointer.ts';
 import { openDatabase, translateOpenError } from './database.ts';
 import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
@@ -78,6 +79,7 @@ export class SqliteStore implements Store {
     this.events = new SqliteEventStore(db);
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
+    if (path !== ':memory:') attachCheckpointer(path, db);
     const bus = this.#bus;
     const notify = (channel: string, payload: string) => bus.emit(channel, payload);
     this.queues = new SqliteQueueStore(db, notify);
@@ -129,6 +131,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     releaseBus(this.#path, this.#bus);
+    if (this.#path !== ':memory:') await detachCheckpointer(this.#path, this.db);
     this.db.close();
   }
 
