@@ -22,22 +22,20 @@ import {
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
-// Write runs (ids $1, functions $2, invocations $3, attempts $4, statuses $5, trigger kinds $6,
-// triggers $7, inputs $8, scheduled for $9, created $10, started $11, finished $12, results $13,
-// errors $14, owners $15, log counts $16; one entry per id): inserts each, or updates a stored row
-// that is still queued or running. A stored row keeps its cancel_requested_at_ms, and its
-// log_count unless the writer counted more.
+// Write runs ($1: a JSON array of RunWrite objects, one per id): inserts each, or updates a stored
+// row that is still queued or running. A stored row keeps its cancel_requested_at_ms, and its
+// log_count unless the writer counted more. One JSON text costs the client about half what 16
+// arrays do (node-postgres escapes every element of a text array in JavaScript).
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  SELECT r.id, r.function_name, r.invocation_id, r.attempt, r.status, r.trigger_kind, r.trigger, r.input,
-         r.scheduled_for_ms, r.created_at_ms, r.started_at_ms, r.finished_at_ms, r.result, r.error, r.owner,
-         r.log_count
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[],
-                $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[],
-                $16::int[])
-         AS r(id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-              scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
+  SELECT r.id, r."functionName", r."invocationId", r.attempt, r.status, r."triggerKind", r.trigger, r.input,
+         r."scheduledForMs", r."createdAtMs", r."startedAtMs", r."finishedAtMs", r.result, r.error, r.owner,
+         r."logCount"
+    FROM json_to_recordset($1::json)
+         AS r(id text, "functionName" text, "invocationId" text, attempt int, status text, "triggerKind" text,
+              trigger text, input text, "scheduledForMs" bigint, "createdAtMs" bigint, "startedAtMs" bigint,
+              "finishedAtMs" bigint, result text, error text, owner text, "logCount" int)
   ON CONFLICT (id) DO UPDATE
      SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
          attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
@@ -148,7 +146,7 @@ export class PgRunStore implements RunStore {
   async write(runs: readonly RunWrite[], options: { readonly fresh?: boolean } = {}): Promise<void> {
     if (runs.length === 0) return;
     const rs = collapse(runs);
-    const params = runArrays(rs);
+    const params = runParams(rs);
     if (options.fresh) {
       // A plain insert skips the speculative insertion of ON CONFLICT (about a fifth of the
       // statement's cost); a run that turns out to be stored sends the batch the full way.
@@ -238,24 +236,7 @@ export class PgRunStore implements RunStore {
   }
 }
 
-/** WRITE's and INSERT_RUNS's parameters: one array per column. */
-export function runArrays(rs: readonly RunWrite[]): unknown[][] {
-  return [
-    rs.map((r) => r.id),
-    rs.map((r) => r.functionName),
-    rs.map((r) => r.invocationId),
-    rs.map((r) => r.attempt),
-    rs.map((r) => r.status),
-    rs.map((r) => r.triggerKind),
-    rs.map((r) => r.trigger),
-    rs.map((r) => r.input),
-    rs.map((r) => r.scheduledForMs),
-    rs.map((r) => r.createdAtMs),
-    rs.map((r) => r.startedAtMs),
-    rs.map((r) => r.finishedAtMs),
-    rs.map((r) => r.result),
-    rs.map((r) => r.error),
-    rs.map((r) => r.owner),
-    rs.map((r) => r.logCount),
-  ];
+/** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array. */
+export function runParams(rs: readonly RunWrite[]): [string] {
+  return [JSON.stringify(rs)];
 }

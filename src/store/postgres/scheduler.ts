@@ -29,7 +29,7 @@ import {
 } from '../schedule-row.ts';
 import type { NewMessage } from '../types.ts';
 import { insertMessages } from './queues.ts';
-import { INSERT_RUNS, runArrays } from './runs.ts';
+import { INSERT_RUNS, runParams } from './runs.ts';
 
 // Insert schedule $1 (spec $2, source $3, enabled $4, created $5, updated $6, next tick $7, due $8,
 // last tick $9, last fired $10, last invocation $11) at version 1, unless the name is taken.
@@ -326,7 +326,7 @@ export class PgSchedulerStore implements SchedulerStore {
     if (p.tasks.length > 0) {
       await client.query(FIRE_TASKS, [p.tasks.map((t) => t.id), p.tasks.map((t) => t.invocationId), nowMs]);
     }
-    if (p.runs.length > 0) await client.query(INSERT_RUNS, runArrays(p.runs));
+    if (p.runs.length > 0) await client.query(INSERT_RUNS, runParams(p.runs));
     // One insert per queue, in order of first appearance; within a queue ids ascend in array order.
     const byQueue = new Map<string, NewMessage[]>();
     for (const { queue, message } of p.messages) {
