@@ -48,8 +48,8 @@ describe('SQLite checkpoints', () => {
     expect(before).toBeLessThan(500_000);
     // Nothing more is written: only the thread can grow the database file now.
     await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(before + 1_000_000), WAIT);
-    // The store's own connection keeps only the backstop.
-    expect(autocheckpoint(store)).toBe(10_000);
+    // The store's own connection keeps only the backstop (set when the thread says it runs).
+    await vi.waitFor(() => expect(autocheckpoint(store)).toBe(10_000), WAIT);
     await store.close();
     // The thread closed its connection first, so the store's was the last and removed the log.
     expect(existsSync(`${path}-wal`)).toBe(false);

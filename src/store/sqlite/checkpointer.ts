@@ -49,8 +49,8 @@ parentPort.on('message', (m) => {
   db.close();
   parentPort.close();
 });
-pass();
 parentPort.postMessage('running');
+pass();
 `;
 
 interface Entry {
