@@ -1,5 +1,5 @@
 // The run history on PostgreSQL: runs and their log lines. Every operation is one
-// statement; batches (writes, log lines) pass arrays (unnest), whatever their size.
+// statement; batches (writes, log lines) pass one JSON array, whatever their size.
 
 import type pg from 'pg';
 import { Filter, PG_PARAM } from '../filter.ts';
@@ -79,13 +79,14 @@ const FAIL_ABANDONED = `
   UPDATE runs SET status = 'failed', finished_at_ms = $4, error = $3
    WHERE id >= $1 || '-' AND id < $1 || '.' AND invocation_id = $1 AND attempt < $2 AND status = 'running'`;
 
-// Store lines (runs $1, functions $2, seqs $3, times $4, levels $5, messages $6, fields $7) in array
-// order, skipping a (run, seq) already stored, and add the lines stored to their runs' counts.
+// Store lines ($1: a JSON array of NewLogLine objects) in array order, skipping a (run, seq)
+// already stored, and add the lines stored to their runs' counts.
 const APPEND_LOGS = `
   WITH stored AS (
     INSERT INTO run_logs (run_id, function_name, seq, at_ms, level, msg, fields)
     SELECT run_id, function_name, seq, at_ms, level, msg, fields
-      FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[])
+      FROM ROWS FROM (json_to_recordset($1::json)
+             AS ("runId" text, "functionName" text, seq int, "atMs" bigint, level int, msg text, fields text))
            WITH ORDINALITY AS l(run_id, function_name, seq, at_ms, level, msg, fields, n)
      ORDER BY n
     ON CONFLICT (run_id, seq) DO NOTHING
@@ -204,15 +205,7 @@ export class PgRunStore implements RunStore {
 
   async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.#fast.query(APPEND_LOGS, [
-      lines.map((l) => l.runId),
-      lines.map((l) => l.functionName),
-      lines.map((l) => l.seq),
-      lines.map((l) => l.atMs),
-      lines.map((l) => l.level),
-      lines.map((l) => l.msg),
-      lines.map((l) => l.fields),
-    ]);
+    await this.#fast.query(APPEND_LOGS, [JSON.stringify(lines)]);
   }
 
   async logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]> {
