@@ -22,20 +22,18 @@ import {
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
-// Write runs ($1: a JSON array of RunWrite objects, one per id): inserts each, or updates a stored
-// row that is still queued or running. A stored row keeps its cancel_requested_at_ms, and its
-// log_count unless the writer counted more. One JSON text costs the client about half what 16
-// arrays do (node-postgres escapes every element of a text array in JavaScript).
+// Write runs ($1: a JSON array with one array per run, its values in runParams' order, one per id):
+// inserts each, or updates a stored row that is still queued or running. A stored row keeps its
+// cancel_requested_at_ms, and its log_count unless the writer counted more. One JSON text of
+// arrays costs the client less than half what 16 arrays do (node-postgres escapes every element
+// of a text array in JavaScript), and the server less than json_to_recordset over objects.
 const WRITE = `
   INSERT INTO runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
                     scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  SELECT r.id, r."functionName", r."invocationId", r.attempt, r.status, r."triggerKind", r.trigger, r.input,
-         r."scheduledForMs", r."createdAtMs", r."startedAtMs", r."finishedAtMs", r.result, r.error, r.owner,
-         r."logCount"
-    FROM json_to_recordset($1::json)
-         AS r(id text, "functionName" text, "invocationId" text, attempt int, status text, "triggerKind" text,
-              trigger text, input text, "scheduledForMs" bigint, "createdAtMs" bigint, "startedAtMs" bigint,
-              "finishedAtMs" bigint, result text, error text, owner text, "logCount" int)
+  SELECT r->>0, r->>1, r->>2, (r->>3)::int, r->>4, r->>5, r->>6, r->>7,
+         (r->>8)::bigint, (r->>9)::bigint, (r->>10)::bigint, (r->>11)::bigint, r->>12, r->>13, r->>14,
+         (r->>15)::int
+    FROM jsonb_array_elements($1::jsonb) AS r
   ON CONFLICT (id) DO UPDATE
      SET function_name = excluded.function_name, invocation_id = excluded.invocation_id,
          attempt = excluded.attempt, status = excluded.status, trigger_kind = excluded.trigger_kind,
@@ -229,7 +227,28 @@ export class PgRunStore implements RunStore {
   }
 }
 
-/** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array. */
+/** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array of arrays (no keys to send). */
 export function runParams(rs: readonly RunWrite[]): [string] {
-  return [JSON.stringify(rs)];
+  return [
+    JSON.stringify(
+      rs.map((r) => [
+        r.id,
+        r.functionName,
+        r.invocationId,
+        r.attempt,
+        r.status,
+        r.triggerKind,
+        r.trigger,
+        r.input,
+        r.scheduledForMs,
+        r.createdAtMs,
+        r.startedAtMs,
+        r.finishedAtMs,
+        r.result,
+        r.error,
+        r.owner,
+        r.logCount,
+      ]),
+    ),
+  ];
 }
