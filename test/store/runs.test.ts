@@ -101,6 +101,38 @@ describe.each(BACKENDS)('store.runs on $name', (backend) => {
     expect(await store.runs.get(many[119]!.id)).toMatchObject({ status: 'queued' });
   });
 
+  it_(
+    'stores every column of every run of a large batch (runs sharing function, status, kind and owner)',
+    async () => {
+      const store = await backend.open();
+      const full = (i: number, owner: string): RunWrite =>
+        run({
+          functionName: owner === 'w1' ? 'f' : 'g',
+          invocationId: `inv-${i}`,
+          attempt: 1 + (i % 4),
+          status: 'failed',
+          triggerKind: 'queue',
+          trigger: `{"kind":"queue","queue":"q","messageIds":["${i}"]}`,
+          input: `{"i":${i}}`,
+          scheduledForMs: T0 + 3 * i,
+          createdAtMs: T0 + 5 * i,
+          startedAtMs: T0 + 7 * i,
+          finishedAtMs: T0 + 11 * i,
+          result: `"r${i}"`,
+          error: `{"message":"e${i}"}`,
+          owner,
+          logCount: i,
+        });
+      // 130 of one kind (two full statements and 30 alone), then 70 of another interleaved with a third.
+      const batch = [
+        ...Array.from({ length: 130 }, (_, i) => full(i, 'w1')),
+        ...Array.from({ length: 70 }, (_, i) => full(1000 + i, i % 7 === 0 ? 'w3' : 'w2')),
+      ];
+      await store.runs.write(batch);
+      for (const r of batch) expect(await store.runs.get(r.id)).toEqual({ ...r, cancelRequestedAtMs: null });
+    },
+  );
+
   it_('applies a batch that writes the same run several times in order', async () => {
     const store = await backend.open();
     const a = run();
