@@ -6,7 +6,7 @@
 // keep only a far higher limit as a backstop, should the thread fall behind. Shared by every
 // store this process opens on the file.
 
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 
 /** SQLite's own default: a commit that takes the log past this many pages checkpoints. */
@@ -55,7 +55,8 @@ pass();
 
 interface Entry {
   readonly path: string;
-  readonly connections: Set<DatabaseSync>;
+  /** Each connection, with its `total_changes()` query (prepared once, read every look). */
+  readonly connections: Map<DatabaseSync, StatementSync>;
   watch: NodeJS.Timeout | null;
   thread: Worker | null;
   exited: Promise<void> | null;
@@ -69,12 +70,12 @@ const entries = new Map<string, Entry>();
 export function attachCheckpointer(path: string, db: DatabaseSync): void {
   let entry = entries.get(path);
   if (!entry) {
-    entry = { path, connections: new Set(), watch: null, thread: null, exited: null, running: false };
+    entry = { path, connections: new Map(), watch: null, thread: null, exited: null, running: false };
     entries.set(path, entry);
     const e = entry;
     e.watch = setInterval(() => watch(e), WATCH_MS).unref();
   }
-  entry.connections.add(db);
+  entry.connections.set(db, db.prepare('SELECT total_changes() AS n'));
   if (entry.running) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
 }
 
@@ -92,9 +93,7 @@ export async function detachCheckpointer(path: string, db: DatabaseSync): Promis
 
 function watch(entry: Entry): void {
   let changes = 0;
-  for (const db of entry.connections) {
-    changes += (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-  }
+  for (const changed of entry.connections.values()) changes += (changed.get() as { n: number }).n;
   if (changes < HANDOVER_CHANGES) return;
   if (entry.watch) clearInterval(entry.watch);
   entry.watch = null;
@@ -109,11 +108,12 @@ function start(entry: Entry): void {
   thread.once('message', () => {
     if (entries.get(entry.path) !== entry) return;
     entry.running = true;
-    for (const db of entry.connections) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    for (const db of entry.connections.keys()) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   });
   // A thread that cannot open the file leaves checkpoints where SQLite puts them by default.
   thread.once('error', () => {
     entry.running = false;
-    for (const db of entry.connections) if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${INLINE_PAGES}`);
+    for (const db of entry.connections.keys())
+      if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${INLINE_PAGES}`);
   });
 }
