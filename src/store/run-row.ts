@@ -84,8 +84,9 @@ export interface LogRow extends NewLogLine {
 export interface RunStore {
   /**
    * Runs a batch of full writes (see RunWrite) in one transaction. `fresh`: the writer believes
-   * none of these runs is stored yet, so a store may skip the conflict check; the outcome is
-   * the same either way (a store that meets a stored one falls back to the full write).
+   * none of these runs is stored yet, so a store may skip the conflict check, and may commit the
+   * batch in parts (each run whole: they are independent); the outcome is the same either way (a
+   * store that meets a stored one falls back to the full write).
    */
   write(runs: readonly RunWrite[], options?: { readonly fresh?: boolean }): Promise<void>;
   /**

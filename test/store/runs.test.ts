@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NewLogLine, newRunId, type RunWrite, runIdPrefix } from '../../src/store/run-row.ts';
 import type { Store } from '../../src/store/types.ts';
-import { BACKENDS } from '../helpers/backends.ts';
+import { BACKENDS, SQLITE_RUN_WRITER } from '../helpers/backends.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -47,7 +47,12 @@ function line(runId: string, seq: number, overrides: Partial<NewLogLine> = {}): 
 
 const ERR = '{"name":"CancelledError","message":"cancelled"}';
 
-describe.each(BACKENDS)('store.runs on $name', (backend) => {
+const CASES = [
+  ...BACKENDS.map((b) => ({ ...b, label: b.name })),
+  { ...SQLITE_RUN_WRITER, label: 'sqlite, records by the writer thread' },
+];
+
+describe.each(CASES)('store.runs on $label', (backend) => {
   const it_ = backend.skip ? it.skip : it;
 
   it_('inserts a run and reads it back with every column', async () => {

@@ -62,21 +62,36 @@ interface Entry {
   exited: Promise<void> | null;
   /** Whether the thread has taken checkpoints over. */
   running: boolean;
+  /** Called once, when the file turns out to be busy (see HANDOVER_CHANGES). */
+  readonly onBusy: (() => void)[];
 }
 
 const entries = new Map<string, Entry>();
 
-/** Registers a connection to a file; checkpoints move to a thread once the file is busy. */
-export function attachCheckpointer(path: string, db: DatabaseSync): void {
+/**
+ * Registers a connection to a file; checkpoints move to a thread once the file is busy, and
+ * `onBusy` is called then (at once if it already is).
+ */
+export function attachCheckpointer(path: string, db: DatabaseSync, onBusy?: () => void): void {
   let entry = entries.get(path);
   if (!entry) {
-    entry = { path, connections: new Map(), watch: null, thread: null, exited: null, running: false };
+    entry = {
+      path,
+      connections: new Map(),
+      watch: null,
+      thread: null,
+      exited: null,
+      running: false,
+      onBusy: [],
+    };
     entries.set(path, entry);
     const e = entry;
     e.watch = setInterval(() => watch(e), WATCH_MS).unref();
   }
   entry.connections.set(db, db.prepare('SELECT total_changes() AS n'));
   if (entry.running) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+  if (onBusy && entry.thread) onBusy();
+  else if (onBusy) entry.onBusy.push(onBusy);
 }
 
 /** Unregisters a connection (before it closes); the last one stops the thread. */
@@ -98,6 +113,7 @@ function watch(entry: Entry): void {
   if (entry.watch) clearInterval(entry.watch);
   entry.watch = null;
   start(entry);
+  for (const f of entry.onBusy.splice(0)) f();
 }
 
 function start(entry: Entry): void {

@@ -3,8 +3,15 @@
 
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import {
+  DatabaseSync,
+  type SQLInputValue,
+  type SQLOutputValue,
+  type StatementResultingChanges,
+  type StatementSync,
+} from 'node:sqlite';
 import { MainspringError } from '../../core/errors.ts';
+import type { WriteLock } from './write-lock.ts';
 
 const HEADER = 'SQLite format 3\u0000';
 const SQLITE_CANTOPEN = 14;
@@ -59,6 +66,91 @@ function checkExisting(path: string): void {
   if (buf.toString('latin1') !== HEADER) throw notDatabase(path, 'holds other data');
 }
 
+/**
+ * A prepared statement whose runs take the file's write lock when it may write (anything but
+ * a SELECT), so it never meets the run writer thread inside SQLite.
+ */
+export class Statement {
+  readonly #s: StatementSync;
+  readonly #lock: WriteLock | null;
+
+  constructor(s: StatementSync, lock: WriteLock | null) {
+    this.#s = s;
+    this.#lock = lock;
+  }
+
+  run(...params: SQLInputValue[]): StatementResultingChanges {
+    return this.#locked(this.#s.run, params);
+  }
+
+  get(...params: SQLInputValue[]): Record<string, SQLOutputValue> | undefined {
+    return this.#locked(this.#s.get, params);
+  }
+
+  all(...params: SQLInputValue[]): Record<string, SQLOutputValue>[] {
+    return this.#locked(this.#s.all, params);
+  }
+
+  #locked<R>(method: (this: StatementSync, ...params: SQLInputValue[]) => R, params: SQLInputValue[]): R {
+    const lock = this.#lock;
+    if (lock === null) return method.apply(this.#s, params);
+    lock.enter();
+    try {
+      return method.apply(this.#s, params);
+    } finally {
+      lock.leave();
+    }
+  }
+}
+
+/** A connection of the main thread: every write goes through the file's write lock. */
+export class Connection {
+  /** The connection itself, for tests and tools that read around the store. */
+  readonly raw: DatabaseSync;
+  readonly lock: WriteLock;
+  /** Whether this connection holds the lock for an open transaction. */
+  #inTransaction = false;
+
+  constructor(raw: DatabaseSync, lock: WriteLock) {
+    this.raw = raw;
+    this.lock = lock;
+  }
+
+  get isTransaction(): boolean {
+    return this.raw.isTransaction;
+  }
+
+  get isOpen(): boolean {
+    return this.raw.isOpen;
+  }
+
+  prepare(sql: string): Statement {
+    return new Statement(this.raw.prepare(sql), READS_ONLY.test(sql) ? null : this.lock);
+  }
+
+  /** Runs SQL under the lock; a transaction it opens keeps the lock until it ends. */
+  exec(sql: string): void {
+    this.lock.enter();
+    try {
+      this.raw.exec(sql);
+    } finally {
+      // However the transaction began or ended (BEGIN, COMMIT, ROLLBACK, a failed COMMIT).
+      if (this.raw.isOpen && this.raw.isTransaction !== this.#inTransaction) {
+        this.#inTransaction = !this.#inTransaction;
+        if (this.#inTransaction) this.lock.enter();
+        else this.lock.leave();
+      }
+      this.lock.leave();
+    }
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+const READS_ONLY = /^\s*SELECT\b/i;
+
 export function openDatabase(path: string): DatabaseSync {
   if (path !== ':memory:') {
     checkExisting(path);
@@ -89,7 +181,7 @@ export function translateOpenError(path: string, err: unknown): MainspringError 
 }
 
 /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back if it throws. */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
+export function transaction<T>(db: Connection, fn: () => T): T {
   db.exec('BEGIN IMMEDIATE');
   try {
     const result = fn();

@@ -1,7 +1,6 @@
 // The event archive and file announcements on SQLite. Inserts of a batch run in
 // one transaction; every other operation is one statement.
 
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   ANNOUNCEMENT_COLUMNS,
   EVENT_COLUMNS,
@@ -14,7 +13,7 @@ import {
   toAnnouncement,
   toEventRow,
 } from '../event-row.ts';
-import { transaction } from './database.ts';
+import { type Connection, type Statement, transaction } from './database.ts';
 
 // Store event ?1 (source ?2, detail type ?3, detail JSON ?4, event time ?5) at ?6 (now, ms) unless its id exists.
 const INSERT = `
@@ -55,17 +54,17 @@ const RECORD_ANNOUNCEMENT = `
          announced_at_ms = excluded.announced_at_ms`;
 
 export class SqliteEventStore implements EventStore {
-  readonly #db: DatabaseSync;
-  readonly #insert: StatementSync;
-  readonly #get: StatementSync;
-  readonly #listUnrouted: StatementSync;
-  readonly #markRouted: StatementSync;
-  readonly #listByTime: StatementSync;
-  readonly #deleteBefore: StatementSync;
-  readonly #getAnnouncement: StatementSync;
-  readonly #recordAnnouncement: StatementSync;
+  readonly #db: Connection;
+  readonly #insert: Statement;
+  readonly #get: Statement;
+  readonly #listUnrouted: Statement;
+  readonly #markRouted: Statement;
+  readonly #listByTime: Statement;
+  readonly #deleteBefore: Statement;
+  readonly #getAnnouncement: Statement;
+  readonly #recordAnnouncement: Statement;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Connection) {
     this.#db = db;
     this.#insert = db.prepare(INSERT);
     this.#get = db.prepare(GET);

@@ -1,9 +1,9 @@
 // Leases on SQLite. Each operation is one statement; the upsert's WHERE makes
 // acquire atomic (take the row only if its lease has expired).
 
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { LOCK_COLUMNS as COLUMNS, type RawLock, toLockRow } from '../lock-row.ts';
 import type { LockRow, LockStore } from '../types.ts';
+import type { Connection, Statement } from './database.ts';
 
 // Take lease $1 for owner $2 until $3 if free or expired at $4; token continues from the old row.
 const ACQUIRE = `
@@ -30,13 +30,13 @@ const GET = `SELECT ${COLUMNS} FROM locks WHERE name = ?1`;
 const LIST_HELD = `SELECT ${COLUMNS} FROM locks WHERE expires_at_ms > ?1 ORDER BY name`;
 
 export class SqliteLockStore implements LockStore {
-  readonly #acquire: StatementSync;
-  readonly #renew: StatementSync;
-  readonly #release: StatementSync;
-  readonly #get: StatementSync;
-  readonly #listHeld: StatementSync;
+  readonly #acquire: Statement;
+  readonly #renew: Statement;
+  readonly #release: Statement;
+  readonly #get: Statement;
+  readonly #listHeld: Statement;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Connection) {
     this.#acquire = db.prepare(ACQUIRE);
     this.#renew = db.prepare(RENEW);
     this.#release = db.prepare(RELEASE);

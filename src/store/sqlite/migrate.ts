@@ -1,14 +1,13 @@
 // Applies pending SQLite migrations in one IMMEDIATE transaction, recorded in
 // schema_migrations. A database from a newer mainspring is refused before any write.
 
-import type { DatabaseSync } from 'node:sqlite';
 import { loadMigrations } from '../migrations.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
-import { transaction } from './database.ts';
+import { type Connection, transaction } from './database.ts';
 
 export const SQLITE_MIGRATIONS = loadMigrations(new URL('./migrations/', import.meta.url));
 
-export function currentVersion(db: DatabaseSync): number {
+export function currentVersion(db: Connection): number {
   const exists = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
     .get();
@@ -19,7 +18,7 @@ export function currentVersion(db: DatabaseSync): number {
   return row.v;
 }
 
-export function migrateSqlite(db: DatabaseSync, where: string, nowMs: number): number {
+export function migrateSqlite(db: Connection, where: string, nowMs: number): number {
   const known = SQLITE_MIGRATIONS.length;
   const before = currentVersion(db);
   if (before > known) throw schemaTooNew(where, before, known);

@@ -2,7 +2,6 @@
 // each operation runs to completion without interleaving; batches run in one
 // IMMEDIATE transaction with prepared statements.
 
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   MESSAGE_COLUMNS,
   MESSAGES_CHANNEL,
@@ -27,7 +26,7 @@ import type {
   Receipt,
   RedriveFilter,
 } from '../types.ts';
-import { transaction } from './database.ts';
+import { type Connection, type Statement, transaction } from './database.ts';
 
 // Insert one message into queue ?1, sent at ?6. The scheduler's fire transaction inserts with it too.
 export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
@@ -101,14 +100,14 @@ const SQL = {
   purge: 'DELETE FROM messages WHERE queue = ?1',
 } as const;
 
-type Statements = { [K in keyof typeof SQL]: StatementSync };
+type Statements = { [K in keyof typeof SQL]: Statement };
 
 export class SqliteQueueStore implements QueueStore {
-  readonly #db: DatabaseSync;
+  readonly #db: Connection;
   readonly #q: Statements;
   readonly #notify: (channel: string, payload: string) => void;
 
-  constructor(db: DatabaseSync, notify: (channel: string, payload: string) => void) {
+  constructor(db: Connection, notify: (channel: string, payload: string) => void) {
     this.#db = db;
     this.#notify = notify;
     this.#q = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;

@@ -1,7 +1,7 @@
 // The run history on SQLite: runs and their log lines. Batches (writes, log lines,
 // retention) run in one IMMEDIATE transaction; every other operation is one statement.
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
 import { Filter, SQLITE_PARAM } from '../filter.ts';
 import {
   LOG_COLUMNS,
@@ -17,7 +17,8 @@ import {
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
-import { transaction } from './database.ts';
+import { type Connection, type Statement, transaction } from './database.ts';
+import type { RunWriter, RunWriterSql } from './run-writer.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -89,6 +90,23 @@ const INSERT_LOG = `
 
 // Add ?2 lines to run ?1's count.
 const COUNT_LOGS = `UPDATE runs SET log_count = log_count + ?2 WHERE id = ?1`;
+/** How many parameters INSERT_LOG takes per line. */
+const LOG_VALUES = 7;
+
+/** What the run writer thread runs: the same statements as the main thread. */
+export const RUN_WRITER_SQL: RunWriterSql = {
+  writeOne: WRITE,
+  writeMany: WRITE_MANY,
+  valuesPerRun: RUN_VALUES,
+  runsPerChunk: WRITE_ROWS,
+  // attempt, scheduled for, created, started, finished, log count (see putRunValues)
+  runNumbers: [3, 8, 9, 10, 11, 15],
+  insertLog: INSERT_LOG,
+  valuesPerLine: LOG_VALUES,
+  // seq, at (see putLogValues)
+  lineNumbers: [2, 3],
+  countLogs: COUNT_LOGS,
+};
 
 // Up to ?3 lines of run ?1 with seq after ?2, in order.
 const LOGS = `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`;
@@ -107,25 +125,29 @@ const DELETE_LOGS = `DELETE FROM run_logs WHERE run_id IN (${DOOMED})`;
 const DELETE_RUNS = `DELETE FROM runs WHERE id IN (${DOOMED})`;
 
 export class SqliteRunStore implements RunStore {
-  readonly #db: DatabaseSync;
-  readonly #write: StatementSync;
-  readonly #start: StatementSync;
-  readonly #get: StatementSync;
-  readonly #cancel: StatementSync;
-  readonly #cancelRequested: StatementSync;
-  readonly #failAbandoned: StatementSync;
-  readonly #writeMany: StatementSync;
-  readonly #insertLog: StatementSync;
-  readonly #countLogs: StatementSync;
-  readonly #logs: StatementSync;
-  readonly #functionLogs: StatementSync;
-  readonly #deleteLogs: StatementSync;
-  readonly #deleteRuns: StatementSync;
+  readonly #db: Connection;
+  readonly #write: Statement;
+  readonly #start: Statement;
+  readonly #get: Statement;
+  readonly #cancel: Statement;
+  readonly #cancelRequested: Statement;
+  readonly #failAbandoned: Statement;
+  readonly #writeMany: Statement;
+  readonly #insertLog: Statement;
+  readonly #countLogs: Statement;
+  readonly #logs: Statement;
+  readonly #functionLogs: Statement;
+  readonly #deleteLogs: Statement;
+  readonly #deleteRuns: Statement;
   /** list() statements by their WHERE clause (at most 2^6 shapes). */
-  readonly #lists = new Map<string, StatementSync>();
+  readonly #lists = new Map<string, Statement>();
 
-  constructor(db: DatabaseSync) {
+  /** The file's writer thread while it runs (see run-writer.ts). */
+  readonly #writer: () => RunWriter | null;
+
+  constructor(db: Connection, writer: () => RunWriter | null = () => null) {
     this.#db = db;
+    this.#writer = writer;
     this.#write = db.prepare(WRITE);
     this.#writeMany = db.prepare(WRITE_MANY);
     this.#start = db.prepare(START);
@@ -141,19 +163,17 @@ export class SqliteRunStore implements RunStore {
     this.#deleteRuns = db.prepare(DELETE_RUNS);
   }
 
-  async write(runs: readonly RunWrite[]): Promise<void> {
+  async write(runs: readonly RunWrite[], options?: { readonly fresh?: boolean }): Promise<void> {
     if (runs.length === 0) return;
+    const writer = this.#writer();
+    // New runs are independent of each other: the thread may commit them in parts.
+    if (writer) {
+      const values = new Array<SQLInputValue>(runs.length * RUN_VALUES);
+      for (let i = 0; i < runs.length; i++) putRunValues(values, i * RUN_VALUES, runs[i]!);
+      return writer.writeRuns(values, options?.fresh === true);
+    }
     transaction(this.#db, () => {
-      let i = 0;
-      if (runs.length >= WRITE_ROWS) {
-        // Filled in place: one array per batch, not one per run.
-        const values = new Array<SQLInputValue>(WRITE_ROWS * RUN_VALUES);
-        for (; i + WRITE_ROWS <= runs.length; i += WRITE_ROWS) {
-          for (let k = 0; k < WRITE_ROWS; k++) putRunValues(values, k * RUN_VALUES, runs[i + k]!);
-          this.#writeMany.run(...values);
-        }
-      }
-      for (; i < runs.length; i++) this.#write.run(...runValues(runs[i]!));
+      for (const c of chunked(runs)) (c.length === RUN_VALUES ? this.#write : this.#writeMany).run(...c);
     });
   }
 
@@ -211,18 +231,18 @@ export class SqliteRunStore implements RunStore {
 
   async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const writer = this.#writer();
+    if (writer) {
+      const values = new Array<SQLInputValue>(lines.length * LOG_VALUES);
+      for (let i = 0; i < lines.length; i++) putLogValues(values, i * LOG_VALUES, lines[i]!);
+      return writer.appendLogs(values);
+    }
     transaction(this.#db, () => {
       const added = new Map<string, number>();
+      const values = new Array<SQLInputValue>(LOG_VALUES);
       for (const l of lines) {
-        const { changes } = this.#insertLog.run(
-          l.runId,
-          l.functionName,
-          l.seq,
-          l.atMs,
-          l.level,
-          l.msg,
-          l.fields,
-        );
+        putLogValues(values, 0, l);
+        const { changes } = this.#insertLog.run(...values);
         if (Number(changes) === 1) added.set(l.runId, (added.get(l.runId) ?? 0) + 1);
       }
       for (const [runId, n] of added) this.#countLogs.run(runId, n);
@@ -249,6 +269,29 @@ export class SqliteRunStore implements RunStore {
       return Number(this.#deleteRuns.run(beforeId, limit).changes);
     });
   }
+}
+
+/** WRITE_MANY's parameters for each WRITE_ROWS runs, then WRITE's for each run left over. */
+function chunked(runs: readonly RunWrite[]): SQLInputValue[][] {
+  const chunks: SQLInputValue[][] = [];
+  let i = 0;
+  for (; i + WRITE_ROWS <= runs.length; i += WRITE_ROWS) {
+    const values = new Array<SQLInputValue>(WRITE_ROWS * RUN_VALUES);
+    for (let k = 0; k < WRITE_ROWS; k++) putRunValues(values, k * RUN_VALUES, runs[i + k]!);
+    chunks.push(values);
+  }
+  for (; i < runs.length; i++) chunks.push(runValues(runs[i]!));
+  return chunks;
+}
+
+function putLogValues(v: SQLInputValue[], at: number, l: NewLogLine): void {
+  v[at] = l.runId;
+  v[at + 1] = l.functionName;
+  v[at + 2] = l.seq;
+  v[at + 3] = l.atMs;
+  v[at + 4] = l.level;
+  v[at + 5] = l.msg;
+  v[at + 6] = l.fields;
 }
 
 /** WRITE's (and INSERT_RUN's) parameters for one run. */

@@ -2,7 +2,7 @@
 // and apply in one IMMEDIATE transaction, which alone serializes schedulers (no row locks
 // to skip). Bulk task upserts bind many rows per statement.
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
 import { Filter, SQLITE_PARAM } from '../filter.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import {
@@ -27,7 +27,7 @@ import {
   toScheduleRow,
   toTaskRow,
 } from '../schedule-row.ts';
-import { transaction } from './database.ts';
+import { type Connection, type Statement, transaction } from './database.ts';
 import { INSERT_MESSAGE } from './queues.ts';
 import { INSERT_RUN, runValues } from './runs.ts';
 
@@ -114,33 +114,33 @@ const FIRE_SCHEDULE = `
 const FIRE_TASK = `UPDATE tasks SET status = 'fired', fired_at_ms = ?2, invocation_id = ?3 WHERE id = ?1`;
 
 export class SqliteSchedulerStore implements SchedulerStore {
-  readonly #db: DatabaseSync;
+  readonly #db: Connection;
   readonly #notify: (channel: string, payload: string) => void;
-  readonly #insertSchedule: StatementSync;
-  readonly #getSchedule: StatementSync;
-  readonly #deleteSchedule: StatementSync;
-  readonly #countSchedules: StatementSync;
-  readonly #tasksById: StatementSync;
-  readonly #upsertMany: StatementSync;
-  readonly #upsertOne: StatementSync;
-  readonly #getTask: StatementSync;
-  readonly #deleteTask: StatementSync;
-  readonly #deleteFired: StatementSync;
-  readonly #countPending: StatementSync;
-  readonly #nextDue: StatementSync;
+  readonly #insertSchedule: Statement;
+  readonly #getSchedule: Statement;
+  readonly #deleteSchedule: Statement;
+  readonly #countSchedules: Statement;
+  readonly #tasksById: Statement;
+  readonly #upsertMany: Statement;
+  readonly #upsertOne: Statement;
+  readonly #getTask: Statement;
+  readonly #deleteTask: Statement;
+  readonly #deleteFired: Statement;
+  readonly #countPending: Statement;
+  readonly #nextDue: Statement;
   /** [all, only] variants of each claim-side statement. */
-  readonly #anyScheduleDue: readonly [StatementSync, StatementSync];
-  readonly #anyTaskDue: readonly [StatementSync, StatementSync];
-  readonly #claimSchedules: readonly [StatementSync, StatementSync];
-  readonly #claimTasks: readonly [StatementSync, StatementSync];
-  readonly #fireSchedule: StatementSync;
-  readonly #fireTask: StatementSync;
-  readonly #insertRun: StatementSync;
-  readonly #insertMessage: StatementSync;
+  readonly #anyScheduleDue: readonly [Statement, Statement];
+  readonly #anyTaskDue: readonly [Statement, Statement];
+  readonly #claimSchedules: readonly [Statement, Statement];
+  readonly #claimTasks: readonly [Statement, Statement];
+  readonly #fireSchedule: Statement;
+  readonly #fireTask: Statement;
+  readonly #insertRun: Statement;
+  readonly #insertMessage: Statement;
   /** Dynamic statements (updates, lists) by their SQL; a few dozen shapes at most. */
-  readonly #dynamic = new Map<string, StatementSync>();
+  readonly #dynamic = new Map<string, Statement>();
 
-  constructor(db: DatabaseSync, notify: (channel: string, payload: string) => void) {
+  constructor(db: Connection, notify: (channel: string, payload: string) => void) {
     this.#db = db;
     this.#notify = notify;
     this.#insertSchedule = db.prepare(INSERT_SCHEDULE);
@@ -299,7 +299,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
       taskArgs.push(JSON.stringify(only.tasks ?? []));
     }
     // The idle path (every second per scheduler) is two index probes, with no write lock taken.
-    const due = (s: StatementSync, [horizon, , list]: SQLInputValue[]) =>
+    const due = (s: Statement, [horizon, , list]: SQLInputValue[]) =>
       (s.get(...(list === undefined ? [horizon!] : [horizon!, null, list])) as { due: number }).due === 1;
     const schedulesDue =
       (!only || (only.schedules?.length ?? 0) > 0) && due(this.#anyScheduleDue[v], scheduleArgs);
@@ -349,7 +349,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
     return t === null ? s : Math.min(s, t);
   }
 
-  #statement(sql: string): StatementSync {
+  #statement(sql: string): Statement {
     let statement = this.#dynamic.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);

@@ -18,14 +18,16 @@ import type {
 } from '../types.ts';
 import type { WorkflowStore } from '../workflow-row.ts';
 import { attachCheckpointer, detachCheckpointer } from './checkpointer.ts';
-import { openDatabase, translateOpenError } from './database.ts';
+import { Connection, openDatabase, translateOpenError } from './database.ts';
 import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
-import { SqliteRunStore } from './runs.ts';
+import { acquireFile, markBusy, releaseFile, runWriterOf } from './run-writer.ts';
+import { RUN_WRITER_SQL, SqliteRunStore } from './runs.ts';
 import { SqliteSchedulerStore } from './scheduler.ts';
 import { SqliteWorkflowStore } from './workflows.ts';
+import { WriteLock } from './write-lock.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -66,20 +68,25 @@ export class SqliteStore implements Store {
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
   readonly workflows: WorkflowStore;
+  /** The connection itself, for tests and tools: its writes bypass the write lock. */
   readonly db: DatabaseSync;
+  readonly #conn: Connection;
   readonly #path: string;
   readonly #bus: EventEmitter;
   #closed = false;
 
-  private constructor(db: DatabaseSync, path: string, display: string) {
-    this.db = db;
+  private constructor(db: Connection, path: string, display: string) {
+    this.db = db.raw;
+    this.#conn = db;
     this.#path = path;
     this.url = display;
-    this.runs = new SqliteRunStore(db);
+    const file = path !== ':memory:';
+    this.runs = new SqliteRunStore(db, file ? () => runWriterOf(path) : undefined);
     this.events = new SqliteEventStore(db);
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
-    if (path !== ':memory:') attachCheckpointer(path, db);
+    // Both threads start once this process writes to the file in earnest.
+    if (file) attachCheckpointer(path, db.raw, () => markBusy(path, RUN_WRITER_SQL));
     const bus = this.#bus;
     const notify = (channel: string, payload: string) => bus.emit(channel, payload);
     this.queues = new SqliteQueueStore(db, notify);
@@ -88,7 +95,8 @@ export class SqliteStore implements Store {
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    const db = openDatabase(options.path);
+    const file = options.path !== ':memory:';
+    const db = new Connection(openDatabase(options.path), file ? acquireFile(options.path) : new WriteLock());
     try {
       const found = currentVersion(db);
       if (found > SQLITE_MIGRATIONS.length)
@@ -100,18 +108,19 @@ export class SqliteStore implements Store {
       return new SqliteStore(db, options.path, options.display);
     } catch (err) {
       db.close();
+      if (file) void releaseFile(options.path);
       throw translateOpenError(options.path, err);
     }
   }
 
   async schemaVersion(): Promise<number> {
     this.#check();
-    return currentVersion(this.db);
+    return currentVersion(this.#conn);
   }
 
   async ping(): Promise<void> {
     this.#check();
-    this.db.prepare('SELECT 1').get();
+    this.#conn.prepare('SELECT 1').get();
   }
 
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
@@ -131,8 +140,12 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     releaseBus(this.#path, this.#bus);
-    if (this.#path !== ':memory:') await detachCheckpointer(this.#path, this.db);
-    this.db.close();
+    if (this.#path !== ':memory:') {
+      // The writer's queue first: its records are written before the connections close.
+      await releaseFile(this.#path);
+      await detachCheckpointer(this.#path, this.db);
+    }
+    this.#conn.close();
   }
 
   #check(): void {

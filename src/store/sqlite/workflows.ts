@@ -4,7 +4,7 @@
 // after the transaction commits.
 
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { SQLInputValue } from 'node:sqlite';
 import { Filter, SQLITE_PARAM } from '../filter.ts';
 import {
   type CallbackResolution,
@@ -30,7 +30,7 @@ import {
   WORKFLOW_CHANNEL,
   type WorkflowStore,
 } from '../workflow-row.ts';
-import { transaction } from './database.ts';
+import { type Connection, type Statement, transaction } from './database.ts';
 
 // Insert execution ?1 (workflow ?2, version ?3, input ?4, parent ?5 and its operation ?6, timeout ?7) at ?8
 // (now), running and due now; nothing when the id is taken. Returns the row inserted.
@@ -157,34 +157,34 @@ const DELETE_OPS_OF =
 const DELETE_EXECUTIONS = 'DELETE FROM workflow_executions WHERE id IN (SELECT value FROM json_each(?1))';
 
 export class SqliteWorkflowStore implements WorkflowStore {
-  readonly #db: DatabaseSync;
+  readonly #db: Connection;
   readonly #notify: (channel: string, payload: string) => void;
-  readonly #start: StatementSync;
-  readonly #get: StatementSync;
-  readonly #ops: StatementSync;
-  readonly #deleteOps: StatementSync;
-  readonly #deleteExecution: StatementSync;
-  readonly #due: StatementSync;
-  readonly #claim: StatementSync;
-  readonly #nextDue: StatementSync;
-  readonly #holds: StatementSync;
-  readonly #countStoredOps: StatementSync;
-  readonly #upsertOp: StatementSync;
-  readonly #wake: StatementSync;
-  readonly #completeOp: StatementSync;
-  readonly #callback: StatementSync;
-  readonly #heartbeat: StatementSync;
-  readonly #renew: StatementSync;
-  readonly #waitingOps: StatementSync;
-  readonly #stopNow: StatementSync;
-  readonly #requestStop: StatementSync;
-  readonly #doomed: StatementSync;
-  readonly #deleteOpsOf: StatementSync;
-  readonly #deleteExecutions: StatementSync;
+  readonly #start: Statement;
+  readonly #get: Statement;
+  readonly #ops: Statement;
+  readonly #deleteOps: Statement;
+  readonly #deleteExecution: Statement;
+  readonly #due: Statement;
+  readonly #claim: Statement;
+  readonly #nextDue: Statement;
+  readonly #holds: Statement;
+  readonly #countStoredOps: Statement;
+  readonly #upsertOp: Statement;
+  readonly #wake: Statement;
+  readonly #completeOp: Statement;
+  readonly #callback: Statement;
+  readonly #heartbeat: Statement;
+  readonly #renew: Statement;
+  readonly #waitingOps: Statement;
+  readonly #stopNow: Statement;
+  readonly #requestStop: Statement;
+  readonly #doomed: Statement;
+  readonly #deleteOpsOf: Statement;
+  readonly #deleteExecutions: Statement;
   /** Dynamic statements (lists, checkpoint updates) by their SQL; a few dozen shapes at most. */
-  readonly #dynamic = new Map<string, StatementSync>();
+  readonly #dynamic = new Map<string, Statement>();
 
-  constructor(db: DatabaseSync, notify: (channel: string, payload: string) => void) {
+  constructor(db: Connection, notify: (channel: string, payload: string) => void) {
     this.#db = db;
     this.#notify = notify;
     this.#start = db.prepare(START);
@@ -413,7 +413,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
     return row ? toExecutionRow(row) : null;
   }
 
-  #statement(sql: string): StatementSync {
+  #statement(sql: string): Statement {
     let statement = this.#dynamic.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);
