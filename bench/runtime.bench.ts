@@ -168,8 +168,11 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 const best = (xs: number[]) => Math.max(...xs);
 for (const v of all) {
   const xs = rates.get(v)!;
-  const off = rates.get(all.find((x) => x.backend === v.backend && !x.records)!)!;
-  const cost = (a: number, b: number) => (v.records ? `${fmt(((b - a) / b) * 100, 1)}% slower` : '—');
+  // Without --variant 'records off' there is nothing to compare with.
+  const offVariant = all.find((x) => x.backend === v.backend && !x.records);
+  const off = offVariant ? rates.get(offVariant)! : [];
+  const cost = (a: number, b: number) =>
+    v.records && off.length > 0 ? `${fmt(((b - a) / b) * 100, 1)}% slower` : '—';
   const cells = [
     v.backend,
     v.label,

@@ -36,6 +36,9 @@ export class RunRecorder {
   readonly #log: Logger;
   readonly runningWrites: FifoDeadlines;
   #writes: PendingWrite[] = [];
+  /** Writes nobody waits for, by whether they are believed new: no promise, no wrapper. */
+  #laterFresh: RunWrite[] = [];
+  #laterStored: RunWrite[] = [];
   #logs: NewLogLine[] = [];
   #flushing: Promise<void> | null = null;
   readonly #coalesceMs: number;
@@ -67,8 +70,9 @@ export class RunRecorder {
    * `fresh`: the run is believed not stored yet. A failure is logged.
    */
   writeLater(row: RunWrite, fresh: boolean): void {
-    this.#writes.push({ row, fresh, resolve: noop, reject: noop });
-    if (this.#writes.length >= MAX_BATCH) this.#hurry?.();
+    const later = fresh ? this.#laterFresh : this.#laterStored;
+    later.push(row);
+    if (later.length >= MAX_BATCH) this.#hurry?.();
     this.#flushing ??= this.#flush(false);
   }
 
@@ -102,35 +106,38 @@ export class RunRecorder {
       });
       this.#hurry = null;
     }
-    while (this.#writes.length > 0 || this.#logs.length > 0) {
+    while (
+      this.#writes.length > 0 ||
+      this.#laterFresh.length > 0 ||
+      this.#laterStored.length > 0 ||
+      this.#logs.length > 0
+    ) {
       const writes = this.#writes.splice(0, MAX_BATCH);
+      const laterFresh = this.#laterFresh.splice(0, MAX_BATCH);
+      const laterStored = this.#laterStored.splice(0, MAX_BATCH);
       const logs = this.#logs.splice(0, MAX_BATCH * 5);
       // One after the other: a row inserted while its lines are appended could miss them in
       // its logCount. Lines first, so a follower that sees a run finished finds all its lines.
       await this.#storeLogs(logs);
-      await this.#storeWrites(writes);
+      const fresh = writes.filter((w) => w.fresh);
+      const stored = fresh.length === writes.length ? [] : writes.filter((w) => !w.fresh);
+      await Promise.all([
+        this.#store1([...fresh.map((w) => w.row), ...laterFresh], true, fresh),
+        this.#store1([...stored.map((w) => w.row), ...laterStored], false, stored),
+      ]);
     }
     this.#flushing = null;
   }
 
-  async #storeWrites(batch: PendingWrite[]): Promise<void> {
-    if (batch.length === 0) return;
-    const fresh = batch.filter((w) => w.fresh);
-    const rest = fresh.length === batch.length ? [] : batch.filter((w) => !w.fresh);
-    await Promise.all([this.#store1(fresh, true), this.#store1(rest, false)]);
-  }
-
-  async #store1(batch: PendingWrite[], fresh: boolean): Promise<void> {
-    if (batch.length === 0) return;
+  /** Stores `rows`; `waiting` (whose rows lead `rows`) learn the outcome, the rest are logged. */
+  async #store1(rows: RunWrite[], fresh: boolean, waiting: PendingWrite[]): Promise<void> {
+    if (rows.length === 0) return;
     try {
-      await this.#runs.write(
-        batch.map((w) => w.row),
-        { fresh },
-      );
-      for (const w of batch) w.resolve();
+      await this.#runs.write(rows, { fresh });
+      for (const w of waiting) w.resolve();
     } catch (err) {
-      this.#log.error({ err, runs: batch.length }, 'could not store run records');
-      for (const w of batch) w.reject(err);
+      this.#log.error({ err, runs: rows.length }, 'could not store run records');
+      for (const w of waiting) w.reject(err);
     }
   }
 
@@ -147,5 +154,3 @@ export class RunRecorder {
     }
   }
 }
-
-function noop(): void {}
