@@ -109,9 +109,11 @@ let held = false;
 function begin() {
   for (;;) {
     if (Atomics.load(cell, WAITING) === 0 && Atomics.compareExchange(cell, LOCK, FREE, WRITER) === FREE) break;
-    // Flagged before the holder is read again, so a release after this reading wakes it.
+    // Flagged before the holder is read again, so a release after this reading wakes it. A
+    // free lock is only waited on while the main thread is about to take it.
     Atomics.store(cell, SLEEPING, 1);
-    Atomics.wait(cell, LOCK, Atomics.load(cell, LOCK), 1);
+    const holder = Atomics.load(cell, LOCK);
+    if (holder !== FREE || Atomics.load(cell, WAITING) !== 0) Atomics.wait(cell, LOCK, holder, 1);
     Atomics.store(cell, SLEEPING, 0);
   }
   held = true;
