@@ -8,8 +8,8 @@
 // Shared by every store this process opens on the file.
 
 import type { SQLInputValue } from 'node:sqlite';
-import { Worker } from 'node:worker_threads';
-import { MainspringError } from '../../core/errors.ts';
+import { COLUMN_CONSTANTS, type ColumnBatch, decodeColumns, numericFlags, sendByColumn } from '../columns.ts';
+import { WriterThread } from '../writer-thread.ts';
 import { FREE, LOCK_CELL, MAIN_WAITING_CELL, WRITER, WRITER_WAITING_CELL, WriteLock } from './write-lock.ts';
 
 /** The statements the thread runs, from the run store (one source of truth for the SQL). */
@@ -34,57 +34,6 @@ export interface RunWriterSql {
 /** Log lines per transaction chunk: a chunk's lines and their counts commit together. */
 const LINES_PER_CHUNK = 100;
 
-// Values cross to the thread by column, since cloning every value costs the main thread
-// about 0.9 µs a run. A column with one value for the whole batch (function, status,
-// owner, the nulls) is sent once; a numeric one as a Float64Array (NaN for null); a text one
-// as one string joined by SEP, with NUL for null. A text value holding SEP makes the thread
-// count too many and refuse the batch (E_ENCODING); it then gets the plain array.
-const SEP = '\u001f';
-const NUL = '\u0000';
-const E_ENCODING = 'E_ENCODING';
-
-type Column =
-  | { readonly same: SQLInputValue }
-  | { readonly numbers: Float64Array }
-  | { readonly text: string };
-
-/** `rows` rows of `width` values, by column; null when a value fits none of the forms. */
-export function byColumn(
-  values: readonly SQLInputValue[],
-  rows: number,
-  width: number,
-  numeric: readonly boolean[],
-): Column[] | null {
-  const columns = new Array<Column>(width);
-  for (let c = 0; c < width; c++) {
-    const first = values[c]!;
-    let r = 1;
-    while (r < rows && values[r * width + c] === first) r++;
-    if (r === rows) {
-      columns[c] = { same: first };
-    } else if (numeric[c]) {
-      const numbers = new Float64Array(rows);
-      for (r = 0; r < rows; r++) {
-        const v = values[r * width + c];
-        if (v === null) numbers[r] = Number.NaN;
-        else if (typeof v === 'number' && !Number.isNaN(v)) numbers[r] = v;
-        else return null;
-      }
-      columns[c] = { numbers };
-    } else {
-      const text = new Array<string>(rows);
-      for (r = 0; r < rows; r++) {
-        const v = values[r * width + c];
-        if (v === null) text[r] = NUL;
-        else if (typeof v === 'string' && v !== NUL) text[r] = v;
-        else return null;
-      }
-      columns[c] = { text: text.join(SEP) };
-    }
-  }
-  return columns;
-}
-
 // The thread. Writes each message's chunks in one IMMEDIATE transaction; a batch marked
 // `split` (runs believed new, each independent of the others) and log lines commit between
 // chunks when the main thread is waiting, so it waits for one chunk at most.
@@ -95,7 +44,7 @@ const { path, buffer, sql } = workerData;
 const cell = new Int32Array(buffer);
 const [LOCK, WAITING, SLEEPING] = [${LOCK_CELL}, ${MAIN_WAITING_CELL}, ${WRITER_WAITING_CELL}];
 const [FREE, WRITER] = [${FREE}, ${WRITER}];
-const [SEP, NUL, E_ENCODING] = [${JSON.stringify(SEP)}, ${JSON.stringify(NUL)}, ${JSON.stringify(E_ENCODING)}];
+${COLUMN_CONSTANTS}
 const db = new DatabaseSync(path);
 db.exec('PRAGMA busy_timeout = 5000');
 db.exec('PRAGMA synchronous = NORMAL');
@@ -144,28 +93,10 @@ function inTransaction(work) {
     if (held) end(ok);
   }
 }
-// The flat values of a message: as sent, or rebuilt from its columns (see byColumn).
-function decode(m, width) {
-  if (!m.columns) return m.values;
-  const rows = m.rows;
-  const values = new Array(rows * width);
-  for (let c = 0; c < width; c++) {
-    const col = m.columns[c];
-    if ('same' in col) {
-      for (let r = 0; r < rows; r++) values[r * width + c] = col.same;
-    } else if ('numbers' in col) {
-      for (let r = 0; r < rows; r++) values[r * width + c] = Number.isNaN(col.numbers[r]) ? null : col.numbers[r];
-    } else {
-      const parts = col.text.split(SEP);
-      if (parts.length !== rows) throw Object.assign(new Error('a value holds the separator'), { code: E_ENCODING });
-      for (let r = 0; r < rows; r++) values[r * width + c] = parts[r] === NUL ? null : parts[r];
-    }
-  }
-  return values;
-}
+${decodeColumns.toString()}
 function writeRuns(m) {
   const width = sql.valuesPerRun;
-  const values = decode(m, width);
+  const values = decodeColumns(m, width);
   const chunk = sql.runsPerChunk * width;
   inTransaction(() => {
     let at = 0;
@@ -178,7 +109,7 @@ function writeRuns(m) {
 }
 function appendLogs(m) {
   const width = sql.valuesPerLine;
-  const values = decode(m, width);
+  const values = decodeColumns(m, width);
   inTransaction(() => {
     for (let from = 0; from < m.rows; from += ${LINES_PER_CHUNK}) {
       if (from > 0) yieldIfWanted();
@@ -209,19 +140,7 @@ parentPort.on('message', (m) => {
 parentPort.postMessage('running');
 `;
 
-type Message = { kind: 'runs' | 'logs'; rows: number; split: boolean } & (
-  | { columns: Column[] }
-  | { values: SQLInputValue[] }
-);
-
-function flags(width: number, set: readonly number[]): boolean[] {
-  return Array.from({ length: width }, (_, i) => set.includes(i));
-}
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
+type Message = { kind: 'runs' | 'logs'; split: boolean } & ColumnBatch;
 
 interface Entry {
   readonly path: string;
@@ -272,42 +191,29 @@ export function runWriterOf(path: string): RunWriter | null {
 }
 
 export class RunWriter {
-  readonly #lock: WriteLock;
   readonly #sql: RunWriterSql;
   readonly #runNumeric: boolean[];
   readonly #lineNumeric: boolean[];
-  readonly #thread: Worker;
-  readonly #waiting = new Map<number, Waiter>();
-  readonly #exited: Promise<void>;
-  #next = 1;
-  #ready = false;
+  readonly #thread: WriterThread;
 
   constructor(path: string, lock: WriteLock, sql: RunWriterSql) {
-    this.#lock = lock;
     this.#sql = sql;
-    this.#runNumeric = flags(sql.valuesPerRun, sql.runNumbers);
-    this.#lineNumeric = flags(sql.valuesPerLine, sql.lineNumbers);
-    this.#thread = new Worker(THREAD, { eval: true, workerData: { path, buffer: lock.buffer, sql } });
-    this.#thread.unref();
-    this.#exited = new Promise((resolve) => this.#thread.once('exit', () => resolve()));
-    this.#thread.on('message', (m: 'running' | { id: number; error?: string; code?: string }) => {
-      if (m === 'running') {
-        this.#ready = true;
-        return;
-      }
-      const waiter = this.#waiting.get(m.id);
-      this.#waiting.delete(m.id);
-      if (this.#waiting.size === 0) this.#thread.unref();
-      if (m.error === undefined) waiter?.resolve();
-      else waiter?.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
-    });
+    this.#runNumeric = numericFlags(sql.valuesPerRun, sql.runNumbers);
+    this.#lineNumeric = numericFlags(sql.valuesPerLine, sql.lineNumbers);
     // A thread that cannot open the file, or dies, hands the writes back to the main thread.
-    this.#thread.once('error', (err) => this.#stop(err));
-    this.#thread.once('exit', () => this.#stop(null));
+    this.#thread = new WriterThread(
+      'SQLite run writer thread',
+      THREAD,
+      { path, buffer: lock.buffer, sql },
+      () => {
+        if (lock.active) lock.setActive(false);
+        lock.breakWriterHold();
+      },
+    );
   }
 
   get ready(): boolean {
-    return this.#ready;
+    return this.#thread.ready;
   }
 
   /** Writes runs (`valuesPerRun` values each, flat); `split`: they may commit in parts. */
@@ -320,55 +226,19 @@ export class RunWriter {
     return this.#send('logs', values, this.#sql.valuesPerLine, this.#lineNumeric, false);
   }
 
-  async #send(
+  /** Lets the queued writes finish, then closes the thread's connection. */
+  close(): Promise<void> {
+    return this.#thread.close();
+  }
+
+  #send(
     kind: 'runs' | 'logs',
     values: SQLInputValue[],
     width: number,
     numeric: readonly boolean[],
     split: boolean,
   ): Promise<void> {
-    const rows = values.length / width;
-    const columns = byColumn(values, rows, width, numeric);
-    try {
-      await this.#post(columns ? { kind, rows, split, columns } : { kind, rows, split, values });
-    } catch (err) {
-      if (columns === null || (err as { code?: unknown }).code !== E_ENCODING) throw err;
-      await this.#post({ kind, rows, split, values });
-    }
-  }
-
-  #post(message: Message): Promise<void> {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      // Held while it has work: the process must not exit with records unwritten.
-      if (this.#waiting.size === 0) this.#thread.ref();
-      this.#waiting.set(id, { resolve, reject });
-      this.#thread.postMessage({ id, ...message });
-    });
-  }
-
-  /** Lets the queued writes finish, then closes the thread's connection. */
-  async close(): Promise<void> {
-    this.#thread.ref();
-    this.#thread.postMessage('close');
-    await this.#exited;
-  }
-
-  #stop(err: Error | null): void {
-    if (this.#lock.active) this.#lock.setActive(false);
-    this.#ready = false;
-    this.#lock.breakWriterHold();
-    for (const w of this.#waiting.values()) {
-      w.reject(
-        new MainspringError(
-          'E_STORE_WRITER',
-          `the SQLite run writer thread stopped: ${err?.message ?? 'exited'}`,
-          {
-            cause: err,
-          },
-        ),
-      );
-    }
-    this.#waiting.clear();
+    const post = (batch: ColumnBatch) => this.#thread.post({ kind, split, ...batch } satisfies Message);
+    return sendByColumn(post, values, width, numeric);
   }
 }
