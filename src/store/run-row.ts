@@ -218,3 +218,28 @@ function randomChars(n: number): string {
   for (const b of bytes) out += ALPHABET[b % 36];
   return out;
 }
+
+/** How many values a run write has (see putRunValues). */
+export const RUN_VALUES = 16;
+/** Which of them are numbers (or null): attempt, scheduled for, created, started, finished, log count. */
+export const RUN_NUMBERS: readonly number[] = [3, 8, 9, 10, 11, 15];
+
+/** A run write's values, in the order every store's batch statements take them, from `at`. */
+export function putRunValues(v: unknown[], at: number, r: RunWrite): void {
+  v[at] = r.id;
+  v[at + 1] = r.functionName;
+  v[at + 2] = r.invocationId;
+  v[at + 3] = r.attempt;
+  v[at + 4] = r.status;
+  v[at + 5] = r.triggerKind;
+  v[at + 6] = r.trigger;
+  v[at + 7] = r.input;
+  v[at + 8] = r.scheduledForMs;
+  v[at + 9] = r.createdAtMs;
+  v[at + 10] = r.startedAtMs;
+  v[at + 11] = r.finishedAtMs;
+  v[at + 12] = r.result;
+  v[at + 13] = r.error;
+  v[at + 14] = r.owner;
+  v[at + 15] = r.logCount;
+}

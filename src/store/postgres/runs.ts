@@ -7,9 +7,11 @@ import {
   LOG_COLUMNS,
   type LogRow,
   type NewLogLine,
+  putRunValues,
   type RawLog,
   type RawRun,
   RUN_COLUMNS,
+  RUN_VALUES,
   type RunFilter,
   type RunRow,
   type RunStatus,
@@ -229,26 +231,11 @@ export class PgRunStore implements RunStore {
 
 /** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array of arrays (no keys to send). */
 export function runParams(rs: readonly RunWrite[]): [string] {
-  return [
-    JSON.stringify(
-      rs.map((r) => [
-        r.id,
-        r.functionName,
-        r.invocationId,
-        r.attempt,
-        r.status,
-        r.triggerKind,
-        r.trigger,
-        r.input,
-        r.scheduledForMs,
-        r.createdAtMs,
-        r.startedAtMs,
-        r.finishedAtMs,
-        r.result,
-        r.error,
-        r.owner,
-        r.logCount,
-      ]),
-    ),
-  ];
+  return [JSON.stringify(rs.map((r) => runWriteValues(r)))];
+}
+
+function runWriteValues(r: RunWrite): unknown[] {
+  const v = new Array<unknown>(RUN_VALUES);
+  putRunValues(v, 0, r);
+  return v;
 }

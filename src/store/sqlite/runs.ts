@@ -7,9 +7,12 @@ import {
   LOG_COLUMNS,
   type LogRow,
   type NewLogLine,
+  putRunValues,
   type RawLog,
   type RawRun,
   RUN_COLUMNS,
+  RUN_NUMBERS,
+  RUN_VALUES,
   type RunFilter,
   type RunRow,
   type RunStore,
@@ -42,8 +45,6 @@ const WRITE = `
 // WRITE for WRITE_ROWS runs at once (the same 16 values per run, in order): one statement
 // binds them all, about a third cheaper per run than a statement per run.
 const WRITE_ROWS = 50;
-/** How many parameters WRITE takes per run. */
-const RUN_VALUES = 16;
 
 /** WRITE without its conflict handling: for runs known to be new (fired by a scheduler). */
 export const INSERT_RUN = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
@@ -99,8 +100,7 @@ export const RUN_WRITER_SQL: RunWriterSql = {
   writeMany: WRITE_MANY,
   valuesPerRun: RUN_VALUES,
   runsPerChunk: WRITE_ROWS,
-  // attempt, scheduled for, created, started, finished, log count (see putRunValues)
-  runNumbers: [3, 8, 9, 10, 11, 15],
+  runNumbers: RUN_NUMBERS,
   insertLog: INSERT_LOG,
   valuesPerLine: LOG_VALUES,
   // seq, at (see putLogValues)
@@ -299,23 +299,4 @@ export function runValues(r: RunWrite): SQLInputValue[] {
   const values = new Array<SQLInputValue>(RUN_VALUES);
   putRunValues(values, 0, r);
   return values;
-}
-
-function putRunValues(v: SQLInputValue[], at: number, r: RunWrite): void {
-  v[at] = r.id;
-  v[at + 1] = r.functionName;
-  v[at + 2] = r.invocationId;
-  v[at + 3] = r.attempt;
-  v[at + 4] = r.status;
-  v[at + 5] = r.triggerKind;
-  v[at + 6] = r.trigger;
-  v[at + 7] = r.input;
-  v[at + 8] = r.scheduledForMs;
-  v[at + 9] = r.createdAtMs;
-  v[at + 10] = r.startedAtMs;
-  v[at + 11] = r.finishedAtMs;
-  v[at + 12] = r.result;
-  v[at + 13] = r.error;
-  v[at + 14] = r.owner;
-  v[at + 15] = r.logCount;
 }
