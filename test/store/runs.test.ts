@@ -138,6 +138,16 @@ describe.each(CASES)('store.runs on $label', (backend) => {
     },
   );
 
+  it_('keeps text holding tabs, line breaks and backslashes as it was, in a batch believed new', async () => {
+    const store = await backend.open();
+    const odd = ['a\tb', 'line\nnext', 'cr\r', 'back\\slash \\N', '\\', 'ünï\u00a0cödé ✓', ''];
+    const runs = odd.map((text, i) =>
+      run({ status: 'failed', invocationId: `inv-${i}`, error: text, result: JSON.stringify(text), owner: text }),
+    );
+    await store.runs.write(runs, { fresh: true });
+    for (const r of runs) expect(await store.runs.get(r.id)).toEqual({ ...r, cancelRequestedAtMs: null });
+  });
+
   it_('applies a batch that writes the same run several times in order', async () => {
     const store = await backend.open();
     const a = run();

@@ -1,7 +1,9 @@
 // The run history on PostgreSQL: runs and their log lines. Every operation is one
 // statement; batches (writes, log lines) pass one JSON array, whatever their size.
 
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { Filter, PG_PARAM } from '../filter.ts';
 import {
   LOG_COLUMNS,
@@ -147,18 +149,33 @@ export class PgRunStore implements RunStore {
   async write(runs: readonly RunWrite[], options: { readonly fresh?: boolean } = {}): Promise<void> {
     if (runs.length === 0) return;
     const rs = collapse(runs);
-    const params = runParams(rs);
     if (options.fresh) {
-      // A plain insert skips the speculative insertion of ON CONFLICT (about a fifth of the
-      // statement's cost); a run that turns out to be stored sends the batch the full way.
+      // COPY skips the upsert's speculative insertion and the JSON; a run that turns out to
+      // be stored sends the batch the full way.
       try {
-        await this.#fast.query(INSERT_RUNS, params);
+        await this.#copy(rs);
         return;
       } catch (err) {
         if ((err as { code?: unknown }).code !== '23505') throw err;
       }
     }
-    await this.#fast.query(WRITE, params);
+    await this.#fast.query(WRITE, runParams(rs));
+  }
+
+  async #copy(rs: readonly RunWrite[]): Promise<void> {
+    const client = await this.#fast.connect();
+    let failure: unknown;
+    try {
+      const copy = client.query(copyFrom(COPY_RUNS));
+      copy.end(copyText(rs));
+      await finished(copy);
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      // A connection whose COPY failed is not trusted with the next statement.
+      client.release(failure instanceof Error ? failure : undefined);
+    }
   }
 
   async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {
@@ -227,6 +244,38 @@ export class PgRunStore implements RunStore {
     const { rowCount } = await this.#db.query(DELETE_FINISHED, [beforeId, limit]);
     return rowCount ?? 0;
   }
+}
+
+// Runs believed new, as COPY text (see copyText): the server's cheapest way in, about a
+// fifth less of its time a run than INSERT_RUNS, which parses JSON and evaluates 16
+// expressions a row. Fails with a unique violation if one is stored.
+const COPY_RUNS = `
+  COPY runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
+             scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
+  FROM STDIN`;
+
+/** COPY's text format: values by tab, rows by newline, null as \N, and those characters escaped. */
+function copyText(rs: readonly RunWrite[]): string {
+  const values = new Array<unknown>(RUN_VALUES);
+  const lines = new Array<string>(rs.length);
+  for (let i = 0; i < rs.length; i++) {
+    putRunValues(values, 0, rs[i]!);
+    for (let k = 0; k < RUN_VALUES; k++) {
+      const v = values[k];
+      if (v === null) values[k] = '\\N';
+      else if (typeof v === 'string' && COPY_SPECIAL.test(v))
+        values[k] = v.replace(COPY_SPECIAL_ALL, copyEscape);
+    }
+    lines[i] = values.join('\t');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+function copyEscape(c: string): string {
+  return COPY_ESCAPES[c]!;
 }
 
 /** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array of arrays (no keys to send). */
