@@ -142,7 +142,13 @@ describe.each(CASES)('store.runs on $label', (backend) => {
     const store = await backend.open();
     const odd = ['a\tb', 'line\nnext', 'cr\r', 'back\\slash \\N', '\\', 'ünï\u00a0cödé ✓', ''];
     const runs = odd.map((text, i) =>
-      run({ status: 'failed', invocationId: `inv-${i}`, error: text, result: JSON.stringify(text), owner: text }),
+      run({
+        status: 'failed',
+        invocationId: `inv-${i}`,
+        error: text,
+        result: JSON.stringify(text),
+        owner: text,
+      }),
     );
     await store.runs.write(runs, { fresh: true });
     for (const r of runs) expect(await store.runs.get(r.id)).toEqual({ ...r, cancelRequestedAtMs: null });
