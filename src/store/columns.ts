@@ -1,5 +1,6 @@
 // Rows of values handed to a writer thread by column. Cloning every value into a message
-// costs the main thread about 0.9 µs a run record; by column it is about a third of that.
+// costs the main thread about 0.9 µs a run record; by column, 0.3 µs on its own and 0.7 µs
+// measured inside the W1 drain (its strings are built by concatenation and must be flattened).
 // A column with one value for the whole batch (function, status, owner, the nulls) goes
 // once; a numeric one as a Float64Array (NaN for null); a text one as one string joined by
 // SEP, with NUL for null. A text value holding SEP makes the thread count too many and

@@ -143,7 +143,6 @@ parentPort.postMessage('running');
 type Message = { kind: 'runs' | 'logs'; split: boolean } & ColumnBatch;
 
 interface Entry {
-  readonly path: string;
   readonly lock: WriteLock;
   users: number;
   writer: RunWriter | null;
@@ -155,7 +154,7 @@ const entries = new Map<string, Entry>();
 export function acquireFile(path: string): WriteLock {
   let entry = entries.get(path);
   if (!entry) {
-    entry = { path, lock: new WriteLock(), users: 0, writer: null };
+    entry = { lock: new WriteLock(), users: 0, writer: null };
     entries.set(path, entry);
   }
   entry.users++;
