@@ -76,6 +76,13 @@ export interface CreateMainspringOptions {
   readonly scheduler?: SchedulerSettings;
   /** Durable workflows (`defineWorkflow`) this process can start and run. */
   readonly workflows?: readonly WorkflowDefinition[];
+  /**
+   * How this process uses the store. `'serve'` (default): migrate it and store this app's
+   * queue definitions, as `start`, `worker` and `scheduler` do. `'client'`: use the store as
+   * it is (it must exist and be migrated), writing only what each call asks; queues are sent
+   * to with their stored settings. `'read'`: as `'client'`, and the connection refuses writes.
+   */
+  readonly access?: 'serve' | 'client' | 'read';
 }
 
 export interface SchedulerSettings {
@@ -209,20 +216,27 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     }
     workflowsByName.set(wf.name, wf as WorkflowDefinition);
   }
+  const access = options.access ?? 'serve';
+  const serving = access === 'serve';
   const store = await openStore(options.db, {
     clock,
+    ...(access === 'read' ? { access: 'read' as const } : {}),
+    ...(access === 'client' ? { mustExist: true } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
   });
   const workers = new Set<Worker>();
   const watchers: FileWatcher[] = [];
   try {
-    const queues = new Queues(store.queues, clock, [
-      ...(options.queues ?? []),
-      ...rules.flatMap((r) => r.queues),
-      ...functions.map(invocationQueue),
-    ]);
-    await queues.register();
+    // A client sends with the stored settings: the config it loaded may not be the one serving.
+    const queues = new Queues(
+      store.queues,
+      clock,
+      serving
+        ? [...(options.queues ?? []), ...rules.flatMap((r) => r.queues), ...functions.map(invocationQueue)]
+        : [],
+    );
+    if (serving) await queues.register();
     const events = new EventBus({
       store: store.events,
       queues,
@@ -231,7 +245,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       ...(options.eventRetentionMs !== undefined ? { retentionMs: options.eventRetentionMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    await events.checkTargets();
+    if (serving) await events.checkTargets();
     const locks = new Locks(store.locks, clock, owner);
     const metrics = new Metrics({ queueCounts: () => allQueueCounts(store, clock.now()), clock });
     const alerter =

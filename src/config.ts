@@ -162,10 +162,21 @@ export interface MainspringConfig {
  * ```
  */
 export function defineConfig(config: MainspringConfig): MainspringConfig {
-  return validateConfig(config, 'config');
+  // Secrets are checked when the config is loaded to serve, so a command that only reads
+  // the store never needs them in its environment.
+  return validateConfig(config, 'config', { requireSecrets: false });
 }
 
-export function validateConfig(value: unknown, where: string): MainspringConfig {
+export interface ValidateConfigOptions {
+  /** Require webhook signing secrets (default true: the config is about to serve). */
+  readonly requireSecrets?: boolean;
+}
+
+export function validateConfig(
+  value: unknown,
+  where: string,
+  options: ValidateConfigOptions = {},
+): MainspringConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new MainspringError(
       'E_CONFIG_INVALID',
@@ -218,7 +229,7 @@ export function validateConfig(value: unknown, where: string): MainspringConfig 
   }
   if (typeof c.webhooks === 'object' && c.webhooks !== null && !Array.isArray(c.webhooks)) {
     for (const [source, settings] of Object.entries(c.webhooks))
-      problems.push(...checkWebhookConfig(source, settings));
+      problems.push(...checkWebhookConfig(source, settings, options.requireSecrets ?? true));
   }
   const collect = (check: () => unknown) => {
     try {

@@ -21,7 +21,15 @@ export interface LoadedConfig {
   readonly path: string | null;
 }
 
-export async function loadConfig(cwd: string, explicit?: string): Promise<LoadedConfig> {
+/**
+ * Loads the config. `purpose: 'client'` (commands that operate on a store rather than serve
+ * it) does not require webhook secrets, which only serving uses.
+ */
+export async function loadConfig(
+  cwd: string,
+  explicit?: string,
+  purpose: 'serve' | 'client' = 'serve',
+): Promise<LoadedConfig> {
   let path: string | undefined;
   if (explicit) {
     path = resolve(cwd, explicit);
@@ -64,5 +72,8 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
       { details: { field: 'config', value: path } },
     );
   }
-  return { config: validateConfig(mod['default'], `config file ${path}`), path };
+  return {
+    config: validateConfig(mod['default'], `config file ${path}`, { requireSecrets: purpose === 'serve' }),
+    path,
+  };
 }

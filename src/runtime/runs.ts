@@ -10,6 +10,7 @@ import type { Queues } from '../queue/queues.ts';
 import {
   type LogRow,
   newRunId,
+  RUN_STATUSES,
   type RunRow,
   type RunStatus,
   type RunWrite,
@@ -131,14 +132,7 @@ export function newInvocation(
   return { row, queue: invocationQueueName(fn), message };
 }
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-];
+export { RUN_STATUSES };
 
 /** The run id of attempt `attempt` of an invocation: ids of one invocation sort together. */
 export function attemptRunId(invocationId: string, attempt: number): string {
@@ -365,13 +359,37 @@ export class Runs {
     }
   }
 
+  /**
+   * Throws E_FUNCTION_NOT_FOUND unless the function is defined here or has runs in the store
+   * (a process that did not load the app's config still reads its history).
+   */
+  async checkFunction(name: string): Promise<void> {
+    if (this.#functions.has(name)) return;
+    const { runs } = await this.list({ function: name, limit: 1 });
+    if (runs.length === 0) this.function(name);
+  }
+
+  /** A page of the log lines of a function's runs stored at or after `since`, after line `afterId`. */
+  async functionLogs(
+    name: string,
+    options: { since?: Date; afterId?: number; limit?: number } = {},
+  ): Promise<RunLogLine[]> {
+    const rows = await this.#store.runs.functionLogs(
+      name,
+      options.afterId ?? 0,
+      options.since?.getTime() ?? 0,
+      options.limit ?? 1000,
+    );
+    return rows.map(toLogLine);
+  }
+
   /** Yields the log lines of every run of a function stored at or after `since`, then new ones as they come, until `signal`. */
   async *followFunction(
     name: string,
-    options: { since?: Date; signal?: AbortSignal; pollMs?: number; follow?: boolean } = {},
+    options: { since?: Date; afterId?: number; signal?: AbortSignal; pollMs?: number; follow?: boolean } = {},
   ): AsyncGenerator<RunLogLine> {
-    this.function(name);
-    let after = 0;
+    await this.checkFunction(name);
+    let after = options.afterId ?? 0;
     const sinceMs = options.since?.getTime() ?? 0;
     for (;;) {
       const lines = await this.#store.runs.functionLogs(name, after, sinceMs, 1000);

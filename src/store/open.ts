@@ -11,6 +11,14 @@ export interface OpenStoreOptions {
   readonly clock?: Clock;
   /** Apply pending migrations (default true). */
   readonly migrate?: boolean;
+  /**
+   * `'read'`: the store must already exist at the current schema version (a typo in the URL is
+   * an error, not a new empty store), and the connection refuses every write. `'write'`
+   * (default): as today, creating the SQLite file when missing.
+   */
+  readonly access?: 'read' | 'write';
+  /** With `access: 'write'`: refuse a store that does not exist or is not migrated, as `'read'` does. */
+  readonly mustExist?: boolean;
   /** Postgres pool size (default 10). */
   readonly poolSize?: number;
   /** Folder relative SQLite paths resolve against (default: the working directory). */
@@ -29,14 +37,25 @@ export interface OpenStoreOptions {
 export async function openStore(url?: string, options: OpenStoreOptions = {}): Promise<Store> {
   const target = parseStoreUrl(resolveStoreUrl(url), options.cwd);
   const clock = options.clock ?? new RealClock();
-  const migrate = options.migrate ?? true;
+  const readOnly = options.access === 'read';
+  const existing = readOnly || options.mustExist === true;
+  const migrate = !existing && (options.migrate ?? true);
   if (target.backend === 'sqlite') {
-    return SqliteStore.open({ path: target.path, display: target.display, clock, migrate });
+    return SqliteStore.open({
+      path: target.path,
+      display: target.display,
+      clock,
+      migrate,
+      readOnly,
+      existing,
+    });
   }
   return PgStore.open({
     ...target,
     clock,
     migrate,
+    readOnly,
+    existing,
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
   });
 }

@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
-import { RUN_STATUSES, type Runs } from '../../runtime/runs.ts';
+import { RUN_STATUSES, type RunLogLine, type Runs } from '../../runtime/runs.ts';
 import type { RunStatus, TriggerKind } from '../../store/run-row.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -51,7 +51,7 @@ export const RunSchema = Type.Object({
   logCount: Type.Integer({ minimum: 0 }),
 });
 
-const LogLineSchema = Type.Object({
+export const LogLineSchema = Type.Object({
   runId: Type.String(),
   function: Type.String(),
   seq: Type.Integer({ description: '1, 2, … within the run' }),
@@ -160,6 +160,40 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
     async (req) => ({ run: await runs.cancel(req.params.id) }),
   );
 
+  app.post(
+    '/v1/runs/:id/wait',
+    {
+      schema: {
+        summary: "Wait for a run's invocation to end",
+        description:
+          'Follows the invocation the run belongs to across its retries. Answers 200 with the last attempt once it is over (succeeded, cancelled, or failed with no attempt left), or 202 with the current attempt when `timeoutMs` passes first: call again to keep waiting.',
+        tags: ['runs'],
+        params: Id,
+        body: Type.Object(
+          { timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, default: 30_000 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ run: RunSchema }), 202: Type.Object({ run: RunSchema }), ...Errors },
+      },
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
+    },
+    async (req, reply) => {
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), req.body.timeoutMs ?? 30_000);
+      const onClose = () => stop.abort();
+      reply.raw.on('close', onClose);
+      try {
+        const run = await runs.wait(req.params.id, { signal: stop.signal });
+        return reply.status(stop.signal.aborted ? 202 : 200).send({ run });
+      } finally {
+        clearTimeout(timer);
+        reply.raw.off('close', onClose);
+      }
+    },
+  );
+
   app.get(
     '/v1/runs/:id/logs',
     {
@@ -213,13 +247,88 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
       return reply;
     },
   );
+
+  app.get(
+    '/v1/functions/:name/logs',
+    {
+      schema: {
+        summary: "The log lines of a function's runs",
+        description:
+          'Lines of every run of the function stored at or after `since`, oldest first (at most 1000 a page; pass `nextAfterId` back as `afterId`). With `follow=1`, a `text/event-stream` of `line` events instead, kept open for new lines until the client goes.',
+        tags: ['functions'],
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        querystring: Type.Object(
+          {
+            since: Type.Optional(Type.String({ format: 'date-time' })),
+            afterId: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$' })),
+            follow: Type.Optional(
+              Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')]),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ lines: Type.Array(LogLineSchema), nextAfterId: Type.Integer() }),
+          ...Errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      const since = req.query.since === undefined ? undefined : new Date(req.query.since);
+      const afterId = Number(req.query.afterId ?? 0);
+      await runs.checkFunction(name);
+      if (req.query.follow !== '1' && req.query.follow !== 'true') {
+        const lines = await runs.functionLogs(name, { ...(since ? { since } : {}), afterId });
+        return { lines, nextAfterId: lines.at(-1)?.id ?? afterId };
+      }
+      reply.hijack();
+      const stop = new AbortController();
+      const lines = (signal: AbortSignal) =>
+        runs.followFunction(name, { ...(since ? { since } : {}), afterId, signal, follow: true });
+      const streaming = streamLines(
+        lines,
+        (line) => line.id,
+        async () => null,
+        reply.raw,
+        stop.signal,
+      );
+      streams.set(stop, streaming);
+      try {
+        await streaming;
+      } finally {
+        streams.delete(stop);
+      }
+      return reply;
+    },
+  );
 }
 
 /** Writes a run's log lines to `res` as Server-Sent Events until the run has finished, the client goes, or the server closes. */
-async function streamLogs(
+function streamLogs(
   runs: Runs,
   id: string,
   afterSeq: number,
+  res: ServerResponse,
+  shutdown: AbortSignal,
+): Promise<void> {
+  return streamLines(
+    (signal) => runs.follow(id, { afterSeq, signal }),
+    (line) => line.seq,
+    async () => ({ status: (await runs.get(id)).status }),
+    res,
+    shutdown,
+  );
+}
+
+/**
+ * Writes log lines to `res` as Server-Sent Events (`line`, its id the seq) until they end, the
+ * client goes, or the server closes; then an `end` event with what `end()` gives, if anything.
+ */
+async function streamLines(
+  follow: (signal: AbortSignal) => AsyncIterable<RunLogLine>,
+  idOf: (line: RunLogLine) => number,
+  end: () => Promise<unknown>,
   res: ServerResponse,
   shutdown: AbortSignal,
 ): Promise<void> {
@@ -237,13 +346,13 @@ async function streamLogs(
   res.flushHeaders();
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   try {
-    for await (const line of runs.follow(id, { afterSeq, signal: gone.signal })) {
+    for await (const line of follow(gone.signal)) {
       if (gone.signal.aborted) return;
-      res.write(sse('line', line, line.seq));
+      res.write(sse('line', line, idOf(line)));
     }
     if (gone.signal.aborted) return;
-    const run = await runs.get(id);
-    res.write(sse('end', { status: run.status }));
+    const last = await end();
+    if (last !== null) res.write(sse('end', last));
   } catch (err) {
     if (!gone.signal.aborted) {
       const e = err instanceof MainspringError ? err : new MainspringError('E_INTERNAL', 'log stream failed');

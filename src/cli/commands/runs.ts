@@ -1,44 +1,35 @@
 // `mainspring invoke`, `mainspring runs list|get|cancel` and `mainspring logs`: call a
-// function, read and cancel its runs, and print or follow their log lines.
+// function, read and cancel its runs, and print or follow their log lines. Each speaks to
+// the API, over HTTP with --url or in this process over the store.
 
 import type { Command } from 'commander';
-import type { Mainspring } from '../../app.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { isMainspringError, MainspringError } from '../../core/errors.ts';
-import { RUN_STATUSES, type Run, type RunLogLine } from '../../runtime/runs.ts';
-import { type RunStatus, TERMINAL_STATUSES, type TriggerKind } from '../../store/run-row.ts';
+import { MainspringError } from '../../core/errors.ts';
+import type { Run, RunLogLine } from '../../runtime/runs.ts';
+import { RUN_STATUSES, TERMINAL_STATUSES } from '../../store/run-row.ts';
+import type { ApiClient } from '../client.ts';
+import { addClientOptions, type ClientFlags, err, out, withClient } from '../connect.ts';
 import { shortDuration, table } from '../table.ts';
-import { out, type StoreFlags, withApp } from '../with-app.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
+import { Ticker } from '../ticker.ts';
 
-interface Flags extends StoreFlags {
-  json?: boolean;
-}
+const TRIGGERS = ['manual', 'queue', 'event', 'schedule', 'task', 'webhook'];
 
 const WORKER_NOTE =
   'A worker must be running against the same store (`mainspring start` or `npm start` in another terminal) for the run to start.';
 
-function withStore(cmd: Command): Command {
-  return addConfigOption(addStoreOption(cmd)).option('--json', 'print JSON');
-}
-
-function err(line: string): void {
-  process.stderr.write(`mainspring: ${line}\n`);
-}
-
-function parseInput(text: string): unknown {
+export function parseInput(text: string, flag = '--input'): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new MainspringError(
       'E_VALIDATION',
-      `--input is not valid JSON (${(e as Error).message}); pass JSON such as '{"id": 1}'`,
-      { details: { field: 'input', value: text } },
+      `${flag} is not valid JSON (${(e as Error).message}); pass JSON such as '{"id": 1}'`,
+      { details: { field: flag.replace(/^--/, ''), value: text } },
     );
   }
 }
 
-function flagDuration(text: string, flag: string): number {
+export function flagDuration(text: string, flag: string): number {
   try {
     return parseDuration(text, flag);
   } catch (e) {
@@ -50,12 +41,16 @@ function flagDuration(text: string, flag: string): number {
   }
 }
 
-/** Runtime validation errors name the option (`status`); on the command line it is `--status`. */
-function asFlagError(e: unknown): unknown {
-  if (isMainspringError(e) && e.code === 'E_VALIDATION' && /^[a-z]+ /.test(e.message)) {
-    return new MainspringError('E_VALIDATION', `--${e.message}`, { details: e.details, cause: e });
+export function flagInt(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < min || n > max) {
+    throw new MainspringError(
+      'E_VALIDATION',
+      `${flag} is ${JSON.stringify(text)}; use a whole number from ${min} to ${max}`,
+      { details: { field: flag, value: text } },
+    );
   }
-  return e;
+  return n;
 }
 
 function printRuns(runs: readonly Run[], nextCursor: string | null): void {
@@ -126,95 +121,124 @@ export function formatLogLine(l: RunLogLine): string {
 }
 
 /** An AbortSignal that fires on the first SIGINT (Ctrl-C); `done` removes the handler. */
-function interruptSignal(): { signal: AbortSignal; done: () => void } {
+export function interruptSignal(): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
   const onInt = () => ac.abort();
   process.once('SIGINT', onInt);
   return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
 }
 
-async function findRun(ms: Mainspring, id: string): Promise<Run | null> {
-  try {
-    return await ms.runs.get(id);
-  } catch (e) {
-    if (isMainspringError(e) && e.code === 'E_RUN_NOT_FOUND') return null;
-    throw e;
-  }
-}
+const enc = encodeURIComponent;
 
 function registerInvoke(program: Command): void {
-  withStore(program.command('invoke'))
+  addClientOptions(program.command('invoke'))
     .description(
       'queue a run of a function; prints its run id and status (a worker must be running: see --help)',
     )
     .argument('<function>', 'the function to run')
     .option('--input <json>', 'the input, as JSON (default: none)')
-    .option('--wait', 'wait for the final attempt: print its result, exit 0 if it succeeded, else 1')
+    .option(
+      '--wait',
+      'wait for the final attempt: print its id, status and result; exit 0 if it succeeded, else 1',
+    )
     .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 30s, 5m) and exit 1')
     .addHelpText(
       'after',
-      `\n${WORKER_NOTE}\n\nExamples:\n  mainspring invoke db-cleanup --input '{"dryRun": true}'\n  mainspring invoke db-cleanup --wait --timeout 5m`,
+      `\n${WORKER_NOTE}\n\nExamples:\n  mainspring invoke db-cleanup --input '{"dryRun": true}'\n  mainspring invoke db-cleanup --wait --timeout 5m\n  mainspring invoke db-cleanup --url https://jobs.example.com --token "$TOKEN"`,
     )
-    .action(async (name: string, flags: Flags & { input?: string; wait?: boolean; timeout?: string }) => {
-      const input = flags.input === undefined ? undefined : parseInput(flags.input);
-      const timeoutMs = flags.timeout === undefined ? null : flagDuration(flags.timeout, '--timeout');
-      await withApp(flags, async (ms) => {
-        const run = await ms.runs.invoke(name, input);
-        if (!flags.wait) {
-          out(flags.json ? JSON.stringify(run, null, 2) : `${run.id} ${run.status}`);
-          return;
-        }
-        const final = await waitFor(ms, run, timeoutMs);
-        if (final === null) {
-          err(
-            `run ${run.id} of "${name}" did not finish within ${flags.timeout}; it goes on. ` +
-              `Follow it with: mainspring logs ${run.id} --follow`,
-          );
-          process.exitCode = 1;
-          return;
-        }
-        if (flags.json) out(JSON.stringify(final, null, 2));
-        else if (final.status === 'succeeded') out(JSON.stringify(final.result ?? null));
-        if (final.status !== 'succeeded') {
-          err(`run ${final.id} ${final.status}: ${errorText(final)}`);
-          process.exitCode = 1;
-        }
-      });
-    });
+    .action(
+      async (name: string, flags: ClientFlags & { input?: string; wait?: boolean; timeout?: string }) => {
+        const input = flags.input === undefined ? undefined : parseInput(flags.input);
+        const timeoutMs = flags.timeout === undefined ? null : flagDuration(flags.timeout, '--timeout');
+        await withClient(flags, 'write', async (client) => {
+          const { run } = await client.post<{ run: Run }>(`/v1/functions/${enc(name)}/invoke`, {
+            ...(input !== undefined ? { input } : {}),
+          });
+          if (!flags.wait) {
+            out(flags.json ? JSON.stringify(run, null, 2) : `${run.id} ${run.status}`);
+            return;
+          }
+          if (!flags.json) out(`${run.id} ${run.status}`);
+          const final = await waitForRun(client, run, timeoutMs, name);
+          if (final === null) {
+            err(
+              `run ${run.id} of "${name}" did not finish within ${flags.timeout}; it goes on. ` +
+                `Follow it with: mainspring logs ${run.id} --follow`,
+            );
+            process.exitCode = 1;
+            return;
+          }
+          if (flags.json) out(JSON.stringify(final, null, 2));
+          else {
+            out(
+              `${final.id} ${final.status} after ${final.attempt} attempt(s)${final.durationMs === null ? '' : `, ${shortDuration(final.durationMs)}`}`,
+            );
+            if (final.status === 'succeeded') out(JSON.stringify(final.result ?? null));
+          }
+          if (final.status !== 'succeeded') {
+            err(`run ${final.id} ${final.status}: ${errorText(final)}`);
+            process.exitCode = 1;
+          }
+        });
+      },
+    );
 }
 
-/** The invocation's final attempt, or null when `timeoutMs` passes first. */
-async function waitFor(ms: Mainspring, run: Run, timeoutMs: number | null): Promise<Run | null> {
-  // Runs.wait is raced rather than given a signal: it must not outlive the store, and
-  // its loop is only stopped by the store closing, whose error is not ours to report.
-  const waiting = ms.runs.wait(run.id);
-  waiting.catch(() => {});
-  if (timeoutMs === null) return waiting;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
-  });
+/** How long a run may stay queued before the wait says no worker seems to be taking it. */
+const NO_WORKER_NOTE_MS = 5000;
+
+/**
+ * The invocation's final attempt, or null when `timeoutMs` passes first. On a terminal, a
+ * status line shows the elapsed time and the current attempt's status while it waits.
+ */
+async function waitForRun(
+  client: ApiClient,
+  run: Run,
+  timeoutMs: number | null,
+  name: string,
+): Promise<Run | null> {
+  const started = Date.now();
+  const ticker = new Ticker();
+  let warned = false;
   try {
-    return await Promise.race([waiting, timedOut]);
+    for (;;) {
+      const left = timeoutMs === null ? 1000 : timeoutMs - (Date.now() - started);
+      if (left <= 0) return null;
+      // The server follows the invocation across retries: 200 once it is over, 202 while not.
+      const res = await client.call<{ run: Run }>('POST', `/v1/runs/${enc(run.id)}/wait`, {
+        body: { timeoutMs: Math.max(1, Math.min(1000, left)) },
+      });
+      const current = res.body.run;
+      if (res.status === 200) return current;
+      const elapsed = Date.now() - started;
+      if (!warned && current.status === 'queued' && current.attempt === 1 && elapsed >= NO_WORKER_NOTE_MS) {
+        warned = true;
+        ticker.note(
+          `no worker has picked up run ${current.id} after ${Math.round(elapsed / 1000)}s; is \`mainspring start\` (or \`mainspring worker\`) running on this store with "${name}" defined?`,
+        );
+      }
+      ticker.show(`${current.id} ${current.status} (attempt ${current.attempt}), ${shortDuration(elapsed)}`);
+    }
   } finally {
-    clearTimeout(timer);
+    ticker.clear();
   }
 }
 
 function registerRuns(program: Command): void {
   const runs = program.command('runs').description('the run history: list, get, cancel');
-  const sub = (name: string, description: string) => withStore(runs.command(name).description(description));
+  const sub = (name: string, description: string) =>
+    addClientOptions(runs.command(name).description(description));
 
   sub('list', 'runs, newest first')
     .option('--function <name>', 'only runs of this function')
     .option('--status <status>', `only runs in this status: ${RUN_STATUSES.join(', ')}`)
-    .option('--trigger <kind>', 'only runs started this way: manual, queue, event, schedule, task, webhook')
+    .option('--trigger <kind>', `only runs started this way: ${TRIGGERS.join(', ')}`)
     .option('--since <duration>', 'only runs created in the last … (e.g. 1h, 2d)')
     .option('--limit <n>', 'at most this many (1 to 500)', '50')
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .action(
       (
-        flags: Flags & {
+        flags: ClientFlags & {
           function?: string;
           status?: string;
           trigger?: string;
@@ -223,36 +247,31 @@ function registerRuns(program: Command): void {
           cursor?: string;
         },
       ) => {
-        if (flags.status !== undefined && !RUN_STATUSES.includes(flags.status as RunStatus)) {
+        if (flags.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(flags.status)) {
           throw new MainspringError(
             'E_VALIDATION',
             `--status is ${JSON.stringify(flags.status)}; use one of ${RUN_STATUSES.join(', ')}`,
             { details: { field: 'status', value: flags.status } },
           );
         }
-        const limit = Number(flags.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+        if (flags.trigger !== undefined && !TRIGGERS.includes(flags.trigger)) {
           throw new MainspringError(
             'E_VALIDATION',
-            `--limit is ${JSON.stringify(flags.limit)}; use a whole number from 1 to 500`,
-            { details: { field: 'limit', value: flags.limit } },
+            `--trigger is ${JSON.stringify(flags.trigger)}; use one of ${TRIGGERS.join(', ')}`,
+            { details: { field: 'trigger', value: flags.trigger } },
           );
         }
+        const limit = flagInt(flags.limit, '--limit', 1, 500);
         const sinceMs = flags.since === undefined ? null : flagDuration(flags.since, '--since');
-        return withApp(flags, async (ms) => {
-          if (flags.function !== undefined) ms.runs.function(flags.function);
-          const page = await ms.runs
-            .list({
-              limit,
-              ...(flags.function !== undefined ? { function: flags.function } : {}),
-              ...(flags.status !== undefined ? { status: flags.status as RunStatus } : {}),
-              ...(flags.trigger !== undefined ? { trigger: flags.trigger as TriggerKind } : {}),
-              ...(sinceMs !== null ? { from: new Date(ms.clock.now() - sinceMs) } : {}),
-              ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
-            })
-            .catch((e: unknown) => {
-              throw asFlagError(e);
-            });
+        return withClient(flags, 'read', async (client) => {
+          const page = await client.get<{ runs: Run[]; nextCursor: string | null }>('/v1/runs', {
+            limit,
+            function: flags.function,
+            status: flags.status,
+            trigger: flags.trigger,
+            from: sinceMs === null ? undefined : new Date(Date.now() - sinceMs).toISOString(),
+            cursor: flags.cursor,
+          });
           if (flags.json) out(JSON.stringify(page, null, 2));
           else printRuns(page.runs, page.nextCursor);
         });
@@ -261,9 +280,9 @@ function registerRuns(program: Command): void {
 
   sub('get', 'one run in detail')
     .argument('<id>', 'the run id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const run = await ms.runs.get(id);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        const run = await client.get<Run>(`/v1/runs/${enc(id)}`);
         if (flags.json) out(JSON.stringify(run, null, 2));
         else printRun(run);
       }),
@@ -274,11 +293,11 @@ function registerRuns(program: Command): void {
     'cancel a run: a queued one never starts; a running one is signalled (a command gets SIGTERM)',
   )
     .argument('<id>', 'the run id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'write', async (client) => {
         // Read first: a cancelled run looks the same whether this call or an earlier one ended it.
-        const before = await ms.runs.get(id);
-        const run = await ms.runs.cancel(id);
+        const before = await client.get<Run>(`/v1/runs/${enc(id)}`);
+        const { run } = await client.post<{ run: Run }>(`/v1/runs/${enc(id)}/cancel`);
         if (flags.json) out(JSON.stringify(run, null, 2));
         else if (run.status === 'running') out(`${run.id} running; cancellation requested`);
         else if (run.status === 'cancelled' && !TERMINAL_STATUSES.includes(before.status))
@@ -289,7 +308,7 @@ function registerRuns(program: Command): void {
 }
 
 function registerLogs(program: Command): void {
-  withStore(program.command('logs'))
+  addClientOptions(program.command('logs'))
     .description("print a run's log lines, or those of a function's recent runs")
     .argument('<target>', 'a run id, or a function name')
     .option(
@@ -301,44 +320,67 @@ function registerLogs(program: Command): void {
       'after',
       '\nLine format: <ISO time> <LEVEL> [<run id> #<attempt>] <message> <fields as JSON>',
     )
-    .action(async (target: string, flags: Flags & { follow?: boolean; since: string }) => {
+    .action(async (target: string, flags: ClientFlags & { follow?: boolean; since: string }) => {
       const sinceMs = flagDuration(flags.since, '--since');
-      await withApp(flags, async (ms) => {
+      await withClient(flags, 'read', async (client) => {
         const print = (l: RunLogLine) => out(flags.json ? JSON.stringify(l) : formatLogLine(l));
-        const run = await findRun(ms, target);
-        if (run === null && !ms.runs.functions.has(target)) {
-          const known = [...ms.runs.functions.keys()];
-          throw new MainspringError(
-            'E_FUNCTION_NOT_FOUND',
-            `"${target}" is neither a run id nor a function; ${known.length > 0 ? `functions: ${known.join(', ')}` : 'the app defines no functions'}`,
-            { details: { field: 'target', value: target } },
-          );
-        }
+        const run = await client.get<Run>(`/v1/runs/${enc(target)}`).catch((e: unknown) => {
+          if ((e as { code?: string }).code === 'E_RUN_NOT_FOUND') return null;
+          throw e;
+        });
         const interrupt = interruptSignal();
         try {
           if (run !== null && flags.follow) {
-            for await (const l of ms.runs.follow(run.id, { signal: interrupt.signal })) print(l);
+            for await (const e of client.events(
+              `/v1/runs/${enc(run.id)}/logs`,
+              { follow: 1 },
+              interrupt.signal,
+            ))
+              streamed(e, print);
           } else if (run !== null) {
             let afterSeq = 0;
             for (;;) {
-              const lines = await ms.runs.logs(run.id, { afterSeq, limit: 1000 });
-              for (const l of lines) print(l);
-              if (lines.length < 1000) break;
-              afterSeq = lines.at(-1)!.seq;
+              const page = await client.get<{ lines: RunLogLine[]; nextAfterSeq: number }>(
+                `/v1/runs/${enc(run.id)}/logs`,
+                { afterSeq },
+              );
+              for (const l of page.lines) print(l);
+              if (page.lines.length < 1000) break;
+              afterSeq = page.nextAfterSeq;
             }
           } else {
-            const lines = ms.runs.followFunction(target, {
-              since: new Date(ms.clock.now() - sinceMs),
-              signal: interrupt.signal,
-              follow: flags.follow === true,
-            });
-            for await (const l of lines) print(l);
+            const since = new Date(Date.now() - sinceMs).toISOString();
+            const path = `/v1/functions/${enc(target)}/logs`;
+            if (flags.follow) {
+              for await (const e of client.events(path, { since, follow: 1 }, interrupt.signal))
+                streamed(e, print);
+            } else {
+              let afterId = 0;
+              for (;;) {
+                const page = await client.get<{ lines: RunLogLine[]; nextAfterId: number }>(path, {
+                  since,
+                  afterId,
+                });
+                for (const l of page.lines) print(l);
+                if (page.lines.length < 1000) break;
+                afterId = page.nextAfterId;
+              }
+            }
           }
         } finally {
           interrupt.done();
         }
       });
     });
+}
+
+/** One event of a followed log stream: a line is printed, an error ends the command. */
+function streamed(e: { event: string; data: string }, print: (l: RunLogLine) => void): void {
+  if (e.event === 'line') print(JSON.parse(e.data) as RunLogLine);
+  else if (e.event === 'error') {
+    const { code, message } = JSON.parse(e.data) as { code: string; message: string };
+    throw new MainspringError('E_INTERNAL', `the log stream ended with an error: ${message} [${code}]`);
+  }
 }
 
 export function registerRunsCommands(program: Command): void {

@@ -149,7 +149,11 @@ export function verifyWebhook(
 }
 
 /** Checks one source's settings at config load; returns the problems found. */
-export function checkWebhookConfig(source: string, config: unknown): string[] {
+/**
+ * Problems with one webhook source's settings. `requireSecret: false` (a config loaded by a
+ * command that serves no webhooks) lets an unset secret pass: only serving needs it.
+ */
+export function checkWebhookConfig(source: string, config: unknown, requireSecret = true): string[] {
   const where = `webhooks.${source}`;
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(source)) {
     return [`${where}: the source name must be 1–64 letters, digits, "-", "_" or "."`];
@@ -174,7 +178,7 @@ export function checkWebhookConfig(source: string, config: unknown): string[] {
   if (typeof c['secret'] === 'string' && c['secret'] !== '' && c['scheme'] === undefined) {
     problems.push(`${where} has a secret but no scheme; set scheme to one of ${schemes.join(', ')}`);
   }
-  if (c['scheme'] !== undefined && (c['secret'] === undefined || c['secret'] === '')) {
+  if (requireSecret && c['scheme'] !== undefined && (c['secret'] === undefined || c['secret'] === '')) {
     problems.push(
       `${where}.secret is ${c['secret'] === '' ? 'empty' : 'missing'}; a scheme needs its signing secret (unset environment variable?)`,
     );

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
-import { schemaTooNew } from '../schema-too-new.ts';
+import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import type {
   EventStore,
   LockStore,
@@ -31,6 +31,10 @@ export interface PgStoreOptions extends PgTarget {
   readonly clock: Clock;
   readonly migrate: boolean;
   readonly poolSize?: number;
+  /** Every connection refuses writes (`default_transaction_read_only`). */
+  readonly readOnly?: boolean;
+  /** Refuse a schema that is missing or not at the current version, rather than create it. */
+  readonly existing?: boolean;
 }
 
 export class PgStore implements Store {
@@ -54,7 +58,7 @@ export class PgStore implements Store {
   readonly #leasePool: pg.Pool;
   #closed = false;
 
-  private constructor(pool: pg.Pool, target: PgTarget) {
+  private constructor(pool: pg.Pool, target: PgTarget, settings: Record<string, string>) {
     this.pool = pool;
     this.url = target.display;
     this.schema = target.schema;
@@ -65,7 +69,7 @@ export class PgStore implements Store {
     // crashes and loses one, the message is simply delivered again (at-least-once holds).
     // Sends keep the default, so a send that returned is never lost. Run records and
     // lines go the same way: they describe work whose acks may be lost alike.
-    this.#leasePool = createPool(target, 4, { synchronous_commit: 'off' });
+    this.#leasePool = createPool(target, 4, { ...settings, synchronous_commit: 'off' });
     this.runs = new PgRunStore(pool, this.#leasePool);
     const messagesChannel = this.#listener.channelName(MESSAGES_CHANNEL);
     this.queues = new PgQueueStore(pool, this.#leasePool, messagesChannel);
@@ -74,15 +78,18 @@ export class PgStore implements Store {
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
-    const pool = createPool(options, options.poolSize ?? 10);
+    const settings: Record<string, string> = options.readOnly ? { default_transaction_read_only: 'on' } : {};
+    const pool = createPool(options, options.poolSize ?? 10, settings);
     try {
       await pool.query('SELECT 1').catch((err: unknown) => {
         throw unreachable(options.display, err);
       });
       const found = await currentVersion(pool, options.schema);
       if (found > PG_MIGRATIONS.length) throw schemaTooNew(options.display, found, PG_MIGRATIONS.length);
+      if (options.existing && found < PG_MIGRATIONS.length)
+        throw storeNotFound(options.display, found, PG_MIGRATIONS.length);
       if (options.migrate) await migratePostgres(pool, options.schema, options.display, options.clock.now());
-      return new PgStore(pool, options);
+      return new PgStore(pool, options, settings);
     } catch (err) {
       await pool.end().catch(() => {});
       throw isConnectionError(err) ? unreachable(options.display, err) : err;

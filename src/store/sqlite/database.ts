@@ -151,8 +151,8 @@ export class Connection {
 
 const READS_ONLY = /^\s*SELECT\b/i;
 
-export function openDatabase(path: string): DatabaseSync {
-  if (path !== ':memory:') {
+export function openDatabase(path: string, options: { readOnly?: boolean } = {}): DatabaseSync {
+  if (path !== ':memory:' && !options.readOnly) {
     checkExisting(path);
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -162,7 +162,7 @@ export function openDatabase(path: string): DatabaseSync {
   }
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path);
+    db = new DatabaseSync(path, { readOnly: options.readOnly === true });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Reading the schema proves the file is a database before anything writes to it.
     db.prepare('SELECT count(*) FROM sqlite_master').get();

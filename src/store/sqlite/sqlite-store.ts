@@ -2,10 +2,11 @@
 // are in-process events, shared by every store this process opens on the file.
 
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
-import { schemaTooNew } from '../schema-too-new.ts';
+import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import type {
   EventStore,
   LockStore,
@@ -51,6 +52,10 @@ export interface SqliteStoreOptions {
   readonly display: string;
   readonly clock: Clock;
   readonly migrate: boolean;
+  /** Open the file read-only: no pragma, checkpoint or migration writes it. */
+  readonly readOnly?: boolean;
+  /** Refuse a missing file or one not at the current schema version, rather than create it. */
+  readonly existing?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -75,7 +80,7 @@ export class SqliteStore implements Store {
   readonly #bus: EventEmitter;
   #closed = false;
 
-  private constructor(db: Connection, path: string, display: string) {
+  private constructor(db: Connection, path: string, display: string, readOnly: boolean) {
     this.db = db.raw;
     this.#conn = db;
     this.#path = path;
@@ -86,7 +91,7 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
     // Both threads start once this process writes to the file in earnest.
-    if (file) attachCheckpointer(path, db.raw, () => markBusy(path, RUN_WRITER_SQL));
+    if (file && !readOnly) attachCheckpointer(path, db.raw, () => markBusy(path, RUN_WRITER_SQL));
     const bus = this.#bus;
     const notify = (channel: string, payload: string) => bus.emit(channel, payload);
     this.queues = new SqliteQueueStore(db, notify);
@@ -96,16 +101,24 @@ export class SqliteStore implements Store {
 
   static open(options: SqliteStoreOptions): SqliteStore {
     const file = options.path !== ':memory:';
-    const db = new Connection(openDatabase(options.path), file ? acquireFile(options.path) : new WriteLock());
+    const readOnly = options.readOnly === true;
+    if (options.existing && (!file || !existsSync(options.path)))
+      throw storeNotFound(options.display, 0, SQLITE_MIGRATIONS.length);
+    const raw = openDatabase(options.path, { readOnly });
+    const db = new Connection(raw, file ? acquireFile(options.path) : new WriteLock());
     try {
       const found = currentVersion(db);
       if (found > SQLITE_MIGRATIONS.length)
         throw schemaTooNew(options.display, found, SQLITE_MIGRATIONS.length);
+      if (options.existing && found < SQLITE_MIGRATIONS.length)
+        throw storeNotFound(options.display, found, SQLITE_MIGRATIONS.length);
       // Only now, with the file known to be ours, may anything be written to it.
-      if (options.path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = NORMAL');
+      if (!readOnly) {
+        if (file) db.exec('PRAGMA journal_mode = WAL');
+        db.exec('PRAGMA synchronous = NORMAL');
+      }
       if (options.migrate) migrateSqlite(db, options.display, options.clock.now());
-      return new SqliteStore(db, options.path, options.display);
+      return new SqliteStore(db, options.path, options.display, readOnly);
     } catch (err) {
       db.close();
       if (file) void releaseFile(options.path);
