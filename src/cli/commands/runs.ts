@@ -3,12 +3,12 @@
 // the API, over HTTP with --url or in this process over the store.
 
 import type { Command } from 'commander';
-import { parseDuration } from '../../core/duration.ts';
 import { MainspringError } from '../../core/errors.ts';
 import type { Run, RunLogLine } from '../../runtime/runs.ts';
 import { RUN_STATUSES, TERMINAL_STATUSES } from '../../store/run-row.ts';
 import type { ApiClient } from '../client.ts';
 import { addClientOptions, type ClientFlags, err, out, withClient } from '../connect.ts';
+import { flagDuration, flagInt, interruptSignal, parseInput } from '../flags.ts';
 import { shortDuration, table } from '../table.ts';
 import { Ticker } from '../ticker.ts';
 
@@ -16,42 +16,6 @@ const TRIGGERS = ['manual', 'queue', 'event', 'schedule', 'task', 'webhook'];
 
 const WORKER_NOTE =
   'A worker must be running against the same store (`mainspring start` or `npm start` in another terminal) for the run to start.';
-
-export function parseInput(text: string, flag = '--input'): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is not valid JSON (${(e as Error).message}); pass JSON such as '{"id": 1}'`,
-      { details: { field: flag.replace(/^--/, ''), value: text } },
-    );
-  }
-}
-
-export function flagDuration(text: string, flag: string): number {
-  try {
-    return parseDuration(text, flag);
-  } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is ${JSON.stringify(text)}: ${(e as Error).message}; use e.g. 30s, 5m, 1h`,
-      { details: { field: flag, value: text }, cause: e },
-    );
-  }
-}
-
-export function flagInt(text: string, flag: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text) || n < min || n > max) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is ${JSON.stringify(text)}; use a whole number from ${min} to ${max}`,
-      { details: { field: flag, value: text } },
-    );
-  }
-  return n;
-}
 
 function printRuns(runs: readonly Run[], nextCursor: string | null): void {
   if (runs.length === 0) out('no runs');
@@ -118,14 +82,6 @@ export function formatLogLine(l: RunLogLine): string {
   const level = LEVELS[l.level] ?? `L${l.level}`;
   const fields = l.fields !== null && Object.keys(l.fields).length > 0 ? ` ${JSON.stringify(l.fields)}` : '';
   return `${l.time} ${level} [${l.runId}${attempt ? ` #${attempt}` : ''}] ${l.msg}${fields}`;
-}
-
-/** An AbortSignal that fires on the first SIGINT (Ctrl-C); `done` removes the handler. */
-export function interruptSignal(): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
-  const onInt = () => ac.abort();
-  process.once('SIGINT', onInt);
-  return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
 }
 
 const enc = encodeURIComponent;
