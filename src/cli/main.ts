@@ -4,17 +4,24 @@
 
 import { isMainspringError } from '../core/errors.ts';
 import { exitCodeFor } from './exit.ts';
-import { buildProgram } from './program.ts';
+import { buildProgram, usageError } from './program.ts';
 
+const program = await buildProgram(process.argv);
 try {
-  await buildProgram().parseAsync(process.argv);
+  await program.parseAsync(process.argv);
 } catch (err) {
-  if (isMainspringError(err)) {
-    process.stderr.write(`mainspring: ${err.message} [${err.code}]\n`);
+  const usage = usageError(program, err, process.argv);
+  if (usage !== null) {
+    if (usage.line !== null) process.stderr.write(`mainspring: ${usage.line}\n`);
+    process.exitCode = usage.exitCode;
   } else {
-    process.stderr.write(
-      `mainspring: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    if (isMainspringError(err)) {
+      process.stderr.write(`mainspring: ${err.message} [${err.code}]\n`);
+    } else {
+      process.stderr.write(
+        `mainspring: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+    }
+    process.exitCode = exitCodeFor(err);
   }
-  process.exitCode = exitCodeFor(err);
 }

@@ -1,17 +1,20 @@
 // `mainspring migrate`: bring the store's schema up to date and report its version.
+// With `start`, `worker` and `scheduler`, the only command that creates or migrates a store.
 
 import type { Command } from 'commander';
-import { resolveOptions } from '../../config.ts';
-import { openStore } from '../../store/open.ts';
-import { loadConfig } from '../load-config.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
+import { addConfigOption, addStoreOption } from '../connect.ts';
 
 export function registerMigrateCommand(program: Command): void {
   const cmd = program
     .command('migrate')
-    .description("apply the store's pending migrations and print its schema version");
+    .description('create the store if needed, apply its pending migrations, and print its schema version');
   addConfigOption(addStoreOption(cmd)).action(async (flags: { db?: string; config?: string }) => {
-    const { config } = await loadConfig(process.cwd(), flags.config);
+    const [{ loadConfig }, { resolveOptions }, { openStore }] = await Promise.all([
+      import('../load-config.ts'),
+      import('../../config.ts'),
+      import('../../store/open.ts'),
+    ]);
+    const { config } = await loadConfig(process.cwd(), flags.config, 'client');
     const { dbUrl } = resolveOptions(flags.db ? { db: flags.db } : {}, config);
     const store = await openStore(dbUrl);
     try {

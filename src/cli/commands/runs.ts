@@ -86,7 +86,7 @@ export function formatLogLine(l: RunLogLine): string {
 
 const enc = encodeURIComponent;
 
-function registerInvoke(program: Command): void {
+export function registerInvokeCommand(program: Command): void {
   addClientOptions(program.command('invoke'))
     .description(
       'queue a run of a function; prints its run id and status (a worker must be running: see --help)',
@@ -126,9 +126,7 @@ function registerInvoke(program: Command): void {
           }
           if (flags.json) out(JSON.stringify(final, null, 2));
           else {
-            out(
-              `${final.id} ${final.status} after ${final.attempt} attempt(s)${final.durationMs === null ? '' : `, ${shortDuration(final.durationMs)}`}`,
-            );
+            out(`${final.id} ${final.status}`);
             if (final.status === 'succeeded') out(JSON.stringify(final.result ?? null));
           }
           if (final.status !== 'succeeded') {
@@ -180,7 +178,7 @@ async function waitForRun(
   }
 }
 
-function registerRuns(program: Command): void {
+export function registerRunsCommand(program: Command): void {
   const runs = program.command('runs').description('the run history: list, get, cancel');
   const sub = (name: string, description: string) =>
     addClientOptions(runs.command(name).description(description));
@@ -263,7 +261,7 @@ function registerRuns(program: Command): void {
     );
 }
 
-function registerLogs(program: Command): void {
+export function registerLogsCommand(program: Command): void {
   addClientOptions(program.command('logs'))
     .description("print a run's log lines, or those of a function's recent runs")
     .argument('<target>', 'a run id, or a function name')
@@ -337,10 +335,4 @@ function streamed(e: { event: string; data: string }, print: (l: RunLogLine) => 
     const { code, message } = JSON.parse(e.data) as { code: string; message: string };
     throw new MainspringError('E_INTERNAL', `the log stream ended with an error: ${message} [${code}]`);
   }
-}
-
-export function registerRunsCommands(program: Command): void {
-  registerInvoke(program);
-  registerRuns(program);
-  registerLogs(program);
 }

@@ -1,21 +1,17 @@
 // `mainspring start`: the store, the API, and the app's workers in one process.
 
 import type { Command } from 'commander';
-import { type RunFlags, runApp } from '../run-app.ts';
+import { addConfigOption, addStoreOption } from '../connect.ts';
+import type { RunFlags, RunMode } from '../run-app.ts';
 
-export function addStoreOption(cmd: Command): Command {
-  return cmd.option(
-    '--db <url>',
-    'store URL: sqlite:PATH, sqlite::memory: or postgres://USER@HOST:PORT/DB (default: $DATABASE_URL, else sqlite:.mainspring/mainspring.db)',
-  );
+/** The serving code (pino, Fastify, the engine) loads only when a command runs, not for --help. */
+async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
+  const { runApp: run } = await import('../run-app.ts');
+  return run(flags, mode);
 }
 
-export function addConfigOption(cmd: Command): Command {
-  return cmd.option(
-    '-c, --config <file>',
-    'config file (default: mainspring.config.ts/.mts/.js/.mjs in this folder)',
-  );
-}
+// Shared with every command that opens a store; defined with the client options.
+export { addConfigOption, addStoreOption } from '../connect.ts';
 
 export function registerStartCommand(program: Command): void {
   const cmd = program
