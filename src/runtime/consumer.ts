@@ -16,6 +16,7 @@ import { type ActiveRun, type AttemptOutcome, type RunStart, type Runtime, runAt
 import type { Batcher } from './batcher.ts';
 import type { Deadline, DeadlineTarget } from './deadlines.ts';
 import { isNonRetryable, retryAfterOf, toErrorRecord } from './errors.ts';
+import { type AfterFailure, logFailedAttempt } from './failure-log.ts';
 import type {
   BatchResult,
   FunctionDefinition,
@@ -58,6 +59,12 @@ class Begun implements DeadlineTarget {
   readonly startedAtMs: number;
   /** Whether the run gets a record. */
   readonly recorded: boolean;
+  /**
+   * The receive count in the message's current queue, which the limits (maxReceiveCount, an
+   * invocation's attempts) and the backoff go by. `info.attempt` counts on across dead-lettering
+   * and redrive, naming a new run each time; this starts again, as SQS's does on a redrive.
+   */
+  readonly receives: number;
   /** When a queue-triggered run's `running` row is due to be written. */
   deadline: Deadline | null = null;
   /** Whether the `running` row was queued for writing. */
@@ -75,6 +82,7 @@ class Begun implements DeadlineTarget {
     input: unknown,
     inputJson: string | null,
     recorded: boolean,
+    receives: number,
   ) {
     this.rt = rt;
     this.fn = fn;
@@ -83,6 +91,7 @@ class Begun implements DeadlineTarget {
     this.inputJson = inputJson;
     this.startedAtMs = rt.clock.now();
     this.recorded = recorded;
+    this.receives = receives;
   }
 
   /** Still running a moment after it started: write the row, so the run shows while it lasts. */
@@ -109,12 +118,9 @@ interface RowSource {
 }
 
 const NO_INPUT = Symbol('no input');
-const LOST_ERROR = JSON.stringify({
-  name: 'MainspringError',
-  code: 'E_RUN_LOST',
-  message:
-    'the process running this attempt stopped before it finished (crash or lost lease); a later attempt took over',
-});
+const LOST_MESSAGE =
+  'the process running this attempt stopped before it finished (crash or lost lease); a later attempt took over';
+const LOST_ERROR = JSON.stringify({ name: 'MainspringError', code: 'E_RUN_LOST', message: LOST_MESSAGE });
 
 function runRow(fn: FunctionDefinition, b: RowSource, status: RunStatus, owner: string | null): RunWrite {
   return {
@@ -322,6 +328,16 @@ export class QueueConsumer {
     );
     for (const m of over)
       this.#d.events.emit('message:dead', { queue: this.#queue, id: String(m.id), deadLetterQueue });
+    // No attempt of these ran to an outcome, so no run's failure line covers them.
+    this.#d.log.error(
+      {
+        function: this.#d.fn.name,
+        queue: this.#queue,
+        messageIds: over.map((m) => String(m.id)),
+        err: error.message,
+      },
+      `dead-lettered to ${deadLetterQueue} unhandled: no attempt finished before its lease ran out`,
+    );
   }
 
   /** Due messages join the buffer; those leased ahead wait in `#scheduled` for their due time. */
@@ -465,7 +481,11 @@ export class QueueConsumer {
     const first = messages[0]!;
     const invocationId = `${runIdPrefix(first.sentAtMs)}m${first.id.toString(36)}`;
     let attempt = 0;
-    for (const m of messages) if (m.receiveCount > attempt) attempt = m.receiveCount;
+    let receives = 0;
+    for (const m of messages) {
+      attempt = Math.max(attempt, attemptOf(m));
+      receives = Math.max(receives, m.receiveCount);
+    }
     const messageIds = records.map((r) => r.id);
     const rule = this.#d.ruleName;
     const triggerInfo: TriggerInfo =
@@ -479,7 +499,7 @@ export class QueueConsumer {
       trigger: triggerInfo,
       scheduledFor: null,
     };
-    const begun = new Begun(runtime, fn, info, NO_INPUT, null, runtime.recordRuns);
+    const begun = new Begun(runtime, fn, info, NO_INPUT, null, runtime.recordRuns, receives);
     if (!runtime.recordRuns) return begun;
     if (messages.length === 1) begun.triggerJson = `${this.#triggerJsonHead}"${messageIds[0]}"]}`;
     if (attempt > 1) {
@@ -500,7 +520,8 @@ export class QueueConsumer {
       this.#d.log.error({ queue: this.#queue, id: record.id }, 'not an invocation message; dropped');
       return null;
     }
-    const attempt = message.receiveCount;
+    const attempt = attemptOf(message);
+    const receives = message.receiveCount;
     const invocationId = body.invocationId;
     const id = attemptRunId(invocationId, attempt);
     const now = runtime.clock.now();
@@ -517,6 +538,7 @@ export class QueueConsumer {
       body.input ?? null,
       body.input === undefined ? null : JSON.stringify(body.input),
       true,
+      receives,
     );
     const maxAttempts = body.retry?.maxAttempts ?? fn.retry.maxAttempts;
     begun.maxAttempts = maxAttempts;
@@ -526,13 +548,20 @@ export class QueueConsumer {
     if (attempt === 1 && body.trigger.kind === 'schedule' && body.scheduledForMs != null) {
       runtime.metrics?.scheduleLateness(body.trigger.schedule, now - body.scheduledForMs);
     }
-    if (attempt > maxAttempts) {
+    if (receives > maxAttempts) {
       // Redelivered past its attempts (its workers kept dying): give up, on the record.
       await runtime.recorder.write(
         { ...runRow(fn, begun, 'failed', runtime.owner), finishedAtMs: now, error: LOST_ERROR },
         true,
       );
       await runtime.store.runs.failAbandoned(invocationId, attempt, LOST_ERROR, now);
+      logFailedAttempt(
+        this.#d.log,
+        { function: fn.name, info: begun.info, timedOut: false, message: LOST_MESSAGE },
+        {
+          fate: `no attempts left (${maxAttempts}): the processes running it kept stopping before it finished`,
+        },
+      );
       return null;
     }
     const start: RunStart = { id, row: null };
@@ -588,14 +617,32 @@ export class QueueConsumer {
     const maxAttempts = begun.maxAttempts ?? settings.maxReceiveCount;
     const failed = (status === 'failed' || status === 'timed_out') && !outcome.released;
     let retryAtMs: number | null = failed
-      ? outcome.finishedAtMs + (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.info.attempt))
+      ? outcome.finishedAtMs + (retryAfterOf(outcome.thrown) ?? backoffMs(settings.retry, begun.receives))
       : null;
-    const final =
-      failed &&
-      (isNonRetryable(outcome.thrown) ||
-        (maxAttempts !== null && begun.info.attempt >= maxAttempts) ||
-        (begun.expiresAtMs !== null && retryAtMs !== null && retryAtMs > begun.expiresAtMs));
+    const nonRetryable = failed && isNonRetryable(outcome.thrown);
+    const exhausted = maxAttempts !== null && begun.receives >= maxAttempts;
+    const expired = begun.expiresAtMs !== null && retryAtMs !== null && retryAtMs > begun.expiresAtMs;
+    const final = failed && (nonRetryable || exhausted || expired);
     if (final) retryAtMs = null;
+    if (failed) {
+      const after: AfterFailure =
+        retryAtMs !== null
+          ? { retryInMs: retryAtMs - outcome.finishedAtMs }
+          : { fate: this.#fate(nonRetryable, exhausted, begun.receives, maxAttempts) };
+      logFailedAttempt(
+        this.#d.log,
+        {
+          function: fn.name,
+          info: begun.info,
+          timedOut: status === 'timed_out',
+          message: outcome.error?.message ?? 'failed',
+          ...(this.#d.invocations
+            ? {}
+            : { queue: { name: this.#queue, messageIds: messages.map((m) => String(m.id)) } }),
+        },
+        after,
+      );
+    }
     if (begun.recorded) {
       const row = finishedRow(fn, begun, outcome, runtime.owner);
       if (this.#d.invocations) writes.push(runtime.recorder.write(row, true));
@@ -654,6 +701,18 @@ export class QueueConsumer {
     }
     // A FIFO group's next message becomes deliverable only once this one is gone.
     if (this.#d.settings.fifo) this.wake();
+  }
+
+  /** What became of an invocation or message whose attempt failed for good (see #fail), for the log. */
+  #fate(nonRetryable: boolean, exhausted: boolean, receives: number, maxAttempts: number | null): string {
+    if (this.#d.invocations) {
+      if (nonRetryable) return 'not retryable';
+      return exhausted ? `no attempts left (${receives} of ${maxAttempts})` : 'past its maximum event age';
+    }
+    const dlq = this.#d.settings.deadLetterQueue;
+    // maxReceiveCount needs a dead-letter queue: without one, only a NonRetryableError ends a queue run.
+    if (dlq === null) return 'not retryable; message dropped (the queue has no dead-letter queue)';
+    return `${nonRetryable ? 'not retryable; ' : ''}dead-lettered to ${dlq}`;
   }
 
   async #alert(begun: Begun, outcome: AttemptOutcome): Promise<void> {
@@ -734,11 +793,8 @@ export class QueueConsumer {
           });
         }
       } else {
+        // The run's failure line (#record) says the message was dropped.
         await store.ack(dead);
-        this.#d.log.error(
-          { queue: this.#queue, ids: dead.map((m) => m.id), error: record },
-          'NonRetryableError with no dead-letter queue: message dropped',
-        );
         for (const m of dead) events.emit('message:dropped', { queue: this.#queue, id: String(m.id) });
       }
     }
@@ -761,6 +817,11 @@ export class QueueConsumer {
       }
     }
   }
+}
+
+/** The attempt a receive of `m` is: it counts every receive the message ever had, so its run id is new. */
+function attemptOf(m: ClaimedMessage): number {
+  return m.priorReceives + m.receiveCount;
 }
 
 function toRecord(m: ClaimedMessage): QueueRecord {

@@ -62,6 +62,7 @@ export interface RawClaimed {
   body: string;
   priority: number;
   receive_count: number;
+  prior_receives: number;
   sent_at_ms: number;
   group_id: string | null;
   visible_at_ms: number;
@@ -76,6 +77,7 @@ export function toClaimed(rows: RawClaimed[], fifo: boolean): ClaimedMessage[] {
     body: r.body,
     priority: Number(r.priority),
     receiveCount: Number(r.receive_count),
+    priorReceives: Number(r.prior_receives),
     sentAtMs: Number(r.sent_at_ms),
     groupId: r.group_id,
     visibleAtMs: Number(r.visible_at_ms),

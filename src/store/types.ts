@@ -107,6 +107,11 @@ export interface ClaimedMessage {
   readonly priority: number;
   /** Includes this receive: 1 on first delivery. Also the receipt: acks must quote it. */
   readonly receiveCount: number;
+  /**
+   * Receives before receiveCount last restarted (the message was dead-lettered, or redriven):
+   * `priorReceives + receiveCount` numbers this receive among all the message ever had.
+   */
+  readonly priorReceives: number;
   readonly sentAtMs: number;
   readonly groupId: string | null;
   /** When it is due: may be after now for messages leased ahead (ClaimOptions.dueByMs). */

@@ -28,7 +28,7 @@ import type {
 } from '../types.ts';
 
 const RETURN_CLAIMED =
-  'RETURNING m.id, m.body, m.priority, m.receive_count, m.sent_at_ms, m.group_id, m.visible_at_ms';
+  'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms';
 
 const SQL = {
   // Create or replace queue $1's settings $2 at $3.
@@ -95,7 +95,9 @@ const SQL = {
       FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::jsonb[]) AS r(id, rc, visible_at_ms, error)
      WHERE m.id = ANY($1::bigint[]) AND m.id = r.id AND m.receive_count = r.rc AND m.leased`,
   // Move messages held with receipts into dead-letter queue $3 at $4, appending error $5[i] if not null.
-  deadLetter: `UPDATE messages m SET source_queue = m.queue, queue = $3, receive_count = 0, leased = false,
+  // Their receives so far move to prior_receives (see migration 0008).
+  deadLetter: `UPDATE messages m SET source_queue = m.queue, queue = $3,
+      prior_receives = m.prior_receives + m.receive_count, receive_count = 0, leased = false,
       lease_until_ms = NULL, visible_at_ms = $4, dead_at_ms = $4,
       errors = CASE WHEN r.error IS NULL THEN m.errors ELSE coalesce(m.errors, '[]'::jsonb) || jsonb_build_array(r.error) END
       FROM unnest($1::bigint[], $2::int[], $5::jsonb[]) AS r(id, rc, error)
@@ -120,9 +122,10 @@ const SQL = {
   listMessages: `SELECT ${MESSAGE_COLUMNS} FROM messages
     WHERE queue = $1 AND id > $2 AND ($4::text IS NULL OR source_queue = $4) ORDER BY id LIMIT $3`,
   // Move dead letters of $1 (from source $3 if not null; only ids $4 if not null) back to
-  // their source queue, visible at $2, with a fresh receive count.
+  // their source queue, visible at $2, with a fresh receive count (the old one added to prior_receives).
   redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
-      receive_count = 0, leased = false, lease_until_ms = NULL, visible_at_ms = $2
+      prior_receives = prior_receives + receive_count, receive_count = 0, leased = false,
+      lease_until_ms = NULL, visible_at_ms = $2
     WHERE queue = $1 AND source_queue IS NOT NULL AND ($3::text IS NULL OR source_queue = $3)
       AND ($4::bigint[] IS NULL OR id = ANY($4))`,
   purge: 'DELETE FROM messages WHERE queue = $1',

@@ -37,6 +37,7 @@ TABLE messages
   source_queue text
   dead_at_ms bigint
   lease_until_ms bigint
+  prior_receives integer NOT NULL DEFAULT 0
 
 TABLE queue_dedup
   queue text NOT NULL

@@ -53,7 +53,7 @@ const SQL = {
     WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
                    AND (leased = 0 OR lease_until_ms <= ?2)
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
-    RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
+    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
   claimFifo: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?5
@@ -61,7 +61,7 @@ const SQL = {
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
-    RETURNING id, body, priority, receive_count, sent_at_ms, group_id, visible_at_ms`,
+    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms`,
   // A matching receive count means nobody received the message since: the ack stands.
   ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2',
   // Return message ?1 (held with receive count ?2) to its queue at ?3, appending error ?4.
@@ -69,7 +69,9 @@ const SQL = {
     errors = json_insert(coalesce(errors, '[]'), '$[#]', json(?4))
     WHERE id = ?1 AND receive_count = ?2 AND leased = 1`,
   // Move message ?1 (held with ?2) into dead-letter queue ?3 at ?4, appending error ?5 if any.
-  deadLetter: `UPDATE messages SET source_queue = queue, queue = ?3, receive_count = 0, leased = 0,
+  // Its receives so far move to prior_receives (see migration 0009).
+  deadLetter: `UPDATE messages SET source_queue = queue, queue = ?3,
+    prior_receives = prior_receives + receive_count, receive_count = 0, leased = 0,
     lease_until_ms = NULL, visible_at_ms = ?4, dead_at_ms = ?4,
     errors = CASE WHEN ?5 IS NULL THEN errors ELSE json_insert(coalesce(errors, '[]'), '$[#]', json(?5)) END
     WHERE id = ?1 AND receive_count = ?2`,
@@ -92,9 +94,10 @@ const SQL = {
   listMessages: `SELECT ${MESSAGE_COLUMNS} FROM messages
     WHERE queue = ?1 AND id > ?2 AND (?4 IS NULL OR source_queue = ?4) ORDER BY id LIMIT ?3`,
   // Move dead letters of ?1 (from source ?3 if not null; ids in JSON array ?4 if not null) back
-  // to their source queue, visible at ?2, with a fresh receive count.
+  // to their source queue, visible at ?2, with a fresh receive count (the old one added to prior_receives).
   redrive: `UPDATE messages SET queue = source_queue, source_queue = NULL, dead_at_ms = NULL,
-    receive_count = 0, leased = 0, lease_until_ms = NULL, visible_at_ms = ?2
+    prior_receives = prior_receives + receive_count, receive_count = 0, leased = 0, lease_until_ms = NULL,
+    visible_at_ms = ?2
     WHERE queue = ?1 AND source_queue IS NOT NULL AND (?3 IS NULL OR source_queue = ?3)
       AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))`,
   purge: 'DELETE FROM messages WHERE queue = ?1',

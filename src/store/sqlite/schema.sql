@@ -40,7 +40,7 @@ CREATE TABLE messages (
   errors TEXT,
   source_queue TEXT,
   dead_at_ms INTEGER
-, lease_until_ms INTEGER) STRICT;
+, lease_until_ms INTEGER, prior_receives INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE queue_dedup (
   queue TEXT NOT NULL,
