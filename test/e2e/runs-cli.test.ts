@@ -54,7 +54,8 @@ describe('invoke, runs and logs through the CLI', () => {
 
     const ok = await cli(db, 'invoke', 'echo', '--input', '{"k":1}', '--wait', '--timeout', '20s');
     expect(ok.stderr).toBe('');
-    expect(ok.stdout).toBe('{"k":1}\n');
+    // The run id at once, then the final attempt's status and its result.
+    expect(ok.stdout).toMatch(/^(\S+-1) queued\n\1 succeeded\n\{"k":1\}\n$/);
     expect(ok.code).toBe(0);
 
     const failed = await cli(db, 'invoke', 'fail', '--wait');
@@ -92,6 +93,10 @@ describe('invoke, runs and logs through the CLI', () => {
 
   it('cancels a queued run (no worker running)', async () => {
     const db = SQLITE.freshUrl();
+    // A server registers the functions' invocation queues; then none runs.
+    const s = await server(db);
+    s.child.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
     const invoked = await cli(db, 'invoke', 'echo', '--input', '{"k":2}');
     expect(invoked.code).toBe(0);
     const id = runId(invoked.stdout);
@@ -106,14 +111,15 @@ describe('invoke, runs and logs through the CLI', () => {
 
   it('rejects bad input with exit 2 and one line on stderr', async () => {
     const db = SQLITE.freshUrl();
+    expect((await cli(db, 'migrate')).code).toBe(0);
     const cases: [string[], RegExp][] = [
       [['invoke', 'echo', '--input', '{bad'], /--input is not valid JSON/],
       [['invoke', 'nope'], /no function named "nope"; defined: echo, fail, ticker/],
       [['runs', 'list', '--status', 'bogus'], /--status is "bogus"; use one of queued, running/],
-      [['runs', 'list', '--trigger', 'bogus'], /--trigger "bogus" is invalid/],
+      [['runs', 'list', '--trigger', 'bogus'], /--trigger is "bogus"; use one of manual, queue/],
       [['runs', 'list', '--since', 'soon'], /--since is "soon"/],
       [['runs', 'get', '0000000000000000000000-1'], /no run with id/],
-      [['logs', 'nope'], /"nope" is neither a run id nor a function; functions: echo, fail, ticker/],
+      [['logs', 'nope'], /no function named "nope"; defined: echo, fail, ticker/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(db, ...args);
