@@ -195,6 +195,71 @@ describe.each(BACKENDS)('runs API on $name', (backend) => {
     }, waitLong);
   });
 
+  it_('waits on a run: 202 with the attempt while it is not over, 200 with the last attempt', async () => {
+    const double = defineFunction({ name: 'double', handler: (n: number) => n * 2 });
+    const { ms, api } = await setup(backend, [double]);
+    const run = await ms.runs.invoke('double', 2);
+    const wait = (id: string, timeoutMs: number) =>
+      api.inject({ method: 'POST', url: `/v1/runs/${id}/wait`, payload: { timeoutMs } });
+
+    const early = await wait(run.id, 20);
+    expect(early.statusCode).toBe(202);
+    expect(early.json()).toMatchObject({ run: { id: run.id, status: 'queued' } });
+
+    await ms.startWorker();
+    const done = await wait(run.id, 10_000);
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ run: { id: run.id, status: 'succeeded', result: 4 } });
+    // A bare POST waits with the default timeout; a finished run answers at once.
+    expect((await api.inject({ method: 'POST', url: `/v1/runs/${run.id}/wait` })).statusCode).toBe(200);
+
+    expect((await wait('nope-1', 10)).json()).toMatchObject({ error: { code: 'E_RUN_NOT_FOUND' } });
+    expect((await wait(run.id, 0)).statusCode).toBe(400);
+  });
+
+  it_("pages a function's log lines, also for a process that does not define the function", async () => {
+    const chatty = defineFunction({
+      name: 'chatty',
+      handler: (n: number, ctx) => {
+        ctx.log.info({ n }, 'first');
+        ctx.log.warn({ n }, 'second');
+      },
+    });
+    const url = backend.freshUrl();
+    const { ms, clock, api } = await setup(backend, [chatty], { url });
+    await ms.startWorker();
+    const first = await ms.runs.invoke('chatty', 1);
+    await ms.runs.wait(first.id);
+    await clock.advance(3_600_000);
+    const second = await ms.runs.invoke('chatty', 2);
+    await ms.runs.wait(second.id);
+
+    type Page = { lines: { runId: string; msg: string; id: number }[]; nextAfterId: number };
+    const all = (await api.inject('/v1/functions/chatty/logs')).json() as Page;
+    expect(all.lines.map((l) => `${l.runId} ${l.msg}`)).toEqual([
+      `${first.id} first`,
+      `${first.id} second`,
+      `${second.id} first`,
+      `${second.id} second`,
+    ]);
+    const after = (await api.inject(`/v1/functions/chatty/logs?afterId=${all.lines[1]!.id}`)).json() as Page;
+    expect(after.lines.map((l) => l.runId)).toEqual([second.id, second.id]);
+    expect(after.nextAfterId).toBe(all.lines[3]!.id);
+    const since = new Date(clock.now() - 60_000).toISOString();
+    const recent = (await api.inject(`/v1/functions/chatty/logs?since=${since}`)).json() as Page;
+    expect(recent.lines.map((l) => l.runId)).toEqual([second.id, second.id]);
+
+    const unknown = await api.inject('/v1/functions/nope/logs');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'E_FUNCTION_NOT_FOUND' } });
+
+    // A client without the app's config still reads the history stored for the function.
+    const { api: bare } = await setup(backend, [], { url, access: 'read' });
+    const read = (await bare.inject('/v1/functions/chatty/logs')).json() as Page;
+    expect(read.lines).toHaveLength(4);
+    expect((await bare.inject('/v1/functions/nope/logs')).statusCode).toBe(404);
+  });
+
   it_('refuses unknown functions (404) and bodies that are not JSON or not the schema (400)', async () => {
     const { api } = await setup(backend, [defineFunction({ name: 'f', handler: () => {} })]);
     const unknown = await api.inject({ method: 'POST', url: '/v1/functions/nope/invoke', payload: {} });
@@ -519,6 +584,8 @@ describe('runs API documents and guards its routes', () => {
         '/v1/runs/{id}',
         '/v1/runs/{id}/cancel',
         '/v1/runs/{id}/logs',
+        '/v1/runs/{id}/wait',
+        '/v1/functions/{name}/logs',
         '/metrics',
       ]),
     );
