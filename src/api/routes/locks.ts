@@ -15,6 +15,9 @@ const LeaseSchema = Type.Object({
   expiresAt: Type.String({ format: 'date-time' }),
 });
 
+/** Holders a forced release tries before giving up: each try loses only to a takeover. */
+const FORCE_ATTEMPTS = 3;
+
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) });
 
 const leaseJson = (l: Lease) => ({
@@ -116,20 +119,53 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks/:name',
     {
       schema: {
-        summary: 'Release a held lease',
+        summary: 'Release a lease',
+        description:
+          'With `token`: the holder gives its lease up (204); 409 when that token no longer holds it. ' +
+          'With `force=1`: an operator ends whichever lease is held now, without knowing its token ' +
+          '(a holder that is stuck or gone); 200 with the lease that was ended, or `null` when none ' +
+          'was held. The next acquire gets a higher token, so a forced-out holder is refused when it ' +
+          'renews or releases. Give one of the two.',
         tags: ['locks'],
         params: NameParams,
         querystring: Type.Object(
-          { token: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) },
+          {
+            token: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+            force: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true')])),
+          },
           { additionalProperties: false },
         ),
-        response: { 204: Type.Null(), 409: ErrorSchema },
+        response: {
+          200: Type.Object({ released: Type.Union([LeaseSchema, Type.Null()]) }),
+          204: Type.Null(),
+          400: ErrorSchema,
+          409: ErrorSchema,
+        },
       },
     },
     async (req, reply) => {
-      const released = await locks.release({ name: req.params.name, token: Number(req.query.token) });
-      if (!released) throw conflict(req.params.name, null);
-      return reply.status(204).send(null);
+      const { name } = req.params;
+      const { token, force } = req.query;
+      if ((token === undefined) === (force === undefined)) {
+        throw new MainspringError(
+          'E_VALIDATION',
+          `releasing lock "${name}" needs one of token=N (the holder's fencing token) or force=1 (end whichever lease is held)`,
+          { details: { field: 'querystring.token' } },
+        );
+      }
+      if (token !== undefined) {
+        const released = await locks.release({ name, token: Number(token) });
+        if (!released) throw conflict(name, null);
+        return reply.status(204).send(null);
+      }
+      // Released by the token read just before, so a lease taken over in between is never
+      // ended by mistake; then the next holder is read and tried in turn.
+      for (let attempt = 0; attempt < FORCE_ATTEMPTS; attempt++) {
+        const holder = await locks.holder(name);
+        if (holder === null) return { released: null };
+        if (await locks.release(holder)) return { released: leaseJson(holder) };
+      }
+      throw conflict(name, await locks.holder(name));
     },
   );
 }

@@ -1,17 +1,48 @@
-// `mainspring queues list|stats|dlq|redrive|purge`: operate on the queues of a store.
+// `mainspring queues list|stats|send|dlq|redrive|purge`: operate on queues. Each speaks to
+// the API (/v1/queues), over HTTP with --url or in this process over the store.
 
 import type { Command } from 'commander';
 import { MainspringError } from '../../core/errors.ts';
-import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
+import type { QueueInfo } from '../../queue/queues.ts';
+import { addClientOptions, type ClientFlags, out, withClient } from '../connect.ts';
+import { flagDuration, flagInt, parseInput } from '../flags.ts';
 import { shortDuration, table } from '../table.ts';
-import { out, type StoreFlags, withApp } from '../with-app.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
 
-interface Flags extends StoreFlags {
-  json?: boolean;
+/** A message as the API sends it: dates are ISO strings. */
+interface MessageJson {
+  readonly id: string;
+  readonly body: unknown;
+  readonly errors: unknown[];
+  readonly deadAt: string | null;
 }
 
-function printQueues(queues: QueueInfo[]): void {
+const enc = encodeURIComponent;
+
+/** The largest priority the queues accept either way (a 32-bit integer). */
+const MAX_PRIORITY = 2 ** 31 - 1;
+
+const MESSAGE_ID = /^[1-9][0-9]{0,15}$/;
+
+/** A bad message id is a usage error naming the flag (the route would name its own field). */
+function badIds(flag: string, text: string, example: string): MainspringError {
+  return new MainspringError(
+    'E_VALIDATION',
+    `${flag} is ${JSON.stringify(text)}; use ${example}, as \`queues dlq\` prints them`,
+    { details: { field: flag.replace(/^--/, ''), value: text } },
+  );
+}
+
+function flagIds(text: string): string[] {
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ids.length === 0 || !ids.every((id) => MESSAGE_ID.test(id)))
+    throw badIds('--ids', text, 'comma-separated message ids such as 12,13');
+  return ids;
+}
+
+function printQueues(queues: readonly QueueInfo[]): void {
   table([
     ['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', 'DEAD', 'OLDEST', 'FIFO', 'DLQ'],
     ...queues.map((q) => [
@@ -27,14 +58,14 @@ function printQueues(queues: QueueInfo[]): void {
   ]);
 }
 
-function printMessages(messages: MessageInfo[]): void {
+function printMessages(messages: readonly MessageJson[]): void {
   if (messages.length === 0) {
     out('no dead letters');
     return;
   }
   for (const m of messages) {
     const last = m.errors.at(-1) as { message?: string } | undefined;
-    out(`${m.id}  died ${m.deadAt?.toISOString() ?? '-'}  ${JSON.stringify(m.body).slice(0, 120)}`);
+    out(`${m.id}  died ${m.deadAt ?? '-'}  ${JSON.stringify(m.body).slice(0, 120)}`);
     out(`    ${m.errors.length} error(s); last: ${last?.message ?? '-'}`);
   }
 }
@@ -42,16 +73,13 @@ function printMessages(messages: MessageInfo[]): void {
 export function registerQueuesCommand(program: Command): void {
   const queues = program
     .command('queues')
-    .description('inspect and operate queues: list, stats, dlq, redrive, purge');
+    .description('inspect and operate queues: list, stats, send, dlq, redrive, purge');
   const sub = (name: string, description: string) =>
-    addConfigOption(addStoreOption(queues.command(name).description(description))).option(
-      '--json',
-      'print JSON',
-    );
+    addClientOptions(queues.command(name).description(description));
 
-  sub('list', 'every queue with its counts').action((flags: Flags) =>
-    withApp(flags, async (ms) => {
-      const list = await ms.queues.list();
+  sub('list', 'every queue with its counts').action((flags: ClientFlags) =>
+    withClient(flags, 'read', async (client) => {
+      const { queues: list } = await client.get<{ queues: QueueInfo[] }>('/v1/queues');
       if (flags.json) out(JSON.stringify(list, null, 2));
       else printQueues(list);
     }),
@@ -59,63 +87,98 @@ export function registerQueuesCommand(program: Command): void {
 
   sub('stats', "one queue's settings and counts")
     .argument('<queue>')
-    .action((queue: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const info = await ms.queues.stats(queue);
+    .action((queue: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        const info = await client.get<QueueInfo>(`/v1/queues/${enc(queue)}`);
         if (flags.json) out(JSON.stringify(info, null, 2));
         else printQueues([info]);
       }),
+    );
+
+  sub('send', 'send one message to a queue; prints its id')
+    .argument('<queue>')
+    .requiredOption('--body <json>', 'the message body, as JSON')
+    .option('--delay <duration>', 'deliver no sooner than this from now (e.g. 10m, 2d)')
+    .option('--group <id>', 'FIFO queues (required there): the ordered group')
+    .option('--dedup-key <key>', 'a second send with this key within the dedup window stores nothing')
+    .option('--priority <n>', 'higher is delivered first (default 0)')
+    .addHelpText(
+      'after',
+      `\nWith --dedup-key, a repeated send prints the id of the first message.\n\nExamples:\n  mainspring queues send orders --body '{"id": 42}'\n  mainspring queues send orders --body '{"id": 42}' --delay 10m --priority 5\n  mainspring queues send orders --body '"hi"' --url https://jobs.example.com --token "$TOKEN"`,
+    )
+    .action(
+      (
+        queue: string,
+        flags: ClientFlags & {
+          body: string;
+          delay?: string;
+          group?: string;
+          dedupKey?: string;
+          priority?: string;
+        },
+      ) => {
+        const entry = {
+          body: parseInput(flags.body, '--body'),
+          ...(flags.delay !== undefined ? { delay: flagDuration(flags.delay, '--delay') } : {}),
+          ...(flags.group !== undefined ? { groupId: flags.group } : {}),
+          ...(flags.dedupKey !== undefined ? { dedupKey: flags.dedupKey } : {}),
+          ...(flags.priority !== undefined
+            ? { priority: flagInt(flags.priority, '--priority', -MAX_PRIORITY, MAX_PRIORITY) }
+            : {}),
+        };
+        return withClient(flags, 'write', async (client) => {
+          const sent = await client.post<{ id: string }>(`/v1/queues/${enc(queue)}/messages`, entry);
+          out(flags.json ? JSON.stringify(sent) : sent.id);
+        });
+      },
     );
 
   sub('dlq', 'the dead letters that came from a queue, oldest first')
     .argument('<queue>')
     .option('--limit <n>', 'at most this many', '100')
     .option('--after <id>', 'start after this message id')
-    .action((queue: string, flags: Flags & { limit: string; after?: string }) =>
-      withApp(flags, async (ms) => {
-        const limit = Number(flags.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw new MainspringError(
-            'E_VALIDATION',
-            `--limit is ${JSON.stringify(flags.limit)}; use a whole number from 1 to 1000`,
-          );
-        }
-        const messages = await ms.queues.deadLetters(queue, {
+    .action((queue: string, flags: ClientFlags & { limit: string; after?: string }) => {
+      const limit = flagInt(flags.limit, '--limit', 1, 1000);
+      if (flags.after !== undefined && !MESSAGE_ID.test(flags.after))
+        throw badIds('--after', flags.after, 'a message id such as 12');
+      return withClient(flags, 'read', async (client) => {
+        const { messages } = await client.get<{ messages: MessageJson[] }>(`/v1/queues/${enc(queue)}/dlq`, {
           limit,
-          ...(flags.after ? { after: flags.after } : {}),
+          after: flags.after,
         });
         if (flags.json) out(JSON.stringify(messages, null, 2));
         else printMessages(messages);
-      }),
-    );
+      });
+    });
 
   sub('redrive', 'move dead letters back into their queue (all, or --ids)')
     .argument('<queue>')
     .option('--ids <ids>', 'comma-separated message ids')
-    .action((queue: string, flags: Flags & { ids?: string }) =>
-      withApp(flags, async (ms) => {
-        const ids = flags.ids
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        const n = await ms.queues.redrive(queue, ids ? { ids } : {});
-        out(flags.json ? JSON.stringify({ redriven: n }) : `redrove ${n} message(s) into ${queue}`);
-      }),
-    );
+    .action((queue: string, flags: ClientFlags & { ids?: string }) => {
+      const ids = flags.ids === undefined ? undefined : flagIds(flags.ids);
+      return withClient(flags, 'write', async (client) => {
+        const { redriven } = await client.post<{ redriven: number }>(
+          `/v1/queues/${enc(queue)}/redrive`,
+          ids ? { ids } : {},
+        );
+        out(flags.json ? JSON.stringify({ redriven }) : `redrove ${redriven} message(s) into ${queue}`);
+      });
+    });
 
   sub('purge', 'delete every message of a queue')
     .argument('<queue>')
     .option('--yes', 'confirm: purging cannot be undone')
-    .action((queue: string, flags: Flags & { yes?: boolean }) =>
-      withApp(flags, async (ms) => {
-        if (!flags.yes) {
-          throw new MainspringError(
-            'E_VALIDATION',
-            `purging "${queue}" deletes all its messages for good; add --yes to confirm`,
-          );
-        }
-        const n = await ms.queues.purge(queue);
-        out(flags.json ? JSON.stringify({ purged: n }) : `purged ${n} message(s) from ${queue}`);
-      }),
-    );
+    .action((queue: string, flags: ClientFlags & { yes?: boolean }) => {
+      if (!flags.yes) {
+        throw new MainspringError(
+          'E_VALIDATION',
+          `purging "${queue}" deletes all its messages for good; add --yes to confirm`,
+          { details: { field: 'yes' } },
+        );
+      }
+      return withClient(flags, 'write', async (client) => {
+        const { purged } = await client.delete<{ purged: number }>(`/v1/queues/${enc(queue)}/messages`);
+        out(flags.json ? JSON.stringify({ purged }) : `purged ${purged} message(s) from ${queue}`);
+      });
+    });
 }
