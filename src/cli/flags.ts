@@ -20,11 +20,11 @@ export function flagDuration(text: string, flag: string): number {
   try {
     return parseDuration(text, flag);
   } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is ${JSON.stringify(text)}: ${(e as Error).message}; use e.g. 30s, 5m, 1h`,
-      { details: { field: flag, value: text }, cause: e },
-    );
+    // parseDuration names the field (the flag) and the fix itself.
+    throw new MainspringError('E_VALIDATION', (e as Error).message, {
+      details: { field: flag, value: text },
+      cause: e,
+    });
   }
 }
 
