@@ -2,7 +2,6 @@
 // app, run its workers (and, for `start`, the API); on SIGINT/SIGTERM stop taking
 // work, let running handlers finish within the grace period, and exit 0.
 
-import { once } from 'node:events';
 import pino from 'pino';
 import { assertSafeBinding } from '../api/auth.ts';
 import { type Api, buildApi, listenApi } from '../api/server.ts';
@@ -25,6 +24,38 @@ export interface RunMode {
   readonly api: boolean;
   readonly worker: boolean;
   readonly scheduler: boolean;
+}
+
+/**
+ * A stop signal repeated within this long is the same request arriving twice: Ctrl-C under
+ * `npm start` reaches the server from the terminal and again from npm, which passes it on
+ * (npm/cli#5021). A repeat after it stops the process at once.
+ */
+const REPEAT_SIGNAL_MS = 1_000;
+const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Resolves with the first SIGINT or SIGTERM; a later one (past the echo window) exits at once. */
+function stopSignal(logger: pino.Logger): Promise<string> {
+  return new Promise((resolve) => {
+    let firstAtMs: number | undefined;
+    // Listeners stay for the life of the process: between a `once` listener's removal and the
+    // next one's addition Node restores the default action, which would kill the process.
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (firstAtMs === undefined) {
+        firstAtMs = performance.now();
+        resolve(signal);
+      } else if (performance.now() - firstAtMs < REPEAT_SIGNAL_MS) {
+        logger.info(
+          { signal },
+          `${signal} again within ${REPEAT_SIGNAL_MS} ms: the same stop (npm passes Ctrl-C on too); one sent later exits at once`,
+        );
+      } else {
+        process.exit(EXIT_CODE[signal] ?? 1);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
@@ -98,17 +129,13 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
     throw err;
   }
 
-  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(([s]) =>
-    String(s),
-  );
+  const signal = await stopSignal(logger);
   const graceMs = config.worker?.shutdownGraceMs ?? 30_000;
   logger.info({ signal, graceMs }, 'stopping: no new work is taken; waiting for work in flight');
   const force = setTimeout(() => {
     logger.error('did not stop in time; exiting');
     process.exit(1);
   }, graceMs + 15_000).unref();
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
   await scheduler?.stop();
   await Promise.all([api?.close(), worker?.stop({ graceMs })]);
   await ms.close();
