@@ -109,6 +109,22 @@ describe('invoke, runs and logs through the CLI', () => {
     expect(again.stdout).toBe(`${id} already cancelled; nothing to cancel\n`);
   });
 
+  it('invoke --wait says so when no worker picks the run up, and gives up at --timeout', async () => {
+    const db = SQLITE.freshUrl();
+    const s = await server(db);
+    s.child.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    const r = await cli(db, 'invoke', 'echo', '--wait', '--timeout', '7s');
+    expect(r.code).toBe(1);
+    const id = runId(r.stdout);
+    expect(r.stderr).toMatch(
+      new RegExp(`^mainspring: no worker has picked up run ${id} after \\d+s; is \`mainspring start\``),
+    );
+    expect(r.stderr).toMatch(new RegExp(`mainspring: run ${id} of "echo" did not finish within 7s; it goes on`));
+    // Piped: no status line, only the two notes.
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(2);
+  });
+
   it('rejects bad input with exit 2 and one line on stderr', async () => {
     const db = SQLITE.freshUrl();
     expect((await cli(db, 'migrate')).code).toBe(0);
