@@ -3,7 +3,7 @@
 // command's log until its run ends (on SQLite and PostgreSQL), cancelling, bad input.
 
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
@@ -120,10 +120,39 @@ describe('invoke, runs and logs through the CLI', () => {
     expect(r.stderr).toMatch(
       new RegExp(`^mainspring: no worker has picked up run ${id} after \\d+s; is \`mainspring start\``),
     );
-    expect(r.stderr).toMatch(new RegExp(`mainspring: run ${id} of "echo" did not finish within 7s; it goes on`));
+    expect(r.stderr).toMatch(
+      new RegExp(`mainspring: run ${id} of "echo" did not finish within 7s; it goes on`),
+    );
     // Piped: no status line, only the two notes.
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(2);
   });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'invoke --wait on a terminal shows a status line with the elapsed time, then clears it',
+    async () => {
+      const db = SQLITE.freshUrl();
+      const s = await server(db);
+      s.child.kill('SIGTERM');
+      expect((await s.exited).code).toBe(0);
+      // script(1) gives the command a pseudo-terminal, as a person at a shell has.
+      const line = [process.execPath, ...NODE_ARGS, 'invoke', 'echo', '--wait', '--timeout', '3s']
+        .concat(['--config', CONFIG, '--db', db])
+        .map((a) => `'${a}'`)
+        .join(' ');
+      const r = await new Promise<string>((resolve) => {
+        const child = spawn('/usr/bin/script', ['-qec', line, '/dev/null'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => {
+          text += d;
+        });
+        child.on('close', () => resolve(text));
+      });
+      expect(r).toMatch(/\r\u001b\[2K\S+-1 queued \(attempt 1\), \d/);
+      expect(r).toMatch(/\r\u001b\[2Kmainspring: run \S+ of "echo" did not finish within 3s/);
+    },
+  );
 
   it('rejects bad input with exit 2 and one line on stderr', async () => {
     const db = SQLITE.freshUrl();
