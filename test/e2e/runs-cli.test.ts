@@ -149,8 +149,11 @@ describe('invoke, runs and logs through the CLI', () => {
         });
         child.on('close', () => resolve(text));
       });
-      expect(r).toMatch(/\r\u001b\[2K\S+-1 queued \(attempt 1\), \d/);
-      expect(r).toMatch(/\r\u001b\[2Kmainspring: run \S+ of "echo" did not finish within 3s/);
+      // Each status line starts by erasing the line the previous one drew.
+      const erase = '\r\u001b[2K';
+      expect(r.split(erase).some((l) => /^\S+-1 queued \(attempt 1\), \d/.test(l))).toBe(true);
+      expect(r).toContain(`${erase}mainspring: run `);
+      expect(r).toMatch(/run \S+ of "echo" did not finish within 3s/);
     },
   );
 
