@@ -1,27 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the `mainspring` command: parse argv, run the command, and turn
-// any mainspring error into one clear line on stderr and a non-zero exit code.
+// Entry point of the `mainspring` command. ESM hoists static imports, and on an older
+// Node.js one of node:sqlite would fail with a stack trace before any code ran, so this
+// module imports only the version check and loads the command itself afterwards.
 
-import { isMainspringError } from '../core/errors.ts';
-import { exitCodeFor } from './exit.ts';
-import { buildProgram, usageError } from './program.ts';
+import { nodeTooOld } from '../core/node-version.ts';
 
-const program = await buildProgram(process.argv);
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  const usage = usageError(program, err, process.argv);
-  if (usage !== null) {
-    if (usage.line !== null) process.stderr.write(`mainspring: ${usage.line}\n`);
-    process.exitCode = usage.exitCode;
-  } else {
-    if (isMainspringError(err)) {
-      process.stderr.write(`mainspring: ${err.message} [${err.code}]\n`);
-    } else {
-      process.stderr.write(
-        `mainspring: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-    }
-    process.exitCode = exitCodeFor(err);
-  }
+const tooOld = nodeTooOld(process.version);
+if (tooOld === null) {
+  await import('./run-cli.ts');
+} else {
+  process.stderr.write(`${tooOld}\n`);
+  process.exitCode = 1;
 }
