@@ -1,8 +1,9 @@
 // `mainspring workflows …` as real child processes, against a real server (which runs
 // the executions) and the workflows of a config written to a temp folder: start --wait
-// printing the output or exiting 1, list/get/history as JSON and tables, a callback
-// completed from the CLI resuming a waiting `start --wait`, stop and delete, and bad
-// input exiting 2 with one line naming the flag.
+// printing the id then the output or exiting 1, list/get/history as JSON and tables, a
+// callback completed from the CLI resuming a waiting `start --wait`, stop and delete, a
+// note when no worker picks an execution up, and bad input exiting 2 with one line naming
+// the flag.
 
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -112,7 +113,7 @@ async function callbackOf(db: string, id: string): Promise<string> {
 describe('workflows through the CLI', { timeout: 180_000 }, () => {
   describe.each(BACKENDS)('on $name', (backend) => {
     it.skipIf(backend.skip)(
-      'start --wait prints the output (exit 0) or the error (exit 1); list, get, history',
+      'start --wait prints the id, then the output (exit 0) or the error (exit 1); list, get, history',
       async () => {
         const db = backend.freshUrl();
         const s = await startServer(['--config', CONFIG, '--db', db], { env });
@@ -131,12 +132,12 @@ describe('workflows through the CLI', { timeout: 180_000 }, () => {
           '20s',
         );
         expect(greeted.stderr).toBe('');
-        expect(greeted.stdout).toBe('{"greeting":"hello Ada"}\n');
+        expect(greeted.stdout).toBe('greet/ada running\n{"greeting":"hello Ada"}\n');
         expect(greeted.code).toBe(0);
 
         const broken = await cli(db, 'workflows', 'start', 'broken', '--id', 'b-1', '--wait');
         expect(broken.code).toBe(1);
-        expect(broken.stdout).toBe('');
+        expect(broken.stdout).toBe('b-1 running\n');
         expect(broken.stderr).toBe('mainspring: execution b-1 failed: Error: broken always fails\n');
 
         // The same id again is not started again; --wait reports the stored outcome.
@@ -239,7 +240,7 @@ describe('workflows through the CLI', { timeout: 180_000 }, () => {
     );
     expect(await waiting.exited).toBe(0);
     expect(waiting.stderr()).toBe('');
-    expect(waiting.stdout()).toBe('{"answer":{"approved":true}}\n');
+    expect(waiting.stdout()).toBe('ap-1 running\n{"answer":{"approved":true}}\n');
 
     // A callback completed once cannot be completed again; an unknown one does not exist.
     const again = await cli(db, 'workflows', 'callback', 'succeed', cb1);
@@ -272,6 +273,7 @@ describe('workflows through the CLI', { timeout: 180_000 }, () => {
       '1s',
     );
     expect(impatient.code).toBe(1);
+    expect(impatient.stdout).toBe('ap-3 running\n');
     expect(impatient.stderr).toBe(
       'mainspring: execution ap-3 of "approval" did not finish within 1s; it goes on. See it with: mainspring workflows get ap-3\n',
     );
@@ -294,8 +296,23 @@ describe('workflows through the CLI', { timeout: 180_000 }, () => {
     expect((await s.exited).code).toBe(0);
   });
 
+  it('start --wait notes when no worker has picked the execution up after 5 s', async () => {
+    const db = SQLITE.freshUrl();
+    expect((await runCli(['migrate', '--db', db], { env })).code).toBe(0);
+    // No server runs: the execution is stored, and nothing claims it.
+    const r = await cli(db, 'workflows', 'start', 'greet', '--id', 'lonely', '--wait', '--timeout', '6s');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('lonely running\n');
+    expect(r.stderr).toBe(
+      'mainspring: no worker has picked up execution lonely after 5s (status running, not started); is `mainspring start` (or `mainspring worker`) running against this store with "greet" defined?\n' +
+        'mainspring: execution lonely of "greet" did not finish within 6s; it goes on. See it with: mainspring workflows get lonely\n',
+    );
+  });
+
   it('rejects bad input with exit 2 and one line on stderr naming the flag', async () => {
     const db = SQLITE.freshUrl();
+    // The commands are clients: the store must exist (a server or `migrate` creates it).
+    expect((await runCli(['migrate', '--db', db], { env })).code).toBe(0);
     const cases: [string[], RegExp][] = [
       [['workflows', 'start', 'greet', '--input', '{bad'], /^mainspring: --input is not valid JSON \(/],
       [

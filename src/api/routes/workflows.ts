@@ -1,6 +1,6 @@
 // /v1/workflows, /v1/executions and /v1/callbacks: the app's workflow definitions;
 // executions started (idempotent on id), listed, read with their journal, stopped and
-// deleted; callbacks completed, failed and kept alive by outside systems.
+// deleted, waited on; callbacks completed, failed and kept alive by outside systems.
 //
 // An execution id may contain "/" (a child execution is `<parent>/<operation>`) and ":".
 // In the path, clients must percent-encode "/" as %2F (encodeURIComponent does): an
@@ -13,8 +13,8 @@
 
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
-import type { ExecutionStatus } from '../../store/workflow-row.ts';
-import { EXECUTION_STATUSES } from '../../workflow/client.ts';
+import { type ExecutionStatus, FINISHED_STATUSES } from '../../store/workflow-row.ts';
+import { EXECUTION_STATUSES, type Execution } from '../../workflow/client.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 
@@ -266,6 +266,43 @@ export function workflowRoutes(app: Api, { workflows }: ApiDeps): void {
       },
     },
     async (req) => workflows.stop(req.params.id),
+  );
+
+  app.post(
+    '/v1/executions/:id/wait',
+    {
+      schema: {
+        summary: 'Wait for an execution to finish',
+        description:
+          'Answers 200 with the execution once it has finished (succeeded, failed, stopped, timed out), or 202 with it as it stands when `timeoutMs` passes first: call again to keep waiting. A short `timeoutMs` makes this a poll that still answers the moment the execution ends.',
+        tags: ['workflows'],
+        params: ExecutionId,
+        body: Type.Object(
+          { timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, default: 30_000 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: ExecutionSchema, 202: ExecutionSchema, ...Errors },
+      },
+      preValidation: bareIsEmpty,
+    },
+    async (req, reply) => {
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), req.body.timeoutMs ?? 30_000);
+      // A client that hangs up stops the wait's polling of the store.
+      const onClose = () => stop.abort();
+      reply.raw.on('close', onClose);
+      let execution: Execution;
+      try {
+        execution = await workflows.wait(req.params.id, { signal: stop.signal });
+      } catch (e) {
+        if (!stop.signal.aborted) throw e;
+        execution = await workflows.get(req.params.id);
+      } finally {
+        clearTimeout(timer);
+        reply.raw.off('close', onClose);
+      }
+      return reply.status(FINISHED_STATUSES.includes(execution.status) ? 200 : 202).send(execution);
+    },
   );
 
   app.delete(

@@ -1,13 +1,15 @@
-// `mainspring events put|get|replay`: put events on the bus of a store (routed with
-// the config's rules), read a stored event, replay a time range to the rules.
+// `mainspring events put|get|replay`: put events on the bus (routed with the rules of the
+// app serving them), read a stored event, replay a time range to the rules. Each speaks to
+// the API, over HTTP with --url or in this process over the store.
 
 import type { Command } from 'commander';
 import { MainspringError } from '../../core/errors.ts';
-import { out, type StoreFlags, withApp } from '../with-app.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
+import type { StoredEvent } from '../../events/bus.ts';
+import { addClientOptions, type ClientFlags, out, withClient } from '../connect.ts';
 
-interface Flags extends StoreFlags {
-  json?: boolean;
+interface PutResult {
+  readonly failedEntryCount: number;
+  readonly entries: readonly ({ eventId: string } | { errorCode: string; errorMessage: string })[];
 }
 
 function parseDetail(text: string): unknown {
@@ -22,13 +24,23 @@ function parseDetail(text: string): unknown {
   }
 }
 
+/** `--from` / `--to` as the API takes them: an ISO 8601 time (a local one is read as local). */
+function isoFlag(text: string, flag: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new MainspringError(
+      'E_EVENT_INVALID',
+      `${flag} is ${JSON.stringify(text)}; give an ISO 8601 time such as 2026-01-01T00:00:00Z`,
+      { details: { field: flag.slice(2), value: text } },
+    );
+  }
+  return new Date(ms).toISOString();
+}
+
 export function registerEventsCommand(program: Command): void {
   const events = program.command('events').description('the event bus: put, get, replay');
   const sub = (name: string, description: string) =>
-    addConfigOption(addStoreOption(events.command(name).description(description))).option(
-      '--json',
-      'print JSON',
-    );
+    addClientOptions(events.command(name).description(description));
 
   sub('put', 'put one event on the bus; prints its id')
     .requiredOption('--source <source>', 'who sent it, e.g. shop.orders')
@@ -37,17 +49,28 @@ export function registerEventsCommand(program: Command): void {
     .option('--time <iso>', 'when it happened (default now)')
     .option('--id <id>', 'the event id (default a random UUID); a stored id stores nothing new')
     .action(
-      (flags: Flags & { source: string; detailType: string; detail: string; time?: string; id?: string }) =>
-        withApp(flags, async (ms) => {
-          const result = await ms.events.put([
-            {
-              source: flags.source,
-              detailType: flags.detailType,
-              detail: parseDetail(flags.detail),
-              ...(flags.time !== undefined ? { time: flags.time } : {}),
-              ...(flags.id !== undefined ? { id: flags.id } : {}),
-            },
-          ]);
+      (
+        flags: ClientFlags & {
+          source: string;
+          detailType: string;
+          detail: string;
+          time?: string;
+          id?: string;
+        },
+      ) => {
+        const detail = parseDetail(flags.detail);
+        return withClient(flags, 'write', async (client) => {
+          const result = await client.post<PutResult>('/v1/events', {
+            entries: [
+              {
+                source: flags.source,
+                detailType: flags.detailType,
+                detail,
+                ...(flags.time !== undefined ? { time: flags.time } : {}),
+                ...(flags.id !== undefined ? { id: flags.id } : {}),
+              },
+            ],
+          });
           const entry = result.entries[0]!;
           if ('errorCode' in entry) {
             throw new MainspringError(
@@ -57,14 +80,15 @@ export function registerEventsCommand(program: Command): void {
           }
           if (flags.json) out(JSON.stringify(result, null, 2));
           else out(entry.eventId);
-        }),
+        });
+      },
     );
 
   sub('get', 'a stored event')
     .argument('<id>')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        out(JSON.stringify(await ms.events.get(id), null, 2));
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        out(JSON.stringify(await client.get<StoredEvent>(`/v1/events/${encodeURIComponent(id)}`), null, 2));
       }),
     );
 
@@ -72,18 +96,19 @@ export function registerEventsCommand(program: Command): void {
     .requiredOption('--from <iso>', 'start of the range (inclusive), ISO 8601')
     .requiredOption('--to <iso>', 'end of the range (exclusive), ISO 8601')
     .option('--rule <name>', 'only this rule (default every rule)')
-    .action((flags: Flags & { from: string; to: string; rule?: string }) =>
-      withApp(flags, async (ms) => {
-        const result = await ms.events.replay({
-          from: flags.from,
-          to: flags.to,
-          ...(flags.rule ? { rule: flags.rule } : {}),
-        });
+    .action((flags: ClientFlags & { from: string; to: string; rule?: string }) => {
+      const from = isoFlag(flags.from, '--from');
+      const to = isoFlag(flags.to, '--to');
+      return withClient(flags, 'write', async (client) => {
+        const result = await client.post<{ replayId: string; events: number; deliveries: number }>(
+          '/v1/events/replay',
+          { from, to, ...(flags.rule ? { rule: flags.rule } : {}) },
+        );
         if (flags.json) out(JSON.stringify(result, null, 2));
         else
           out(
             `replayed ${result.events} events (${result.deliveries} deliveries), replay ${result.replayId}`,
           );
-      }),
-    );
+      });
+    });
 }

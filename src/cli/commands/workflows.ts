@@ -1,23 +1,27 @@
-// `mainspring workflows list|start|get|history|stop|delete` and `workflows callback
-// succeed|fail|heartbeat`: durable workflow executions, read and driven from the store.
+// `mainspring workflows list|start|get|history|watch|stop|delete` and `workflows callback
+// succeed|fail|heartbeat`: durable workflow executions, read and driven through the API,
+// over HTTP with --url or in this process over the store.
 //
-// `start --wait` does not run workflow code itself: like `invoke --wait` (and Temporal's
-// `workflow execute`), it waits for a worker of the same store (`mainspring start` or
-// `mainspring worker`) to run the execution to its end.
+// `start --wait` and `watch` do not run workflow code themselves: like `invoke --wait` (and
+// Temporal's `workflow execute`), they wait for a worker of the same store (`mainspring
+// start` or `mainspring worker`) to run the execution to its end.
 
 import type { Command } from 'commander';
-import { parseDuration } from '../../core/duration.ts';
 import { isMainspringError, MainspringError } from '../../core/errors.ts';
 import type { ExecutionStatus } from '../../store/workflow-row.ts';
-import { EXECUTION_STATUSES, type Execution, type Operation } from '../../workflow/client.ts';
+import type { Execution, Operation } from '../../workflow/client.ts';
+import { addClientOptions, type ClientFlags, err, out, withClient } from '../connect.ts';
+import { flagDuration, flagInt, parseInput } from '../flags.ts';
 import { table } from '../table.ts';
-import { out, type StoreFlags, withApp } from '../with-app.ts';
-import { wholeNumber } from './schedules.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
-
-interface Flags extends StoreFlags {
-  json?: boolean;
-}
+import {
+  EXECUTION_STATUSES,
+  enc,
+  errorText,
+  isFinished,
+  registerWatch,
+  waitForExecution,
+  waitText,
+} from './workflows-follow.ts';
 
 const WORKER_NOTE =
   'A worker must be running against the same store (`mainspring start` or `mainspring worker` in another terminal) for the execution to run.';
@@ -43,47 +47,13 @@ function asFlagError(e: unknown): unknown {
   });
 }
 
-function parseJsonFlag(text: string, flag: string): unknown {
+/** Runs an API call whose field errors should name flags. */
+async function flagged<T>(call: Promise<T>): Promise<T> {
   try {
-    return JSON.parse(text) as unknown;
+    return await call;
   } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is not valid JSON (${(e as Error).message}); pass JSON such as '{"orderId": 42}'`,
-      { details: { field: flag.slice(2), value: text } },
-    );
+    throw asFlagError(e);
   }
-}
-
-function flagDuration(text: string, flag: string): number {
-  try {
-    return parseDuration(text, flag);
-  } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `${flag} is ${JSON.stringify(text)}: ${(e as Error).message}; use e.g. 30s, 5m, 1h`,
-      { details: { field: flag.slice(2), value: text }, cause: e },
-    );
-  }
-}
-
-function err(line: string): void {
-  process.stderr.write(`mainspring: ${line}\n`);
-}
-
-function errorText(e: { name: string; message: string; code?: string } | undefined, status: string): string {
-  if (e === undefined) return status;
-  return `${e.name}: ${e.message}${e.code ? ` [${e.code}]` : ''}`;
-}
-
-/** `wait "cool-off", until …`, `callback 5f0c…, until …` */
-function waitText(e: Execution): string {
-  const w = e.wait;
-  if (w === null) return '-';
-  // waitForCallback's own operation is named after its kind: the name would only repeat it.
-  const name = w.name === w.kind ? '' : ` "${w.name}"`;
-  const id = w.callbackId !== undefined ? ` ${w.callbackId}` : '';
-  return `${w.kind}${name}${id}${w.until !== null ? `, until ${w.until}` : ''}`;
 }
 
 function printExecutions(executions: readonly Execution[], nextCursor: string | null): void {
@@ -168,17 +138,16 @@ function printHistory(ops: readonly Operation[]): void {
 export function registerWorkflowsCommand(program: Command): void {
   const workflows = program
     .command('workflows')
-    .description('durable workflow executions: list, start, get, history, stop, delete; callbacks');
-  const store = (cmd: Command) => addConfigOption(addStoreOption(cmd));
+    .description('durable workflow executions: list, start, get, history, watch, stop, delete; callbacks');
   const sub = (name: string, description: string) =>
-    store(workflows.command(name).description(description)).option('--json', 'print JSON');
+    addClientOptions(workflows.command(name).description(description));
 
   sub('list', 'executions, newest first')
     .option('--workflow <name>', 'only executions of this workflow')
     .option('--status <status>', `only executions in this status: ${EXECUTION_STATUSES.join(', ')}`)
     .option('--limit <n>', 'at most this many (1 to 500)', '50')
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
-    .action((flags: Flags & { workflow?: string; status?: string; limit: string; cursor?: string }) => {
+    .action((flags: ClientFlags & { workflow?: string; status?: string; limit: string; cursor?: string }) => {
       if (flags.status !== undefined && !EXECUTION_STATUSES.includes(flags.status as ExecutionStatus)) {
         throw new MainspringError(
           'E_VALIDATION',
@@ -186,18 +155,16 @@ export function registerWorkflowsCommand(program: Command): void {
           { details: { field: 'status', value: flags.status } },
         );
       }
-      const limit = wholeNumber(flags.limit, '--limit', 500);
-      return withApp(flags, async (ms) => {
-        const page = await ms.workflows
-          .list({
+      const limit = flagInt(flags.limit, '--limit', 1, 500);
+      return withClient(flags, 'read', async (client) => {
+        const page = await flagged(
+          client.get<{ executions: Execution[]; nextCursor: string | null }>('/v1/executions', {
             limit,
-            ...(flags.workflow !== undefined ? { workflow: flags.workflow } : {}),
-            ...(flags.status !== undefined ? { status: flags.status as ExecutionStatus } : {}),
-            ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
-          })
-          .catch((e: unknown) => {
-            throw asFlagError(e);
-          });
+            workflow: flags.workflow,
+            status: flags.status,
+            cursor: flags.cursor,
+          }),
+        );
         if (flags.json) out(JSON.stringify(page, null, 2));
         else printExecutions(page.executions, page.nextCursor);
       });
@@ -210,49 +177,47 @@ export function registerWorkflowsCommand(program: Command): void {
       '--id <id>',
       'idempotency key: 1–200 letters, digits, "_", ".", ":", "/", "-"; an id already stored is not started again',
     )
-    .option('--wait', 'wait for it to finish: print its output, exit 0 if it succeeded, else 1')
+    .option(
+      '--wait',
+      'print its id, then wait for it to finish: print its output, exit 0 if it succeeded, else 1',
+    )
     .option('--timeout <duration>', 'with --wait: give up waiting after this long (e.g. 30s, 5m) and exit 1')
     .addHelpText(
       'after',
-      `\n${WORKER_NOTE}\n\nExamples:\n  mainspring workflows start order-fulfilment --input '{"orderId": 42}' --id order-42\n  mainspring workflows start nightly-report --wait --timeout 10m`,
+      `\n${WORKER_NOTE}\n\nWith --wait on a terminal, a status line shows the status, the progress the workflow reports and the time waited.\n\nExamples:\n  mainspring workflows start order-fulfilment --input '{"orderId": 42}' --id order-42\n  mainspring workflows start nightly-report --wait --timeout 10m\n  mainspring workflows start nightly-report --wait --url https://jobs.example.com --token "$TOKEN"`,
     )
     .action(
       async (
         name: string,
-        flags: Flags & { input?: string; id?: string; wait?: boolean; timeout?: string },
+        flags: ClientFlags & { input?: string; id?: string; wait?: boolean; timeout?: string },
       ) => {
-        const input = flags.input === undefined ? undefined : parseJsonFlag(flags.input, '--input');
+        const input = flags.input === undefined ? undefined : parseInput(flags.input);
         const timeoutMs = flags.timeout === undefined ? null : flagDuration(flags.timeout, '--timeout');
-        await withApp(flags, async (ms) => {
-          const started = await ms.workflows
-            .start(name, input, flags.id !== undefined ? { id: flags.id } : {})
-            .catch((e: unknown) => {
-              throw asFlagError(e);
-            });
+        await withClient(flags, 'write', async (client) => {
+          const { created, ...started } = await flagged(
+            client.post<Execution & { created: boolean }>(`/v1/workflows/${enc(name)}/executions`, {
+              ...(input !== undefined ? { input } : {}),
+              ...(flags.id !== undefined ? { id: flags.id } : {}),
+            }),
+          );
+          const first = created
+            ? `${started.id} ${started.status}`
+            : `${started.id} already exists (${started.status}); not started again`;
           if (!flags.wait) {
-            if (flags.json) out(JSON.stringify(started, null, 2));
-            else if (started.created) out(`${started.id} ${started.status}`);
-            else out(`${started.id} already exists (${started.status}); not started again`);
+            out(flags.json ? JSON.stringify({ ...started, created }, null, 2) : first);
             return;
           }
-          const interrupt = interruptSignal();
-          const signal =
-            timeoutMs === null
-              ? interrupt.signal
-              : AbortSignal.any([interrupt.signal, AbortSignal.timeout(timeoutMs)]);
-          let final: Execution;
-          try {
-            final = await ms.workflows.wait(started.id, { signal });
-          } catch (e) {
-            if (!signal.aborted) throw e;
+          if (!flags.json) out(first);
+          const { final, interrupted } = isFinished(started)
+            ? { final: started, interrupted: false }
+            : await waitForExecution(client, started, timeoutMs);
+          if (final === null) {
             err(
-              `execution ${started.id} of "${name}" did not finish ${timeoutMs === null ? 'before Ctrl-C' : `within ${flags.timeout}`}; it goes on. ` +
+              `execution ${started.id} of "${name}" did not finish ${interrupted ? 'before Ctrl-C' : `within ${flags.timeout}`}; it goes on. ` +
                 `See it with: mainspring workflows get ${started.id}`,
             );
             process.exitCode = 1;
             return;
-          } finally {
-            interrupt.done();
           }
           if (flags.json) out(JSON.stringify(final, null, 2));
           else if (final.status === 'succeeded') out(JSON.stringify(final.output ?? null));
@@ -266,9 +231,9 @@ export function registerWorkflowsCommand(program: Command): void {
 
   sub('get', 'one execution in detail')
     .argument('<id>', 'the execution id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const e = await ms.workflows.get(id);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        const e = await client.get<Execution>(`/v1/executions/${enc(id)}`);
         if (flags.json) out(JSON.stringify(e, null, 2));
         else printExecution(e);
       }),
@@ -276,21 +241,25 @@ export function registerWorkflowsCommand(program: Command): void {
 
   sub('history', "an execution's journal: every operation, in the order they started")
     .argument('<id>', 'the execution id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const ops = await ms.workflows.history(id);
-        if (flags.json) out(JSON.stringify({ operations: ops }, null, 2));
-        else printHistory(ops);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        const { operations } = await client.get<{ operations: Operation[] }>(
+          `/v1/executions/${enc(id)}/history`,
+        );
+        if (flags.json) out(JSON.stringify({ operations }, null, 2));
+        else printHistory(operations);
       }),
     );
 
+  registerWatch(workflows, addClientOptions);
+
   sub('stop', 'stop an execution: a waiting one at once; a running one starts nothing further')
     .argument('<id>', 'the execution id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'write', async (client) => {
         // Read first: a stopped execution looks the same whether this call or an earlier one stopped it.
-        const before = await ms.workflows.get(id);
-        const e = await ms.workflows.stop(id);
+        const before = await client.get<Execution>(`/v1/executions/${enc(id)}`);
+        const e = await client.post<Execution>(`/v1/executions/${enc(id)}/stop`);
         if (flags.json) out(JSON.stringify(e, null, 2));
         else if (before.status === 'running' && e.status === 'running')
           out(`${e.id} running; stop requested`);
@@ -299,11 +268,11 @@ export function registerWorkflowsCommand(program: Command): void {
       }),
     );
 
-  store(workflows.command('delete').description('delete a finished execution and its journal'))
+  addClientOptions(workflows.command('delete').description('delete a finished execution and its journal'))
     .argument('<id>', 'the execution id')
-    .action((id: string, flags: StoreFlags) =>
-      withApp(flags, async (ms) => {
-        await ms.workflows.delete(id);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'write', async (client) => {
+        await client.delete(`/v1/executions/${enc(id)}`);
         out(`${id} deleted`);
       }),
     );
@@ -312,19 +281,20 @@ export function registerWorkflowsCommand(program: Command): void {
     .command('callback')
     .description('complete, fail or keep alive a callback an execution waits on');
   const cb = (name: string, description: string) =>
-    store(callback.command(name).description(description)).argument(
+    addClientOptions(callback.command(name).description(description)).argument(
       '<callbackId>',
       'the callback id (the execution shows it while waiting; `workflows get`)',
     );
+  const callbackPath = (id: string, action: string) => `/v1/callbacks/${enc(id)}/${action}`;
 
   cb('succeed', 'complete a callback with a result: the execution resumes')
     .option('--result <json>', 'the result, as JSON (default: none)')
-    .action((callbackId: string, flags: StoreFlags & { result?: string }) => {
-      const result = flags.result === undefined ? undefined : parseJsonFlag(flags.result, '--result');
-      return withApp(flags, async (ms) => {
-        await ms.workflows.succeedCallback(callbackId, result).catch((e: unknown) => {
-          throw asFlagError(e);
-        });
+    .action((callbackId: string, flags: ClientFlags & { result?: string }) => {
+      const result = flags.result === undefined ? undefined : parseInput(flags.result, '--result');
+      return withClient(flags, 'write', async (client) => {
+        await flagged(
+          client.post(callbackPath(callbackId, 'succeed'), result !== undefined ? { result } : {}),
+        );
         out(`callback ${callbackId} succeeded`);
       });
     });
@@ -332,29 +302,20 @@ export function registerWorkflowsCommand(program: Command): void {
   cb('fail', "fail a callback: the execution's await of it throws this error")
     .requiredOption('--error <message>', 'the error message')
     .option('--name <name>', 'the error name (default CallbackError)')
-    .action((callbackId: string, flags: StoreFlags & { error: string; name?: string }) =>
-      withApp(flags, async (ms) => {
-        await ms.workflows.failCallback(callbackId, {
-          message: flags.error,
-          ...(flags.name !== undefined ? { name: flags.name } : {}),
+    .action((callbackId: string, flags: ClientFlags & { error: string; name?: string }) =>
+      withClient(flags, 'write', async (client) => {
+        await client.post(callbackPath(callbackId, 'fail'), {
+          error: { message: flags.error, ...(flags.name !== undefined ? { name: flags.name } : {}) },
         });
         out(`callback ${callbackId} failed`);
       }),
     );
 
   cb('heartbeat', 'keep a callback alive: its heartbeatTimeout starts again').action(
-    (callbackId: string, flags: StoreFlags) =>
-      withApp(flags, async (ms) => {
-        await ms.workflows.heartbeatCallback(callbackId);
+    (callbackId: string, flags: ClientFlags) =>
+      withClient(flags, 'write', async (client) => {
+        await client.post(callbackPath(callbackId, 'heartbeat'));
         out(`callback ${callbackId} heartbeat recorded`);
       }),
   );
-}
-
-/** An AbortSignal that fires on the first SIGINT (Ctrl-C); `done` removes the handler. */
-function interruptSignal(): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
-  const onInt = () => ac.abort();
-  process.once('SIGINT', onInt);
-  return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
 }
