@@ -2,8 +2,8 @@
 // TypeScript directly by erasing its types, so no build step stands between
 // editing the config and starting.
 
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type MainspringConfig, validateConfig } from '../config.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
@@ -14,6 +14,41 @@ export const CONFIG_FILES = [
   'mainspring.config.js',
   'mainspring.config.mjs',
 ];
+
+// What Node says when a file it loads as CommonJS uses import/export (Node 24).
+const ESM_SYNTAX_IN_CJS =
+  /Cannot use import statement outside a module|Unexpected token 'export'|Cannot use 'import\.meta' outside a module/;
+
+/**
+ * The fix for a config using import/export that Node loaded as CommonJS: a .ts or .js file
+ * under a package.json saying "type": "commonjs", as `npm init` writes it. (Without a
+ * "type", Node detects the syntax, loads the file and warns.) Null for any other error.
+ */
+function esmInCommonJsHint(path: string, err: unknown): string | null {
+  const ext = extname(path);
+  if ((ext !== '.ts' && ext !== '.js') || (err as Error | null)?.name !== 'SyntaxError') return null;
+  if (!ESM_SYNTAX_IN_CJS.test((err as Error).message)) return null;
+  const pkg = nearestPackageJson(dirname(path));
+  const says = pkg && packageType(pkg) === 'commonjs' ? 'says "type": "commonjs"' : 'has no "type": "module"';
+  const because = pkg ? `${pkg} ${says}, so Node loads it as CommonJS` : 'Node loads it as CommonJS';
+  return `the file uses import/export, but ${because}: add "type": "module" to ${pkg ?? 'package.json'} or name the file ${basename(path, ext)}.m${ext.slice(1)}`;
+}
+
+function packageType(pkg: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
+}
+
+function nearestPackageJson(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    const candidate = join(d, 'package.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(d) === d) return null;
+  }
+}
 
 export interface LoadedConfig {
   readonly config: MainspringConfig;
@@ -59,7 +94,7 @@ export async function loadConfig(
     const hint =
       code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' || code === 'ERR_INVALID_TYPESCRIPT_SYNTAX'
         ? 'Node runs the config by erasing its types, so enums, namespaces and parameter properties are not allowed'
-        : 'fix the error in the file; it runs when mainspring starts';
+        : (esmInCommonJsHint(path, err) ?? 'fix the error in the file; it runs when mainspring starts');
     throw new MainspringError('E_CONFIG_INVALID', `config file ${path} failed to load: ${why}; ${hint}`, {
       cause: err,
       details: { field: 'config', value: path },
