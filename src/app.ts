@@ -122,8 +122,17 @@ export interface Mainspring {
    */
   startScheduler(options?: SchedulerOptions): Promise<Scheduler>;
   /**
-   * Fires everything due at the clock's now (ticks and tasks) once, runs it with a worker
-   * of this process, and waits for those runs: the batch worker of the slow-scheduler pattern.
+   * Stores the config's schedules, then fires everything due at the clock's now (ticks and
+   * tasks) once, runs it with a worker of this process, and waits for those runs: the batch
+   * worker of the slow-scheduler pattern. With `now` months away from the clock it fires
+   * the tasks due by then and leaves schedules alone unless `schedules: true`; `dryRun`
+   * only lists what would fire, and writes nothing.
+   *
+   * @example
+   * ```ts
+   * const plan = await ms.runDue({ now: new Date('2027-03-01T00:00:00Z'), dryRun: true });
+   * for (const d of plan.wouldFire) console.log(d.kind, d.name, d.tickAt, d.target);
+   * ```
    */
   runDue(options?: RunDueOptions): Promise<RunDueResult>;
   /**
@@ -296,7 +305,8 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
         return scheduler;
       },
       async runDue(runDueOptions: RunDueOptions = {}) {
-        await schedules.reconcile(declaredSchedules(functions), options.logger);
+        // A dry run writes nothing: it sees the schedules as stored.
+        if (!runDueOptions.dryRun) await schedules.reconcile(declaredSchedules(functions), options.logger);
         return runDue(app, newScheduler(), runDueOptions);
       },
       async startWorker(workerOptions: WorkerOptions = {}) {

@@ -123,8 +123,8 @@ export {
   type ScheduleOptions,
   type ScheduleSyntax,
 } from './schedule/index.ts';
-export type { RunDueOptions, RunDueResult } from './scheduler/run-due.ts';
-export { type Fired, Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
+export { type FiredRun, NEAR_CLOCK_MS, type RunDueOptions, type RunDueResult } from './scheduler/run-due.ts';
+export { type Due, type Fired, Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 export { type ListSchedulesOptions, type ScheduleInfo, Schedules } from './scheduler/schedules.ts';
 export type {
   CreateScheduleInput,

@@ -3,13 +3,14 @@
 // creates its runs and messages, so a tick fires exactly once however many
 // schedulers share the store, and a scheduler that dies mid-pass changes nothing.
 // Ticks are taken up to `lookaheadMs` early; their runs wait, leased ahead by a
-// worker, and start at their time.
+// worker, and start at their time. `previewDue` reads what a pass would fire and
+// writes nothing (run-due --dry-run).
 
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { FunctionDefinition, TriggerInfo } from '../runtime/function.ts';
-import { newInvocation } from '../runtime/runs.ts';
+import { attemptRunId, newInvocation } from '../runtime/runs.ts';
 import type { Schedule } from '../schedule/index.ts';
 import type { RunWrite } from '../store/run-row.ts';
 import { type DueSchedule, type FirePlan, SCHEDULER_CHANNEL, type TaskRow } from '../store/schedule-row.ts';
@@ -44,30 +45,58 @@ export interface SchedulerDeps {
   readonly metrics?: Metrics;
 }
 
-/** One thing a pass fired. */
-export interface Fired {
+/** One thing a pass fires, or would fire. */
+export interface Due {
   readonly kind: 'schedule' | 'task';
   /** The schedule's name or the task's id. */
   readonly name: string;
   /** The tick or the task's due time. */
   readonly tickAt: Date;
-  /** The first attempt's run id (null for a queue target). */
-  readonly runId: string | null;
+  /**
+   * What it invokes: `function <name>` (a task's action too), `queue <name>`,
+   * `workflow <name>` or `http <METHOD> <url>`.
+   */
+  readonly target: string;
+  /** True for ticks fired by the misfire policy after downtime. */
   readonly catchUp: boolean;
 }
 
+/** One thing a pass fired. */
+export interface Fired extends Due {
+  /** The first attempt's run id (null for a queue target). */
+  readonly runId: string | null;
+}
+
 export interface PassOptions {
+  /** The clock's now: what the pass writes is stamped with it. */
   readonly nowMs: number;
+  /**
+   * Fire what is due at this instant instead (`run-due --now`): it decides what is due and
+   * how late each tick is; the runs it creates start at once on the clock, or as much
+   * after `nowMs` as they were due after this instant. Default: `nowMs`.
+   */
+  readonly asOfMs?: number;
   readonly lookaheadMs: number;
   /** Overrides the scheduler's misfire grace for this pass. */
   readonly misfireGraceMs?: number;
   /** Only these schedules and tasks. */
   readonly only?: { readonly schedules?: readonly string[]; readonly tasks?: readonly string[] };
+  /** False: take no schedule tick, leaving every schedule as stored (default true). */
+  readonly schedules?: boolean;
+  /** False: take no task (default true). */
+  readonly tasks?: boolean;
 }
 
 /** How long after now a tick held by `overlap: 'queue'` is looked at again (past the lookahead). */
 const RECHECK_MS = 1000;
 const SPEC_CACHE = 10_000;
+/** A claim horizon before every due time: a kind left out of a pass claims nothing. */
+const NOTHING_MS = Number.MIN_SAFE_INTEGER;
+/** Rows per page when a preview reads schedules and tasks. */
+const PREVIEW_PAGE = 500;
+/** A preview follows a schedule's ticks for at most this many passes (as fireUntilDone does). */
+const PREVIEW_PASSES = 10_000;
+const SILENT = pino({ level: 'silent' });
 
 /**
  * Runs in every process that fires schedules (`mainspring start`, or `ms.startScheduler()`);
@@ -129,24 +158,130 @@ export class Scheduler {
    * transactions of up to `batchSize`, until nothing due is left. Returns what fired.
    */
   async fireDue(options: PassOptions): Promise<Fired[]> {
+    return (await this.#pass(options)).fired;
+  }
+
+  /**
+   * Passes until one claims nothing, at most `maxPasses`: what run-due does. A schedule
+   * owing several ticks fires one per pass, and a pass that only skips missed ticks
+   * fires nothing yet leaves the tick after them due for the next.
+   */
+  async fireUntilDone(options: PassOptions, maxPasses = 10_000): Promise<Fired[]> {
     const all: Fired[] = [];
+    for (let n = 0; n < maxPasses; n++) {
+      const { fired, claimed } = await this.#pass(options);
+      all.push(...fired);
+      if (claimed === 0) break;
+    }
+    return all;
+  }
+
+  async #pass(options: PassOptions): Promise<{ fired: Fired[]; claimed: number }> {
+    const all: Fired[] = [];
+    let claimed = 0;
+    const horizonMs = (options.asOfMs ?? options.nowMs) + options.lookaheadMs;
     for (;;) {
       const fired: Fired[] = [];
       const outcome = await this.#deps.store.scheduler.fire(
         {
           nowMs: options.nowMs,
-          scheduleHorizonMs: options.nowMs + options.lookaheadMs,
-          taskHorizonMs: options.nowMs + options.lookaheadMs,
+          scheduleHorizonMs: options.schedules === false ? NOTHING_MS : horizonMs,
+          taskHorizonMs: options.tasks === false ? NOTHING_MS : horizonMs,
           limit: this.#batch,
           ...(options.only ? { only: options.only } : {}),
         },
-        (schedules, tasks) => this.#plan(options, schedules, tasks, fired),
+        (schedules, tasks) => this.#plan(options, schedules, tasks, fired, this.#log),
       );
       all.push(...fired);
-      if (outcome.schedules < this.#batch && outcome.tasks < this.#batch) return all;
+      claimed += outcome.schedules + outcome.tasks;
+      if (outcome.schedules < this.#batch && outcome.tasks < this.#batch) return { fired: all, claimed };
       // Between batches, let due timers run (a run starting at its tick): setTimeout, not
       // setImmediate, since the timers phase comes before the check phase.
       await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  /**
+   * What `fireUntilDone` with these options would fire, without writing anything: it
+   * reads the due schedules and tasks, follows each schedule's ticks in memory and
+   * returns them in due order. Run ids are left out: none is created. Flexible windows
+   * draw their offsets afresh, so a schedule with one may come out differently from the
+   * real pass. `only` is not supported here.
+   */
+  async previewDue(options: Omit<PassOptions, 'only'>): Promise<Due[]> {
+    const store = this.#deps.store;
+    const horizonMs = (options.asOfMs ?? options.nowMs) + options.lookaheadMs;
+    const due: Due[] = [];
+    if (options.tasks !== false) {
+      let after: { dueMs: number; id: string } | undefined;
+      for (;;) {
+        const page = await store.scheduler.listTasks({
+          status: 'pending',
+          dueBeforeMs: horizonMs + 1,
+          limit: PREVIEW_PAGE,
+          ...(after ? { after } : {}),
+        });
+        const fired: Fired[] = [];
+        this.#plan(options, [], page, fired, SILENT);
+        due.push(...fired.map(withoutRun));
+        if (page.length < PREVIEW_PAGE) break;
+        const last = page[page.length - 1]!;
+        after = { dueMs: last.dueMs, id: last.id };
+      }
+    }
+    if (options.schedules !== false) {
+      let afterName: string | undefined;
+      for (;;) {
+        const page = await store.scheduler.listSchedules({
+          enabled: true,
+          limit: PREVIEW_PAGE,
+          ...(afterName !== undefined ? { afterName } : {}),
+        });
+        for (const row of page) {
+          if (row.dueAtMs === null || row.dueAtMs > horizonMs) continue;
+          due.push(...(await this.#previewSchedule(options, row, horizonMs)).map(withoutRun));
+        }
+        if (page.length < PREVIEW_PAGE) break;
+        afterName = page[page.length - 1]!.name;
+      }
+    }
+    return due.sort(
+      (a, b) =>
+        a.tickAt.getTime() - b.tickAt.getTime() ||
+        a.kind.localeCompare(b.kind) ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+  }
+
+  /** One due schedule's passes, in memory: each plans on the row the last one left. */
+  async #previewSchedule(
+    options: Omit<PassOptions, 'only'>,
+    stored: DueSchedule['row'],
+    horizonMs: number,
+  ): Promise<Fired[]> {
+    const fired: Fired[] = [];
+    let due: DueSchedule = { row: stored, lastActive: await this.#active(stored.lastInvocationId) };
+    for (let pass = 0; pass < PREVIEW_PASSES; pass++) {
+      const plan = this.#plan(options, [due], [], fired, SILENT);
+      const next = plan.schedules[0];
+      if (!next || next.dueAtMs === null || next.dueAtMs > horizonMs) break;
+      // A tick fired in an earlier pass has its run queued until run-due's worker starts.
+      const lastActive =
+        next.lastInvocationId === due.row.lastInvocationId
+          ? due.lastActive
+          : plan.runs.some((r) => r.invocationId === next.lastInvocationId && r.status === 'queued');
+      due = { row: { ...due.row, ...next }, lastActive };
+    }
+    return fired;
+  }
+
+  /** Whether an attempt of the invocation is queued or running (the claim's `last_active`). */
+  async #active(invocationId: string | null): Promise<boolean> {
+    if (invocationId === null) return false;
+    for (let attempt = 1; ; attempt++) {
+      const run = await this.#deps.store.runs.get(attemptRunId(invocationId, attempt));
+      if (run === null) return false;
+      if (run.status === 'queued' || run.status === 'running') return true;
     }
   }
 
@@ -181,8 +316,17 @@ export class Scheduler {
   }
 
   /** Runs inside the claiming transaction: must not await. */
-  #plan(options: PassOptions, schedules: DueSchedule[], tasks: TaskRow[], fired: Fired[]): FirePlan {
+  #plan(
+    options: PassOptions,
+    schedules: DueSchedule[],
+    tasks: TaskRow[],
+    fired: Fired[],
+    log: Logger,
+  ): FirePlan {
     const now = options.nowMs;
+    const asOf = options.asOfMs ?? now;
+    // Runs due by the made-up instant start on the clock that much later than its now.
+    const onClock = (atMs: number) => atMs - asOf + now;
     const plan: {
       schedules: FirePlan['schedules'][number][];
       tasks: FirePlan['tasks'][number][];
@@ -196,7 +340,7 @@ export class Scheduler {
         parsed = this.#parsed(row.spec);
       } catch (err) {
         // A spec no longer valid (e.g. a zone the runtime dropped): stop it, visibly.
-        this.#log.error({ err, schedule: row.name }, 'schedule cannot be read; it stops until updated');
+        log.error({ err, schedule: row.name }, 'schedule cannot be read; it stops until updated');
         plan.schedules.push({ ...keep(row), nextTickMs: null, dueAtMs: null });
         continue;
       }
@@ -211,7 +355,7 @@ export class Scheduler {
         tickMs: row.nextTickMs,
         dueAtMs: row.dueAtMs,
         lastActive: due.lastActive,
-        nowMs: now,
+        nowMs: asOf,
         graceMs: options.misfireGraceMs ?? this.#graceMs,
         recheckMs: options.lookaheadMs + RECHECK_MS,
         random: this.#random,
@@ -223,18 +367,19 @@ export class Scheduler {
           schedule: row.name,
           tickAt: new Date(tick.tickMs).toISOString(),
         };
-        const run = this.#fireTarget(spec, trigger, tick, now, plan);
+        const run = this.#fireTarget(spec, trigger, tick, onClock(tick.atMs), now, plan, log);
         lastInvocationId = run?.invocationId ?? null;
         fired.push({
           kind: 'schedule',
           name: row.name,
           tickAt: new Date(tick.tickMs),
+          target: targetOf(spec),
           runId: run?.id ?? null,
           catchUp: tick.catchUp,
         });
       }
       if (decision.skipped > 0) {
-        this.#log.info(
+        log.info(
           { schedule: row.name, skipped: decision.skipped, tick: new Date(row.nextTickMs) },
           'ticks skipped',
         );
@@ -258,16 +403,18 @@ export class Scheduler {
         task.payload,
         trigger,
         task.dueMs,
-        Math.max(task.dueMs, now),
+        onClock(Math.max(task.dueMs, asOf)),
         now,
         undefined,
         plan,
+        log,
       );
       plan.tasks.push({ id: task.id, invocationId: inv.invocationId });
       fired.push({
         kind: 'task',
         name: task.id,
         tickAt: new Date(task.dueMs),
+        target: `function ${task.action}`,
         runId: inv.id,
         catchUp: false,
       });
@@ -275,16 +422,21 @@ export class Scheduler {
     return plan;
   }
 
-  /** Adds a tick's run (or, for a queue target, its message) to the plan; returns the run. */
+  /**
+   * Adds a tick's run (or, for a queue target, its message) to the plan, to start at
+   * `atMs` on the clock; returns the run.
+   */
   #fireTarget(
     spec: ScheduleSpec,
     trigger: TriggerInfo & { kind: 'schedule' },
     tick: FiredTick,
+    atMs: number,
     now: number,
     plan: { runs: RunWrite[]; messages: FirePlan['messages'][number][] },
+    log: Logger,
   ): RunWrite | null {
     const t = spec.target;
-    const { dueAtMs, atMs } = tick;
+    const { dueAtMs } = tick;
     if (t.kind === 'queue') {
       plan.messages.push({ queue: t.queue, message: message(JSON.stringify(spec.payload), atMs) });
       return null;
@@ -312,7 +464,7 @@ export class Scheduler {
       fn = t.function;
       input = spec.payload;
     }
-    return this.#invoke(fn, input, JSON.stringify(input), trigger, dueAtMs, atMs, now, spec.retry, plan);
+    return this.#invoke(fn, input, JSON.stringify(input), trigger, dueAtMs, atMs, now, spec.retry, plan, log);
   }
 
   /** A queued run plus its message; a function this app does not define gets a failed run instead. */
@@ -326,6 +478,7 @@ export class Scheduler {
     now: number,
     retry: ScheduleSpec['retry'] | undefined,
     plan: { runs: RunWrite[]; messages: FirePlan['messages'][number][] },
+    log: Logger,
   ): RunWrite {
     const inv = newInvocation(fn, input, inputJson, trigger, scheduledForMs, now, retry);
     if (!this.#deps.functions.has(fn)) {
@@ -340,13 +493,26 @@ export class Scheduler {
         }),
       };
       plan.runs.push(row);
-      this.#log.error({ function: fn, trigger }, 'fired for a function the app does not define');
+      log.error({ function: fn, trigger }, 'fired for a function the app does not define');
       return row;
     }
     plan.runs.push(inv.row);
     plan.messages.push({ queue: inv.queue, message: message(JSON.stringify(inv.message), atMs) });
     return inv.row;
   }
+}
+
+/** A schedule's target as `schedules list` shows it. */
+function targetOf(spec: ScheduleSpec): string {
+  const t = spec.target;
+  if (t.kind === 'function') return `function ${t.function}`;
+  if (t.kind === 'queue') return `queue ${t.queue}`;
+  if (t.kind === 'workflow') return `workflow ${t.workflow}`;
+  return `http ${t.method} ${t.url}`;
+}
+
+function withoutRun({ runId: _, ...due }: Fired): Due {
+  return due;
 }
 
 function message(body: string, visibleAtMs: number): NewMessage {
