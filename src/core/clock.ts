@@ -1,6 +1,6 @@
 // The one source of time. Engine code never calls Date.now(): it asks an injected
-// Clock, so tests drive time with FakeClock, demos compress it with ScaledClock,
-// and `--now` runs the whole engine at a chosen instant.
+// Clock, so tests drive time with FakeClock and demos compress it with ScaledClock.
+// (`run-due --now` keeps the real clock: the instant only decides what is due.)
 
 import { MainspringError } from './errors.ts';
 

@@ -1,7 +1,8 @@
 // `mainspring schedules …`, `tasks …` and `run-due` as real child processes against a
-// SQLite file and the app of test/e2e/fixtures/schedules: run-due --now fires what is
-// due at that instant (the config's schedule tick and tasks due by then, not later
-// ones), each once; a failed run makes it exit 1; bad input exits 2 naming the flag.
+// SQLite file and the app of test/e2e/fixtures/schedules: run-due --now --schedules fires
+// what is due at that instant (the config's schedule tick and tasks due by then, not
+// later ones), each once; a failed run makes it exit 1; bad input exits 2 naming the flag.
+// run-due --now without --schedules and --dry-run: test/e2e/run-due-now.test.ts.
 
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -44,13 +45,14 @@ async function json<T = Printed>(db: string, ...args: string[]): Promise<T> {
 
 // Each command is a child process starting Node: a test of twenty of them takes a while.
 describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, () => {
-  it('run-due --now fires the due tick and tasks once, not later tasks; exits 1 when a run fails', async () => {
+  it('run-due --now --schedules fires the due tick and tasks once, not later tasks; exits 1 when a run fails', async () => {
     const db = SQLITE.freshUrl();
 
-    // The first run-due stores the config's schedules: the next daily tick is 06:00.
-    expect(await ok(db, 'run-due', '--now', '2026-03-01T05:00:00Z')).toBe(
-      'nothing due at 2026-03-01T05:00:00.000Z\n',
-    );
+    // The first run-due stores the config's schedules, at the real time: the next daily
+    // tick is the coming 06:00. The instants below are that tick plus minutes.
+    expect(await ok(db, 'run-due')).toMatch(/^nothing due at \S+Z\n$/);
+    const tick = (await json(db, 'schedules', 'get', 'daily')).state.nextTick!;
+    const at = (minutes: number) => new Date(Date.parse(tick) + minutes * 60_000).toISOString();
 
     expect(
       await ok(
@@ -59,28 +61,33 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
         'upsert',
         'early:1',
         '--due',
-        '2026-03-01T06:10:00Z',
+        at(10),
         '--action',
         'record',
         '--payload',
         '{"n":1}',
       ),
-    ).toBe('early:1 pending, due 2026-03-01T06:10:00.000Z\n');
-    await ok(db, 'tasks', 'upsert', 'late/1', '--due', '2026-03-01T07:00:00+00:00', '--action', 'record');
+    ).toBe(`early:1 pending, due ${at(10)}\n`);
+    await ok(db, 'tasks', 'upsert', 'late/1', '--due', at(60).replace('Z', '+00:00'), '--action', 'record');
     const pending = await json(db, 'tasks', 'list');
     expect(pending.tasks.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([
       ['early:1', 'pending'],
       ['late/1', 'pending'],
     ]);
 
-    const first = await cli(db, 'run-due', '--now', '2026-03-01T06:30:00Z');
+    const first = await cli(db, 'run-due', '--now', at(30), '--schedules');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^KIND\s+NAME\s+TICK\s+RUN\s+STATUS$/m);
-    expect(first.stdout).toMatch(/^schedule\s+daily\s+2026-03-01T06:00:00\.000Z\s+\S+\s+succeeded$/m);
-    expect(first.stdout).toMatch(/^task\s+early:1\s+2026-03-01T06:10:00\.000Z\s+\S+\s+succeeded$/m);
+    const row = (kind: string, name: string, due: string, target: string) =>
+      new RegExp(
+        `^${kind}\\s+${name}\\s+${due.replaceAll('.', '\\.')}\\s+${target}\\s+\\S+\\s+succeeded$`,
+        'm',
+      );
+    expect(first.stdout).toMatch(/^KIND\s+NAME\s+DUE\s+TARGET\s+RUN\s+STATUS$/m);
+    expect(first.stdout).toMatch(row('schedule', 'daily', tick, 'function daily'));
+    expect(first.stdout).toMatch(row('task', 'early:1', at(10), 'function record'));
     expect(first.stdout).not.toMatch(/late\/1/);
-    expect(first.stdout).toMatch(/^fired 2 at 2026-03-01T06:30:00\.000Z: 2 succeeded, 0 failed$/m);
+    expect(first.stdout).toContain(`fired 2 at ${at(30)} (1 schedule tick, 1 task): 2 succeeded, 0 failed\n`);
 
     const early = await json(db, 'tasks', 'get', 'early:1');
     expect(early).toMatchObject({ id: 'early:1', status: 'fired', payload: { n: 1 } });
@@ -96,21 +103,16 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
       (await json(db, 'tasks', 'list', '--status', 'fired')).tasks.map((t: { id: string }) => t.id),
     ).toEqual(['early:1']);
     const daily = await json(db, 'schedules', 'get', 'daily');
-    expect(daily.state).toMatchObject({
-      lastTick: '2026-03-01T06:00:00.000Z',
-      lastRun: { status: 'succeeded' },
-    });
+    expect(daily.state).toMatchObject({ lastTick: tick, lastRun: { status: 'succeeded' } });
 
     // Fired once: the same instant again fires nothing.
-    expect(await ok(db, 'run-due', '--now', '2026-03-01T06:30:00Z')).toBe(
-      'nothing due at 2026-03-01T06:30:00.000Z\n',
-    );
+    expect(await ok(db, 'run-due', '--now', at(30), '--schedules')).toBe(`nothing due at ${at(30)}\n`);
 
-    await ok(db, 'tasks', 'upsert', 'boom', '--due', '2026-03-01T06:45:00Z', '--action', 'explode');
-    const failed = await cli(db, 'run-due', '--now', '2026-03-01T07:00:00Z', '--json');
+    await ok(db, 'tasks', 'upsert', 'boom', '--due', at(45), '--action', 'explode');
+    const failed = await cli(db, 'run-due', '--now', at(60), '--json');
     expect(failed.code).toBe(1);
     const result = JSON.parse(failed.stdout);
-    expect(result).toMatchObject({ now: '2026-03-01T07:00:00.000Z', failed: 1 });
+    expect(result).toMatchObject({ now: at(60), failed: 1, schedules: false, leftAlone: [] });
     expect(
       result.fired.map((f: { kind: string; name: string; run: { status: string } }) => [
         f.kind,
@@ -130,14 +132,21 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
 
   it('lists, shows, disables, enables and shows the next ticks of schedules; upserts, lists and deletes tasks', async () => {
     const db = SQLITE.freshUrl();
-    await ok(db, 'run-due', '--now', '2026-03-01T05:00:00Z');
+    // Stores the config's schedules at the real time: the next daily tick is the coming 06:00.
+    await ok(db, 'run-due');
+    const tick = (await json(db, 'schedules', 'get', 'daily')).state.nextTick!;
+    expect(tick).toMatch(/^\d{4}-\d{2}-\d{2}T06:00:00\.000Z$/);
+    const tickPattern = tick.replaceAll('.', '\\.');
 
     const list = await ok(db, 'schedules', 'list');
     expect(list).toMatch(
       /^NAME\s+EXPRESSION\s+TIMEZONE\s+ENABLED\s+SOURCE\s+TARGET\s+NEXT TICK\s+LAST RUN$/m,
     );
     expect(list).toMatch(
-      /^daily\s+cron\(0 6 \* \* \? \*\)\s+UTC\s+yes\s+config\s+function daily\s+2026-03-01T06:00:00\.000Z\s+-$/m,
+      new RegExp(
+        `^daily\\s+cron\\(0 6 \\* \\* \\? \\*\\)\\s+UTC\\s+yes\\s+config\\s+function daily\\s+${tickPattern}\\s+-$`,
+        'm',
+      ),
     );
     expect(list).toMatch(/^six-hourly\s+rate\(6 hours\)\s+UTC\s+no\s+config\s+function daily\s+-\s+-$/m);
     const names = async (...args: string[]) =>
@@ -154,7 +163,7 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
     const get = await ok(db, 'schedules', 'get', 'daily');
     expect(get).toMatch(/^source:\s+config \(change it in the config\)$/m);
     expect(get).toMatch(/^payload:\s+\{"report":"daily"\}$/m);
-    expect(get).toMatch(/^next tick:\s+2026-03-01T06:00:00\.000Z$/m);
+    expect(get).toMatch(new RegExp(`^next tick:\\s+${tickPattern}$`, 'm'));
     expect(await json(db, 'schedules', 'get', 'daily')).toMatchObject({
       name: 'daily',
       source: 'config',
