@@ -1,16 +1,27 @@
 // `mainspring schedule next '<expression>'`: validate a schedule expression and show
-// its description and next fire times, in UTC and in the schedule's zone. A client of
-// the schedule module; invalid input throws ScheduleError, which main.ts turns into
+// its description and next fire times, in UTC and in the schedule's zone (or as JSON).
+// A client of the schedule module, loaded only when the command runs (so --help stays
+// fast); invalid input is an E_SCHEDULE_INVALID error, which main.ts turns into
 // "mainspring: <message> [E_SCHEDULE_INVALID]" and exit code 2.
 
 import type { Command } from 'commander';
 import { clockFromEnv } from '../../core/clock.ts';
-import { type CronObject, formatInTimeZone, parseSchedule, ScheduleError } from '../../schedule/index.ts';
+import { MainspringError } from '../../core/errors.ts';
+import type { CronObject } from '../../schedule/index.ts';
 
 interface NextFlags {
   tz: string;
   from?: string;
   count: string;
+  json?: boolean;
+}
+
+/** What the schedule module's ScheduleError carries, without loading the module for it. */
+function invalid(field: string, message: string, options: { token?: string; cause?: unknown } = {}) {
+  return new MainspringError('E_SCHEDULE_INVALID', message, {
+    details: options.token === undefined ? { field } : { field, token: options.token },
+    cause: options.cause,
+  });
 }
 
 const MAX_SHOWN = 1000;
@@ -22,7 +33,7 @@ function readExpression(text: string): string | CronObject {
   try {
     return JSON.parse(text) as CronObject;
   } catch (cause) {
-    throw new ScheduleError(
+    throw invalid(
       'expression',
       `"${text}" starts like a JSON cron object but is not valid JSON; write e.g. '{"minute":"0","hour":"9"}'`,
       { cause },
@@ -34,13 +45,9 @@ function readFrom(text: string | undefined): Date {
   if (text === undefined) return new Date(clockFromEnv().now());
   const ms = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) {
-    throw new ScheduleError(
-      'from',
-      `--from "${text}" is not an ISO-8601 time; use e.g. 2026-03-08T06:00:00Z`,
-      {
-        token: text,
-      },
-    );
+    throw invalid('from', `--from "${text}" is not an ISO-8601 time; use e.g. 2026-03-08T06:00:00Z`, {
+      token: text,
+    });
   }
   return new Date(ms);
 }
@@ -48,7 +55,7 @@ function readFrom(text: string | undefined): Date {
 function readCount(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > MAX_SHOWN) {
-    throw new ScheduleError('count', `-n "${text}" must be a whole number from 1 to ${MAX_SHOWN}`, {
+    throw invalid('count', `-n "${text}" must be a whole number from 1 to ${MAX_SHOWN}`, {
       token: text,
     });
   }
@@ -70,11 +77,22 @@ export function registerScheduleCommand(program: Command): void {
     .option('--tz <zone>', 'IANA time zone the expression is read in', 'UTC')
     .option('--from <iso>', 'list fire times after this instant (default: now)')
     .option('-n, --count <n>', 'how many fire times to list', '5')
-    .action((expression: string, flags: NextFlags) => {
+    .option('--json', 'print JSON: { expression, timezone, summary, next: [ISO instants] }')
+    .action(async (expression: string, flags: NextFlags) => {
       const count = readCount(flags.count);
       const from = readFrom(flags.from);
-      const s = parseSchedule(readExpression(expression), { timezone: flags.tz });
+      const text = readExpression(expression);
+      const { formatInTimeZone, parseSchedule } = await import('../../schedule/index.ts');
+      const s = parseSchedule(text, { timezone: flags.tz });
       const times = s.next(from, count);
+      if (flags.json) {
+        const next = times.map((t) => t.toISOString());
+        const summary = s.describe();
+        process.stdout.write(
+          `${JSON.stringify({ expression: s.expression, timezone: s.timezone, summary, next }, null, 2)}\n`,
+        );
+        return;
+      }
       const lines = [s.describe()];
       if (times.length === 0) {
         lines.push(`no fire times after ${utc(from)}`);

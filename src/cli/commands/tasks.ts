@@ -1,16 +1,14 @@
-// `mainspring tasks list|get|upsert|delete`: one-off tasks, created or moved by id.
+// `mainspring tasks list|get|upsert|delete`: one-off tasks, created or moved by id, through
+// the API: over HTTP with --url, or in this process over the store.
 
 import type { Command } from 'commander';
 import { isMainspringError, MainspringError } from '../../core/errors.ts';
 import type { TaskInfo } from '../../scheduler/tasks.ts';
+import { addClientOptions, type ClientFlags, out, withClient } from '../connect.ts';
+import { flagInt, parseInput } from '../flags.ts';
 import { table } from '../table.ts';
-import { out, type StoreFlags, withApp } from '../with-app.ts';
-import { wholeNumber } from './schedules.ts';
-import { addConfigOption, addStoreOption } from './start.ts';
 
-interface Flags extends StoreFlags {
-  json?: boolean;
-}
+const enc = encodeURIComponent;
 
 // The task module names a task's fields (`due`); on the command line they are flags.
 const FLAG_OF: Record<string, string> = {
@@ -32,18 +30,6 @@ function asFlagError(e: unknown): unknown {
     details: e.details,
     cause: e,
   });
-}
-
-function parsePayload(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new MainspringError(
-      'E_VALIDATION',
-      `--payload is not valid JSON (${(e as Error).message}); pass JSON such as '{"user": 42}'`,
-      { details: { field: 'payload', value: text } },
-    );
-  }
 }
 
 function printTasks(tasks: readonly TaskInfo[], nextCursor: string | null): void {
@@ -75,10 +61,7 @@ function printTask(t: TaskInfo): void {
 export function registerTasksCommand(program: Command): void {
   const tasks = program.command('tasks').description('one-off tasks: list, get, upsert, delete');
   const sub = (name: string, description: string) =>
-    addConfigOption(addStoreOption(tasks.command(name).description(description))).option(
-      '--json',
-      'print JSON',
-    );
+    addClientOptions(tasks.command(name).description(description));
 
   sub('list', 'tasks, by due time')
     .option('--action <function>', 'only tasks run by this function')
@@ -89,7 +72,7 @@ export function registerTasksCommand(program: Command): void {
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .action(
       (
-        flags: Flags & {
+        flags: ClientFlags & {
           action?: string;
           status?: string;
           dueBefore?: string;
@@ -105,16 +88,16 @@ export function registerTasksCommand(program: Command): void {
             { details: { field: 'status', value: flags.status } },
           );
         }
-        const limit = wholeNumber(flags.limit, '--limit', 1000);
-        return withApp(flags, async (ms) => {
-          const page = await ms.tasks
-            .list({
+        const limit = flagInt(flags.limit, '--limit', 1, 1000);
+        return withClient(flags, 'read', async (client) => {
+          const page = await client
+            .get<{ tasks: TaskInfo[]; nextCursor: string | null }>('/v1/tasks', {
               limit,
-              ...(flags.action !== undefined ? { action: flags.action } : {}),
-              ...(flags.status !== undefined ? { status: flags.status as 'pending' | 'fired' } : {}),
-              ...(flags.dueBefore !== undefined ? { dueBefore: flags.dueBefore } : {}),
-              ...(flags.dueAfter !== undefined ? { dueAfter: flags.dueAfter } : {}),
-              ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}),
+              action: flags.action,
+              status: flags.status,
+              dueBefore: flags.dueBefore,
+              dueAfter: flags.dueAfter,
+              cursor: flags.cursor,
             })
             .catch((e: unknown) => {
               throw asFlagError(e);
@@ -127,9 +110,9 @@ export function registerTasksCommand(program: Command): void {
 
   sub('get', 'one task')
     .argument('<id>', 'the task id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const t = await ms.tasks.get(id);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'read', async (client) => {
+        const t = await client.get<TaskInfo>(`/v1/tasks/${enc(id)}`);
         if (flags.json) out(JSON.stringify(t, null, 2));
         else printTask(t);
       }),
@@ -147,11 +130,16 @@ export function registerTasksCommand(program: Command): void {
       'after',
       '\nA worker and a scheduler must be running against the same store (mainspring start) for the task to fire, or run it with mainspring run-due.\n\nExample:\n  mainspring tasks upsert trial-end:42 --due 2027-03-01T09:00:00Z --action end-trial --payload \'{"user": 42}\'',
     )
-    .action((id: string, flags: Flags & { due: string; action: string; payload?: string }) => {
-      const payload = flags.payload === undefined ? undefined : parsePayload(flags.payload);
-      return withApp(flags, async (ms) => {
-        const t = await ms.tasks
-          .upsert({ id, due: flags.due, action: flags.action, ...(payload !== undefined ? { payload } : {}) })
+    .action((id: string, flags: ClientFlags & { due: string; action: string; payload?: string }) => {
+      const payload = flags.payload === undefined ? undefined : parseInput(flags.payload, '--payload');
+      return withClient(flags, 'write', async (client) => {
+        const t = await client
+          .post<TaskInfo>('/v1/tasks', {
+            id,
+            due: flags.due,
+            action: flags.action,
+            ...(payload !== undefined ? { payload } : {}),
+          })
           .catch((e: unknown) => {
             throw asFlagError(e);
           });
@@ -162,9 +150,9 @@ export function registerTasksCommand(program: Command): void {
 
   sub('delete', 'delete a task: it never fires')
     .argument('<id>', 'the task id')
-    .action((id: string, flags: Flags) =>
-      withApp(flags, async (ms) => {
-        const t = await ms.tasks.delete(id);
+    .action((id: string, flags: ClientFlags) =>
+      withClient(flags, 'write', async (client) => {
+        const t = await client.delete<TaskInfo>(`/v1/tasks/${enc(id)}`);
         if (flags.json) out(JSON.stringify(t, null, 2));
         else out(`${t.id} deleted`);
       }),
