@@ -20,7 +20,10 @@ afterEach(async () => {
 async function setup(
   backend: BackendFixture,
   functions: FunctionDefinition[],
-  options: Omit<CreateMainspringOptions, 'db' | 'clock' | 'functions'> & { token?: string } = {},
+  options: Omit<CreateMainspringOptions, 'db' | 'clock' | 'functions'> & {
+    token?: string;
+    url?: string;
+  } = {},
 ) {
   const { token, ...appOptions } = options;
   const { ms, clock } = await fakeApp(backend, { ...appOptions, functions });
