@@ -2,7 +2,7 @@
 // app, run its workers (and, for `start`, the API); on SIGINT/SIGTERM stop taking
 // work, let running handlers finish within the grace period, and exit 0.
 
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { assertSafeBinding } from '../api/auth.ts';
 import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
@@ -11,6 +11,7 @@ import { clockFromEnv } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { loadConfig } from './load-config.ts';
+import { createLogger, resolveLogFormat } from './log-format.ts';
 import { appFromConfig } from './with-app.ts';
 
 export interface RunFlags {
@@ -18,6 +19,7 @@ export interface RunFlags {
   port?: string;
   host?: string;
   config?: string;
+  logFormat?: string;
 }
 
 export interface RunMode {
@@ -35,7 +37,7 @@ const REPEAT_SIGNAL_MS = 1_000;
 const EXIT_CODE: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** Resolves with the first SIGINT or SIGTERM; a later one (past the echo window) exits at once. */
-function stopSignal(logger: pino.Logger): Promise<string> {
+function stopSignal(logger: Logger): Promise<string> {
   return new Promise((resolve) => {
     let firstAtMs: number | undefined;
     // Listeners stay for the life of the process: between a `once` listener's removal and the
@@ -60,6 +62,7 @@ function stopSignal(logger: pino.Logger): Promise<string> {
 
 export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   // Everything the user can get wrong is checked before the store is touched.
+  const logFormat = resolveLogFormat(flags.logFormat, process.env, process.stdout.isTTY === true);
   const { config, path } = await loadConfig(process.cwd(), flags.config);
   const options = resolveOptions(
     {
@@ -71,7 +74,10 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   );
   if (mode.api) assertSafeBinding(options.host, options.token);
   const clock = clockFromEnv();
-  const logger = pino({ level: options.logLevel, name: 'mainspring' });
+  const logger = await createLogger(logFormat, options.logLevel);
+  // Listening from here on, so a signal during start-up (or just after the line saying it is
+  // up) stops the process in order rather than killing it.
+  const stopping = stopSignal(logger);
 
   const ms = await createMainspring({
     db: options.dbUrl,
@@ -129,7 +135,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
     throw err;
   }
 
-  const signal = await stopSignal(logger);
+  const signal = await stopping;
   const graceMs = config.worker?.shutdownGraceMs ?? 30_000;
   logger.info({ signal, graceMs }, 'stopping: no new work is taken; waiting for work in flight');
   const force = setTimeout(() => {

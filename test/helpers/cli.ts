@@ -24,7 +24,13 @@ export interface RunOptions {
 }
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, MAINSPRING_API_TOKEN: undefined };
+  // Tests read the log as JSON lines, whatever format the developer's shell asks for.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: undefined,
+    MAINSPRING_API_TOKEN: undefined,
+    MAINSPRING_LOG_FORMAT: undefined,
+  };
   for (const [k, v] of Object.entries(extra)) env[k] = v;
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return env;

@@ -13,6 +13,13 @@ async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
 // Shared with every command that opens a store; defined with the client options.
 export { addConfigOption, addStoreOption } from '../connect.ts';
 
+function addLogFormatOption(cmd: Command): Command {
+  return cmd.option(
+    '--log-format <format>',
+    'pretty (coloured lines for people) or json (one object a line) (default: $MAINSPRING_LOG_FORMAT, else pretty on a terminal, json otherwise)',
+  );
+}
+
 export function registerStartCommand(program: Command): void {
   const cmd = program
     .command('start')
@@ -24,7 +31,7 @@ export function registerStartCommand(program: Command): void {
       'API port (default: $MAINSPRING_PORT, config api.port, else 7400; 0 = any free port)',
     )
     .option('--host <host>', 'API address (default 127.0.0.1; any other needs MAINSPRING_API_TOKEN)');
-  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) =>
+  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action((flags: RunFlags) =>
     runApp(flags, { api: true, worker: true, scheduler: true }),
   );
 }
@@ -36,8 +43,9 @@ export function registerWorkerCommand(program: Command): void {
       "run the app's workers and a scheduler (no API): add processes like this to scale out on PostgreSQL",
     )
     .option('--no-scheduler', 'run no scheduler here (other processes fire the schedules)');
-  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags & { scheduler: boolean }) =>
-    runApp(flags, { api: false, worker: true, scheduler: flags.scheduler }),
+  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action(
+    (flags: RunFlags & { scheduler: boolean }) =>
+      runApp(flags, { api: false, worker: true, scheduler: flags.scheduler }),
   );
 }
 
@@ -47,7 +55,7 @@ export function registerSchedulerCommand(program: Command): void {
     .description(
       'fire due schedule ticks and tasks only (no API, no handlers); any number may run: each tick fires once',
     );
-  addConfigOption(addStoreOption(cmd)).action((flags: RunFlags) =>
+  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action((flags: RunFlags) =>
     runApp(flags, { api: false, worker: false, scheduler: true }),
   );
 }
