@@ -2,7 +2,7 @@
 // `--url` uses. The store is opened as a client ('read': the connection refuses writes), so
 // nothing is migrated and no definition of the local config is stored.
 
-import { type Api, buildApi } from '../api/server.ts';
+import { type Api, buildApi, type RouteGroup, routeGroupsFor } from '../api/server.ts';
 import { type CreateMainspringOptions, createMainspring, type Mainspring } from '../app.ts';
 import type { ApiRequest, ApiResponse, StreamResponse, Transport } from './client.ts';
 import { pathWithQuery } from './client.ts';
@@ -10,30 +10,22 @@ import { pathWithQuery } from './client.ts';
 export class LocalTransport implements Transport {
   readonly target: string;
   readonly #ms: Mainspring;
-  readonly #api: Api;
+  #api: { api: Api; groups: ReadonlySet<RouteGroup> } | null = null;
 
-  private constructor(ms: Mainspring, api: Api) {
+  private constructor(ms: Mainspring) {
     this.#ms = ms;
-    this.#api = api;
     this.target = ms.store.url;
   }
 
   static async open(
     options: CreateMainspringOptions & { access: 'client' | 'read' },
   ): Promise<LocalTransport> {
-    const ms = await createMainspring(options);
-    try {
-      // No token and no listening socket: requests come only from this process.
-      const api = await buildApi({ ...ms, bodyLimit: 64 * 1024 * 1024 });
-      return new LocalTransport(ms, api);
-    } catch (err) {
-      await ms.close();
-      throw err;
-    }
+    return new LocalTransport(await createMainspring(options));
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
-    const res = await this.#api.inject({
+    const api = await this.#apiFor(request.path);
+    const res = await api.inject({
       method: request.method,
       url: pathWithQuery(request.path, request.query),
       ...(request.body !== undefined ? { payload: request.body as object } : {}),
@@ -48,7 +40,8 @@ export class LocalTransport implements Transport {
   }
 
   async stream(request: ApiRequest, signal: AbortSignal): Promise<StreamResponse> {
-    const res = await this.#api.inject({
+    const api = await this.#apiFor(request.path);
+    const res = await api.inject({
       method: request.method,
       url: pathWithQuery(request.path, request.query),
       payloadAsStream: true,
@@ -58,7 +51,25 @@ export class LocalTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.#api.close();
+    await this.#api?.api.close();
     await this.#ms.close();
+  }
+
+  /**
+   * The API with the routes `path` needs. Only those are built (compiling every route's
+   * schemas would cost a command ~150 ms); a command that reaches another group, as
+   * `invoke --wait` does, rebuilds once with both.
+   */
+  async #apiFor(path: string): Promise<Api> {
+    const needed = routeGroupsFor(path);
+    const built = this.#api;
+    if (built !== null && needed.every((g) => built.groups.has(g))) return built.api;
+    const groups = new Set([...(built?.groups ?? []), ...needed]);
+    await built?.api.close();
+    this.#api = null;
+    // No token and no listening socket: requests come only from this process.
+    const api = await buildApi({ ...this.#ms, bodyLimit: 64 * 1024 * 1024, routes: [...groups] });
+    this.#api = { api, groups };
+    return api;
   }
 }

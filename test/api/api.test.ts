@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/api/auth.ts';
-import { buildApi, listenApi } from '../../src/api/server.ts';
+import { buildApi, listenApi, routeGroupsFor } from '../../src/api/server.ts';
 import { createMainspring } from '../../src/app.ts';
 import { FakeClock } from '../../src/core/clock.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrate.ts';
@@ -163,5 +163,35 @@ describe('HTTP API', () => {
     const bound = await listenApi(api, { host: '127.0.0.1', port: 0 });
     expect((await fetch(`${bound.url}/healthz`)).status).toBe(200);
     await api.close();
+  });
+});
+
+describe('route groups', () => {
+  it('an API built with only the groups a path maps to serves every documented route', async () => {
+    const { api, ms } = await setup();
+    const doc = (await api.inject('/openapi.json')).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    await api.close();
+    const built = new Map<string, Awaited<ReturnType<typeof buildApi>>>();
+    try {
+      for (const [path, methods] of Object.entries(doc.paths)) {
+        const url = path.replace(/\{(\w+)\}/g, ':$1');
+        const groups = routeGroupsFor(url.replace(/:\w+/g, 'x'));
+        expect(groups.length, path).toBeGreaterThan(0);
+        const key = groups.join(',');
+        if (!built.has(key)) built.set(key, await buildApi({ ...ms, bodyLimit: 1024, routes: groups }));
+        for (const method of Object.keys(methods))
+          expect(
+            built.get(key)!.hasRoute({ method: method.toUpperCase() as 'GET', url }),
+            `${method} ${path}`,
+          ).toBe(true);
+      }
+      // Only what was asked for is there: no runs route in the queues' API.
+      expect(built.get('queues')!.hasRoute({ method: 'GET', url: '/v1/runs' })).toBe(false);
+    } finally {
+      for (const a of built.values()) await a.close();
+      await ms.close();
+    }
   });
 });
