@@ -1,7 +1,6 @@
 // The HTTP API: Fastify with TypeBox route schemas, which drive request
 // validation, response serialisation and the OpenAPI document alike.
 
-import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -136,6 +135,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   }
 
   if (options.routes === undefined) {
+    // Loaded only here: a CLI building a few routes for itself needs no OpenAPI document.
+    const { default: swagger } = await import('@fastify/swagger');
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
