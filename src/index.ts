@@ -1,5 +1,8 @@
 // The public API of mainspring: everything a user imports comes from here.
 
+// First, so an older Node.js is told what it needs before anything needs node:sqlite.
+import './core/require-node.ts';
+
 export {
   type CreateMainspringOptions,
   createMainspring,

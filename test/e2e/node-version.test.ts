@@ -56,6 +56,23 @@ describe('the built mainspring command', () => {
     },
   );
 
+  it.skipIf(OLD_NODE_SKIP !== undefined)(
+    `on Node.js before 24 (${OLD_NODE}), importing the library fails with the same one line`,
+    () => {
+      const version = spawnSync(OLD_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+      const url = `file://${join(pkg, 'dist/index.js')}`;
+      const res = spawnSync(
+        OLD_NODE,
+        ['-e', `import(${JSON.stringify(url)}).catch((e) => { console.error(e.message); process.exit(3); })`],
+        { cwd: pkg, encoding: 'utf8' },
+      );
+      expect(res.stderr).toBe(
+        `mainspring needs Node.js 24 or later (this is ${version}); install it from https://nodejs.org or with \`nvm install 24\`\n`,
+      );
+      expect(res.status).toBe(3);
+    },
+  );
+
   it('on this Node.js loads the command after the check (./run-cli.ts became ./run-cli.js)', () => {
     const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
     const res = runBuilt(process.execPath, ['--version']);

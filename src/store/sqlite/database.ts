@@ -2,16 +2,21 @@
 // before anything is written, and reported with the path and the fix.
 
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import {
+import type {
   DatabaseSync,
-  type SQLInputValue,
-  type SQLOutputValue,
-  type StatementResultingChanges,
-  type StatementSync,
+  SQLInputValue,
+  SQLOutputValue,
+  StatementResultingChanges,
+  StatementSync,
 } from 'node:sqlite';
 import { MainspringError } from '../../core/errors.ts';
 import type { WriteLock } from './write-lock.ts';
+
+// Required when this module runs, not linked as an import: on a Node.js without node:sqlite,
+// linking would fail before the library's entry could say which version it needs.
+const sqlite = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite');
 
 const HEADER = 'SQLite format 3\u0000';
 const SQLITE_CANTOPEN = 14;
@@ -162,7 +167,7 @@ export function openDatabase(path: string, options: { readOnly?: boolean } = {})
   }
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: options.readOnly === true });
+    db = new sqlite.DatabaseSync(path, { readOnly: options.readOnly === true });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Reading the schema proves the file is a database before anything writes to it.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
