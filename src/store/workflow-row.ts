@@ -7,6 +7,15 @@
 
 export type ExecutionStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'stopped' | 'timed_out';
 
+export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'stopped',
+  'timed_out',
+];
+
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'stopped', 'timed_out'];
 
 /** Wakes workers: an execution became due now (payload: its id). */

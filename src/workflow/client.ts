@@ -9,6 +9,7 @@ import type { CompiledPattern, EventPattern } from '../events/types.ts';
 import { newRunId } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
 import {
+  EXECUTION_STATUSES,
   type ExecutionRow,
   type ExecutionStatus,
   FINISHED_STATUSES,
@@ -19,14 +20,7 @@ import { show, type WorkflowDefinition } from './define.ts';
 import { STOP_PREFIX } from './engine.ts';
 import { MAX_CHECKPOINT_BYTES, stoppedError } from './session.ts';
 
-export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
-  'running',
-  'waiting',
-  'succeeded',
-  'failed',
-  'stopped',
-  'timed_out',
-];
+export { EXECUTION_STATUSES };
 
 /** Event waits checked per put: the oldest this many (see docs/workflows.md). */
 const MAX_EVENT_WAITERS = 10_000;

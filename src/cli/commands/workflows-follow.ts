@@ -4,7 +4,7 @@
 // progress the workflow reports (ctx.progress) between slices.
 
 import type { Command } from 'commander';
-import type { ExecutionStatus } from '../../store/workflow-row.ts';
+import { EXECUTION_STATUSES, FINISHED_STATUSES } from '../../store/workflow-row.ts';
 import type { Execution } from '../../workflow/client.ts';
 import type { ApiClient } from '../client.ts';
 import { type ClientFlags, err, out, withClient } from '../connect.ts';
@@ -12,16 +12,7 @@ import { interruptSignal } from '../flags.ts';
 import { shortDuration } from '../table.ts';
 import { Ticker } from '../ticker.ts';
 
-// A copy of the workflow client's list: importing that module would load the engine for --help.
-export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
-  'running',
-  'waiting',
-  'succeeded',
-  'failed',
-  'stopped',
-  'timed_out',
-];
-const FINISHED: readonly ExecutionStatus[] = ['succeeded', 'failed', 'stopped', 'timed_out'];
+export { EXECUTION_STATUSES };
 
 /** How long one wait request may last: the status line and `watch` see changes this often. */
 const SLICE_MS = 500;
@@ -31,7 +22,7 @@ const NO_WORKER_NOTE_MS = 5000;
 
 export const enc = encodeURIComponent;
 
-export const isFinished = (e: Execution): boolean => FINISHED.includes(e.status);
+export const isFinished = (e: Execution): boolean => FINISHED_STATUSES.includes(e.status);
 
 /** Started (status running) but not yet claimed by any worker. */
 const notPickedUp = (e: Execution): boolean => e.status === 'running' && e.startedAt === null;
