@@ -69,6 +69,11 @@ const Seq = Type.String({
   description: 'A log line seq (0: from the first)',
 });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema };
+const Follow = Type.Optional(
+  Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')], {
+    description: '1 or true: a text/event-stream that stays open for new lines',
+  }),
+);
 
 /** `id:` / `event:` / `data:` lines of one Server-Sent Event. */
 function sse(event: string, data: unknown, id?: number): string {
@@ -84,6 +89,17 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
     // Ended before the server closes, so their connections are idle when it closes those.
     await Promise.all(streams.values());
   });
+  /** Runs a stream, ended early by the server's close. */
+  const serveStream = async (stream: (stop: AbortSignal) => Promise<void>): Promise<void> => {
+    const stop = new AbortController();
+    const streaming = stream(stop.signal);
+    streams.set(stop, streaming);
+    try {
+      await streaming;
+    } finally {
+      streams.delete(stop);
+    }
+  };
 
   app.get(
     '/v1/runs',
@@ -209,9 +225,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
             limit: Type.Optional(
               Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1 to 1000 (default 1000)' }),
             ),
-            follow: Type.Optional(
-              Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')]),
-            ),
+            follow: Follow,
           },
           { additionalProperties: false },
         ),
@@ -236,14 +250,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
       // Unknown runs get the usual JSON 404 while the reply is still Fastify's.
       await runs.get(id);
       reply.hijack();
-      const stop = new AbortController();
-      const streaming = streamLogs(runs, id, afterSeq, reply.raw, stop.signal);
-      streams.set(stop, streaming);
-      try {
-        await streaming;
-      } finally {
-        streams.delete(stop);
-      }
+      await serveStream((stop) => streamLogs(runs, id, afterSeq, reply.raw, stop));
       return reply;
     },
   );
@@ -261,9 +268,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
           {
             since: Type.Optional(Type.String({ format: 'date-time' })),
             afterId: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$' })),
-            follow: Type.Optional(
-              Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')]),
-            ),
+            follow: Follow,
           },
           { additionalProperties: false },
         ),
@@ -283,22 +288,17 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         return { lines, nextAfterId: lines.at(-1)?.id ?? afterId };
       }
       reply.hijack();
-      const stop = new AbortController();
       const lines = (signal: AbortSignal) =>
         runs.followFunction(name, { ...(since ? { since } : {}), afterId, signal, follow: true });
-      const streaming = streamLines(
-        lines,
-        (line) => line.id,
-        async () => null,
-        reply.raw,
-        stop.signal,
+      await serveStream((stop) =>
+        streamLines(
+          lines,
+          (line) => line.id,
+          async () => null,
+          reply.raw,
+          stop,
+        ),
       );
-      streams.set(stop, streaming);
-      try {
-        await streaming;
-      } finally {
-        streams.delete(stop);
-      }
       return reply;
     },
   );
