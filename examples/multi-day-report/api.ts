@@ -16,7 +16,7 @@ import {
   isMainspringError,
   type Mainspring,
   MainspringError,
-} from '../../src/index.ts';
+} from 'mainspring';
 import {
   type FinalReport,
   REPORT_WORKFLOW,

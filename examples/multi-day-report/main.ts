@@ -1,11 +1,11 @@
 // Runs the seven-day report example: one process that stores executions (SQLite by
 // default, or DATABASE_URL), runs them with a worker, and serves the task API.
 //
-//   node examples/multi-day-report/main.ts
-//   MAINSPRING_TIME_SCALE=1440 node examples/multi-day-report/main.ts   # a day per real minute
+//   npm run example:multi-day-report
+//   MAINSPRING_TIME_SCALE=1440 npm run example:multi-day-report   # a day per real minute
 
+import { clockFromEnv, createMainspring, ScaledClock } from 'mainspring';
 import pino from 'pino';
-import { clockFromEnv, createMainspring, ScaledClock } from '../../src/index.ts';
 import { createTaskApi } from './api.ts';
 import { createReportWorkflow } from './workflow.ts';
 
