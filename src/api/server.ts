@@ -113,8 +113,17 @@ export type Api = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+/**
+ * Longest path parameter the router matches (Fastify's default is 100). The longest names
+ * and ids in paths (tasks, schedules, workflow executions, locks) are 200 characters, and a
+ * character percent-encodes to at most 12 (four UTF-8 bytes as `%F0%9F%8E%89`): 200 × 12.
+ * Longer ones never reach a route; within it, each route's schema answers 400 naming the field.
+ */
+export const MAX_PARAM_LENGTH = 2400;
+
 export async function buildApi(options: ApiOptions): Promise<Api> {
   const app = Fastify({
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),

@@ -10,7 +10,10 @@ import type { Store } from '../store/types.ts';
 import { instantMs, invalidField, payloadJson } from './spec.ts';
 
 export interface TaskInput {
-  /** Caller-chosen: 1–200 letters, digits, `-`, `_`, `.`, `:`, `/`. Upserting an existing id overwrites it. */
+  /**
+   * Caller-chosen: 1–200 printable characters (spaces and any script; no control characters),
+   * e.g. `"some task id"`. Upserting an existing id overwrites it.
+   */
   readonly id: string;
   /** When it fires: a Date or an ISO-8601 instant. A time already past fires at the next tick. */
   readonly due: Date | string;
@@ -52,7 +55,10 @@ export interface TasksDeps {
   readonly functions: ReadonlyMap<string, FunctionDefinition>;
 }
 
-const ID = /^[A-Za-z0-9_.:/-]{1,200}$/;
+/** Longest task id, in characters (code points): the API's path parameter is sized from it. */
+export const MAX_TASK_ID = 200;
+// C0 and C1 control characters (tab, newline, NUL, DEL, NEL…): they break logs, tables and terminals.
+const CONTROL = /^\p{Cc}$/u;
 // Tasks per store call (one transaction): large ones amortise the index writes of random due times.
 const BULK = 50_000;
 
@@ -159,9 +165,9 @@ export class Tasks {
     // One task's fields are named as sent (due); a batch's by position (tasks[3].due).
     const at = (name: string) => (field === '' ? name : `${field}.${name}`);
     const { id, action } = task;
-    if (typeof id !== 'string' || !ID.test(id)) {
-      throw invalid(at('id'), 'use 1–200 letters, digits, "-", "_", ".", ":" or "/"', id);
-    }
+    if (typeof id !== 'string') throw invalid(at('id'), 'must be a string of 1–200 characters', id);
+    const problem = idProblem(id);
+    if (problem !== null) throw invalid(at('id'), problem, id);
     // Built-in functions (`mainspring:…`) are reached through schedule targets, not tasks.
     if (typeof action !== 'string' || !this.#d.functions.has(action) || action.startsWith('mainspring:')) {
       const known = [...this.#d.functions.keys()].filter((f) => !f.startsWith('mainspring:'));
@@ -205,6 +211,24 @@ function toInfo(row: TaskRow): TaskInfo {
     firedAt: row.firedAtMs === null ? null : new Date(row.firedAtMs).toISOString(),
     runId: row.invocationId === null ? null : attemptRunId(row.invocationId, 1),
   };
+}
+
+/** Why `id` cannot be a task id, or null when it can. */
+function idProblem(id: string): string | null {
+  const chars = [...id];
+  if (chars.length === 0) return 'is empty; use 1–200 printable characters';
+  if (chars.length > MAX_TASK_ID) {
+    return `${JSON.stringify(`${chars.slice(0, 20).join('')}…`)} is ${chars.length} characters long; use at most ${MAX_TASK_ID}`;
+  }
+  const at = chars.findIndex((c) => CONTROL.test(c));
+  if (at >= 0) {
+    const code = chars[at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `${JSON.stringify(id)} has a control character (U+${code}) at character ${at + 1}; use printable characters only`;
+  }
+  // A lone surrogate cannot be stored as UTF-8 (PostgreSQL refuses it; SQLite would mangle it).
+  if (!id.isWellFormed())
+    return `${JSON.stringify(id)} has half of a UTF-16 surrogate pair; send whole characters`;
+  return null;
 }
 
 function invalid(field: string, message: string, value?: unknown): MainspringError {

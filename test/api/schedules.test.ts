@@ -384,7 +384,7 @@ describe.each(BACKENDS)('schedules and tasks API on $name', (backend) => {
       [{ ...good, due: 'tomorrow' }, 'E_TASK_INVALID', 'due'],
       [{ ...good, due: '2026-03-01T09:00:00' }, 'E_TASK_INVALID', 'due'],
       [{ ...good, action: 'nope' }, 'E_TASK_INVALID', 'action'],
-      [{ ...good, id: 'has space' }, 'E_TASK_INVALID', 'id'],
+      [{ ...good, id: 'has\ttab' }, 'E_TASK_INVALID', 'id'],
       [{ ...good, payload: 'x'.repeat(256 * 1024) }, 'E_TASK_INVALID', 'payload'],
       [
         {

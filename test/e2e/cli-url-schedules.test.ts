@@ -236,6 +236,13 @@ describe('schedules and tasks through --url', { timeout: 240_000 }, () => {
     await ok('tasks', 'upsert', 'trial-end:42', '--due', '2099-04-01T09:00:00Z', '--action', 'record');
     expect((await json<TaskInfo>('tasks', 'get', 'trial-end:42')).due).toBe('2099-04-01T09:00:00.000Z');
 
+    // Seed 003's own id, spaces and all: the CLI encodes it in the path (some%20task%20id).
+    expect(
+      await ok('tasks', 'upsert', 'some task id', '--due', '2099-05-01T00:00:00Z', '--action', 'record'),
+    ).toBe('some task id pending, due 2099-05-01T00:00:00.000Z\n');
+    expect(await ok('tasks', 'get', 'some task id')).toMatch(/^id:\s+some task id$/m);
+    expect(await ok('tasks', 'delete', 'some task id')).toBe('some task id deleted\n');
+
     expect(await ok('tasks', 'delete', 'batch/1')).toBe('batch/1 deleted\n');
     const left = await json<{ tasks: TaskInfo[] }>('tasks', 'list');
     expect(left.tasks.map((t) => t.id)).toEqual(['trial-end:42']);

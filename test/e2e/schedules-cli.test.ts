@@ -241,8 +241,8 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
         /--payload is not valid JSON/,
       ],
       [
-        ['tasks', 'upsert', 'has space', '--due', '2026-04-01T00:00:00Z', '--action', 'record'],
-        /<id> use 1–200 letters/,
+        ['tasks', 'upsert', 'has\ttab', '--due', '2026-04-01T00:00:00Z', '--action', 'record'],
+        /<id> "has\\ttab" has a control character \(U\+0009\) at character 4; use printable characters only/,
       ],
       [['tasks', 'list', '--status', 'done'], /--status is "done"; use pending or fired/],
       [['tasks', 'list', '--due-before', 'soon'], /--due-before "soon" is not an ISO-8601 instant/],

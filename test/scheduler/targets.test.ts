@@ -101,7 +101,7 @@ describe.each(BACKENDS)('schedule inputs and targets on $name', (backend) => {
       [{ due: 'tomorrow' }, 'due'],
       [{ due: '2026-02-01T00:00:00' }, 'due'], // no zone: would depend on the server's
       [{ action: 'nope' }, 'action'],
-      [{ id: 'has space' }, 'id'],
+      [{ id: 'has\ttab' }, 'id'],
       [{ payload: 'x'.repeat(300 * 1024) }, 'payload'],
     ];
     for (const [patch, field] of cases) {

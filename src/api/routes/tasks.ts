@@ -1,8 +1,9 @@
 // /v1/tasks: one-off tasks, upserted by id (one, or many at once), listed, read
 // and deleted.
 //
-// A task id may contain "/" and ":". In the path, clients must percent-encode "/"
-// as %2F (encodeURIComponent does); ":" needs no encoding.
+// A task id is any 1–200 printable characters: spaces, "/", "?", "%", any script. In the
+// path it is percent-encoded as encodeURIComponent does (`/v1/tasks/some%20task%20id`,
+// "/" as %2F); the server's router takes parameters that long (MAX_PARAM_LENGTH).
 //
 // The body schema checks only the JSON shape; the task module checks the rest (`due`
 // an ISO-8601 instant with a zone, `action` a function of the app, the payload at most
@@ -11,7 +12,7 @@
 
 import { Type } from 'typebox';
 import { invalidField } from '../../scheduler/spec.ts';
-import type { TaskInput } from '../../scheduler/tasks.ts';
+import { MAX_TASK_ID, type TaskInput } from '../../scheduler/tasks.ts';
 import type { TaskStatus } from '../../store/schedule-row.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -32,7 +33,9 @@ export const TaskSchema = Type.Object({
 
 const TaskBody = Type.Object(
   {
-    id: Type.String({ description: 'Caller-chosen: 1–200 letters, digits, "-", "_", ".", ":", "/"' }),
+    id: Type.String({
+      description: 'Caller-chosen: 1–200 printable characters (spaces and any script; no control characters)',
+    }),
     due: Type.String({
       description:
         'When it fires: an ISO-8601 instant with a zone, e.g. 2027-03-01T09:00:00Z (a past time fires at once)',
@@ -64,7 +67,11 @@ const UpsertBody = Type.Object(
 );
 
 const Id = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 200, description: 'The task id, "/" encoded as %2F' }),
+  id: Type.String({
+    minLength: 1,
+    maxLength: MAX_TASK_ID,
+    description: 'The task id, percent-encoded (`some%20task%20id`, "/" as %2F)',
+  }),
 });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema };
 

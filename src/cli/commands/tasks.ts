@@ -119,7 +119,7 @@ export function registerTasksCommand(program: Command): void {
     );
 
   sub('upsert', 'create a task, or move or change the one with this id (it is pending again)')
-    .argument('<id>', 'the task id: letters, digits, "-", "_", ".", ":", "/"')
+    .argument('<id>', "the task id: 1–200 printable characters, e.g. 'some task id'")
     .requiredOption(
       '--due <iso>',
       'when it fires: an ISO-8601 instant with a zone, e.g. 2027-03-01T09:00:00Z',
