@@ -128,6 +128,21 @@ describe('schedules, tasks and run-due through the CLI', { timeout: 180_000 }, (
     expect(result.fired).toHaveLength(2);
     const human = await json<{ runs: Run[] }>(db, 'runs', 'list', '--function', 'explode');
     expect(human.runs[0]).toMatchObject({ status: 'failed', error: { message: 'explode always fails' } });
+
+    // Three days later, after a gap: one call fires the tick due exactly at the instant
+    // (the two missed ones are skipped, the schedule's misfire policy), and only once.
+    const later = at(3 * 24 * 60);
+    const gap = await json<{ fired: { kind: string; name: string; tickAt: string; catchUp: boolean }[] }>(
+      db,
+      'run-due',
+      '--now',
+      later,
+      '--schedules',
+    );
+    expect(gap.fired.map((f) => [f.kind, f.name, f.tickAt, f.catchUp])).toEqual([
+      ['schedule', 'daily', later, false],
+    ]);
+    expect(await ok(db, 'run-due', '--now', later, '--schedules')).toBe(`nothing due at ${later}\n`);
   });
 
   it('lists, shows, disables, enables and shows the next ticks of schedules; upserts, lists and deletes tasks', async () => {

@@ -101,6 +101,80 @@ describe.each(BACKENDS)('run-due at a made-up instant on $name', (backend) => {
     ]);
   });
 
+  // Issue 17 gap 6: after days without a scheduler, one run-due used to only move the
+  // schedule past the missed ticks and fire nothing, even the tick due exactly at its
+  // instant; a second identical call fired it. One call now fires what a scheduler
+  // waking at that instant fires, by the misfire policy.
+  it_('after a gap, one call fires the tick due exactly at now, by each misfire policy', async () => {
+    const at = (day: number) => `2026-01-0${day}T06:00:00.000Z`;
+    const cases = [
+      // skip: the missed ticks are passed over; the one due at now is on time.
+      { misfire: 'skip', fired: [[at(9), false]] },
+      // once: one catch-up for the missed ticks (the first of them), then the one due now.
+      {
+        misfire: 'once',
+        fired: [
+          [at(6), true],
+          [at(9), false],
+        ],
+      },
+      // all: each missed tick, oldest first, then the one due now.
+      {
+        misfire: 'all',
+        fired: [
+          [at(6), true],
+          [at(7), true],
+          [at(8), true],
+          [at(9), false],
+        ],
+      },
+    ] as const;
+    for (const viaClock of [false, true]) {
+      for (const { misfire, fired } of cases) {
+        const what = `${misfire}${viaClock ? ', clock at now' : ', --now --schedules'}`;
+        const { ms, clock } = await fakeApp(backend, { functions: [job], start: CLOCK });
+        await ms.schedules.create({
+          name: 'daily',
+          expression: 'cron(0 6 * * ? *)',
+          target: { kind: 'function', function: 'job' },
+          misfire,
+        });
+        expect((await ms.schedules.get('daily')).state.nextTick, what).toBe(at(6));
+        const now = new Date(at(9));
+        // Either the process starts at the instant after the gap (run-due from cron), or it
+        // is given the instant (run-due --now … --schedules).
+        if (viaClock) clock.set(now);
+        const call = () => (viaClock ? ms.runDue() : ms.runDue({ now, schedules: true }));
+
+        const preview = await (viaClock
+          ? ms.runDue({ dryRun: true })
+          : ms.runDue({ now, schedules: true, dryRun: true }));
+        expect(
+          preview.wouldFire.map((d) => [d.tickAt.toISOString(), d.catchUp]),
+          `${what}: dry run`,
+        ).toEqual(fired);
+
+        const first = await call();
+        expect(first.schedules, what).toBe(true);
+        expect(
+          first.fired.map((f) => [f.tickAt.toISOString(), f.catchUp]),
+          what,
+        ).toEqual(fired);
+        expect(
+          first.fired.every((f) => f.run?.status === 'succeeded'),
+          what,
+        ).toBe(true);
+        expect((await ms.schedules.get('daily')).state, what).toMatchObject({
+          lastTick: at(9),
+          nextTick: '2026-01-10T06:00:00.000Z',
+        });
+        // The same call again has nothing left to fire.
+        expect((await call()).fired, `${what}: again`).toEqual([]);
+        await ms.close();
+      }
+    }
+  });
+
   it_('near the clock, or at it, ticks schedules and fires tasks as a scheduler would', async () => {
     const { ms, clock } = await fakeApp(backend, { functions: [job], start: '2026-01-06T05:59:00Z' });
     await ms.schedules.create({
