@@ -50,7 +50,10 @@ export interface CreateMainspringOptions {
   readonly queues?: readonly QueueDefinition[];
   /** Functions this process can run. */
   readonly functions?: readonly FunctionDefinition[];
-  /** Event rules (`defineRule`); their function targets are consumed by this process's worker. */
+  /**
+   * Event rules (`defineRule`); their function targets are consumed by this process's worker.
+   * A serving process stores them: every process sharing the store routes by the stored rules.
+   */
   readonly rules?: readonly RuleDefinition[];
   /** File-arrival triggers (`defineFileTrigger`); watched once `startFileTriggers` is called. */
   readonly fileTriggers?: readonly FileTriggerDefinition[];
@@ -78,9 +81,10 @@ export interface CreateMainspringOptions {
   readonly workflows?: readonly WorkflowDefinition[];
   /**
    * How this process uses the store. `'serve'` (default): migrate it and store this app's
-   * queue definitions, as `start`, `worker` and `scheduler` do. `'client'`: use the store as
-   * it is (it must exist and be migrated), writing only what each call asks; queues are sent
-   * to with their stored settings. `'read'`: as `'client'`, and the connection refuses writes.
+   * queue definitions and event rules, as `start`, `worker` and `scheduler` do. `'client'`:
+   * use the store as it is (it must exist and be migrated), writing only what each call asks;
+   * queues are sent to with their stored settings, events routed by the stored rules.
+   * `'read'`: as `'client'`, and the connection refuses writes.
    */
   readonly access?: 'serve' | 'client' | 'read';
 }
@@ -145,7 +149,8 @@ export interface Mainspring {
 }
 
 /**
- * Opens (and migrates) the store, registers the app's queues, and builds the services on it.
+ * Opens (and migrates) the store, registers the app's queues and event rules, and builds the
+ * services on it.
  *
  * @example
  * ```ts
@@ -254,7 +259,11 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       ...(options.eventRetentionMs !== undefined ? { retentionMs: options.eventRetentionMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    if (serving) await events.checkTargets();
+    if (serving) {
+      await events.checkTargets();
+      // Rules live in the store, so processes without them (producers, clients) route alike.
+      await events.storeRules();
+    }
     const locks = new Locks(store.locks, clock, owner);
     const metrics = new Metrics({ queueCounts: () => allQueueCounts(store, clock.now()), clock });
     const alerter =

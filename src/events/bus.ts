@@ -2,6 +2,9 @@
 // by sending one message per (event, rule, target) with a dedup key, sweeps events
 // a crash left unrouted, deletes events past their retention, and replays a range.
 //
+// Routing uses the rules in the store (stored-rules.ts), which serving processes store
+// from their configs (`storeRules`), so any process that puts an event routes it alike.
+//
 // Exactly once per (event, rule, target): the event is stored first, then sent to
 // every target queue with dedupKey "<event>:<rule>:<target>", then marked routed.
 // A crash between those steps leaves it unrouted; the sweep sends it again and the
@@ -13,9 +16,8 @@ import type { Clock } from '../core/clock.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
 import type { BatchEntry, Queues } from '../queue/queues.ts';
 import type { EventRow, EventStore, NewEvent } from '../store/event-row.ts';
-import { compileRules } from './rules.ts';
 import type { RuleDefinition } from './rules-define.ts';
-import type { RuleMatcher } from './types.ts';
+import { StoredRules } from './stored-rules.ts';
 
 /** One event to put on the bus. */
 export interface PutEventEntry {
@@ -78,6 +80,7 @@ export interface EventBusOptions {
   readonly store: EventStore;
   readonly queues: Queues;
   readonly clock: Clock;
+  /** The rules this process's config declares: stored by `storeRules`, checked by `checkTargets`. */
   readonly rules: readonly RuleDefinition[];
   /** How long events are kept for replay (default 30 days). */
   readonly retentionMs?: number;
@@ -213,7 +216,7 @@ export class EventBus {
   readonly #queues: Queues;
   readonly #clock: Clock;
   readonly #rules: ReadonlyMap<string, RuleDefinition>;
-  readonly #matcher: RuleMatcher;
+  readonly #stored: StoredRules;
   readonly #retentionMs: number;
   readonly #sweepIntervalMs: number;
   readonly #logger: Logger | undefined;
@@ -239,15 +242,43 @@ export class EventBus {
       rules.set(r.name, r);
     }
     this.#rules = rules;
-    this.#matcher = compileRules(options.rules.map((r) => ({ id: r.name, pattern: r.pattern })));
+    this.#stored = new StoredRules(options.store.rules, options.logger);
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.#logger = options.logger;
   }
 
-  /** The rules on this bus, by name. */
+  /** The rules this process's config declares (events are routed by the stored rules). */
   get rules(): readonly RuleDefinition[] {
     return [...this.#rules.values()];
+  }
+
+  /**
+   * Stores this process's rules, replacing stored rules of the same names and removing the
+   * rules its config declared before and no longer does (see stored-rules.ts). Serving
+   * processes call it at start; with no rules it writes and removes nothing.
+   */
+  async storeRules(): Promise<void> {
+    await this.#stored.declare([...this.#rules.values()], this.#clock.now());
+  }
+
+  /** The names of the stored rules, which every process routes by. */
+  async storedRules(): Promise<string[]> {
+    return [...(await this.#stored.current()).byName.keys()];
+  }
+
+  /**
+   * Removes a stored rule by name, for a rule no config speaks for any more (a config's
+   * last rule, or every rule of a config renamed at once). A serving process whose config
+   * still declares it stores it again when it starts. Returns whether it was stored.
+   *
+   * @example
+   * ```ts
+   * await ms.events.removeRule('old-orders');
+   * ```
+   */
+  async removeRule(name: string): Promise<boolean> {
+    return this.#store.rules.remove(name);
   }
 
   /** Checks that every queue target exists (defined here or by a process sharing the store). */
@@ -357,10 +388,11 @@ export class EventBus {
         { details: { field: from === null ? 'from' : 'to', from: options.from, to: options.to } },
       );
     }
-    if (options.rule !== undefined && !this.#rules.has(options.rule)) {
+    const stored = (await this.#stored.current()).byName;
+    if (options.rule !== undefined && !stored.has(options.rule)) {
       throw new MainspringError(
         'E_RULE_INVALID',
-        `replay: no rule "${options.rule}"; the rules are ${[...this.#rules.keys()].join(', ') || '(none)'}`,
+        `replay: no rule "${options.rule}"; the stored rules are ${[...stored.keys()].join(', ') || '(none)'}`,
         { details: { field: 'rule', value: options.rule } },
       );
     }
@@ -450,18 +482,19 @@ export class EventBus {
     this.#watchers.push(watch);
   }
 
-  /** Sends each event to the targets of its matching rules; returns the messages sent. */
+  /** Sends each event to the targets of the stored rules it matches; returns the messages sent. */
   async #route(
     rows: readonly NewEvent[],
     replay: { id: string; rule: string | undefined } | null,
   ): Promise<number> {
     if (rows.length === 0) return 0;
+    const rules = await this.#stored.current();
     const perQueue = new Map<string, BatchEntry[]>();
     for (const row of rows) {
       const event = toBusEvent(row, replay !== null);
-      for (const name of this.#matcher.match(event)) {
+      for (const name of rules.matcher.match(event)) {
         if (replay?.rule !== undefined && replay.rule !== name) continue;
-        const rule = this.#rules.get(name)!;
+        const rule = rules.byName.get(name)!;
         const body = rule.transform(event);
         for (const t of rule.targets) {
           const list = perQueue.get(t.queue) ?? [];

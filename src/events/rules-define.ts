@@ -56,6 +56,8 @@ export interface RuleDefinition {
   readonly name: string;
   readonly pattern: EventPattern;
   readonly targets: readonly ResolvedRuleTarget[];
+  /** What targets receive, as declared (stored with the rule); null: the whole event. */
+  readonly input: RuleInput | null;
   readonly transform: InputTransform;
   /** Internal queues (delivery + dead-letter) for the function targets. */
   readonly queues: readonly QueueDefinition[];
@@ -178,6 +180,7 @@ export function defineRule(options: RuleOptions): RuleDefinition {
     name,
     pattern,
     targets,
+    input: options.input ?? null,
     transform: compileInput(options.input, name),
     queues,
     functions,

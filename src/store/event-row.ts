@@ -1,6 +1,8 @@
 // The event bus's sub-store contract (`store.events`) and the row mapping both
 // backends share: the archive of events and the file-arrival announcements.
 
+import type { RuleStore } from './rule-row.ts';
+
 /** An event to store. `detail` is JSON text. */
 export interface NewEvent {
   readonly id: string;
@@ -29,6 +31,8 @@ export interface FileAnnouncement {
 }
 
 export interface EventStore {
+  /** The stored event rules every process routes by. */
+  readonly rules: RuleStore;
   /**
    * Stores events whose id is new, in order; returns per event whether it was stored
    * (false: an event with that id is already stored, and it is left as it was).

@@ -14,6 +14,8 @@ import {
   toAnnouncement,
   toEventRow,
 } from '../event-row.ts';
+import type { RuleStore } from '../rule-row.ts';
+import { PgRuleStore } from './event-rules.ts';
 
 // Store events (ids $1, sources $2, detail types $3, details $4, times $5) at $6 (now, ms), skipping ids
 // that exist; returns the ids stored. Ordinality keeps seq in array order.
@@ -60,10 +62,12 @@ const RECORD_ANNOUNCEMENT = `
          announced_at_ms = excluded.announced_at_ms`;
 
 export class PgEventStore implements EventStore {
+  readonly rules: RuleStore;
   readonly #db: pg.Pool;
 
   constructor(db: pg.Pool) {
     this.#db = db;
+    this.rules = new PgRuleStore(db);
   }
 
   async insert(events: readonly NewEvent[], nowMs: number): Promise<boolean[]> {

@@ -1,3 +1,15 @@
+TABLE event_rules
+  name text NOT NULL
+  pattern text NOT NULL
+  targets text NOT NULL
+  input text
+  rule_set text NOT NULL
+  updated_at_ms bigint NOT NULL
+
+TABLE event_rules_version
+  id integer NOT NULL
+  version bigint NOT NULL
+
 TABLE events
   seq bigint NOT NULL DEFAULT nextval('events_seq_seq'::regclass)
   id text NOT NULL
@@ -155,6 +167,9 @@ TABLE workflow_operations
   detail text
   updated_at_ms bigint NOT NULL
 
+CREATE UNIQUE INDEX event_rules_pkey ON event_rules USING btree (name);
+CREATE INDEX event_rules_set ON event_rules USING btree (rule_set);
+CREATE UNIQUE INDEX event_rules_version_pkey ON event_rules_version USING btree (id);
 CREATE UNIQUE INDEX events_id_key ON events USING btree (id);
 CREATE UNIQUE INDEX events_pkey ON events USING btree (seq);
 CREATE INDEX events_put_at ON events USING btree (put_at_ms, seq);
@@ -190,6 +205,9 @@ CREATE UNIQUE INDEX workflow_operations_callback ON workflow_operations USING bt
 CREATE UNIQUE INDEX workflow_operations_pkey ON workflow_operations USING btree (execution_id, op_id);
 CREATE INDEX workflow_operations_waiting ON workflow_operations USING btree (type, started_at_ms, execution_id, op_id) WHERE (status = 'waiting'::text);
 
+CONSTRAINT event_rules.event_rules_pkey PRIMARY KEY (name);
+CONSTRAINT event_rules_version.event_rules_version_id_check CHECK ((id = 1));
+CONSTRAINT event_rules_version.event_rules_version_pkey PRIMARY KEY (id);
 CONSTRAINT events.events_id_key UNIQUE (id);
 CONSTRAINT events.events_pkey PRIMARY KEY (seq);
 CONSTRAINT file_announcements.file_announcements_pkey PRIMARY KEY (trigger, key);

@@ -13,7 +13,9 @@ import {
   toAnnouncement,
   toEventRow,
 } from '../event-row.ts';
+import type { RuleStore } from '../rule-row.ts';
 import { type Connection, type Statement, transaction } from './database.ts';
+import { SqliteRuleStore } from './event-rules.ts';
 
 // Store event ?1 (source ?2, detail type ?3, detail JSON ?4, event time ?5) at ?6 (now, ms) unless its id exists.
 const INSERT = `
@@ -54,6 +56,7 @@ const RECORD_ANNOUNCEMENT = `
          announced_at_ms = excluded.announced_at_ms`;
 
 export class SqliteEventStore implements EventStore {
+  readonly rules: RuleStore;
   readonly #db: Connection;
   readonly #insert: Statement;
   readonly #get: Statement;
@@ -66,6 +69,7 @@ export class SqliteEventStore implements EventStore {
 
   constructor(db: Connection) {
     this.#db = db;
+    this.rules = new SqliteRuleStore(db);
     this.#insert = db.prepare(INSERT);
     this.#get = db.prepare(GET);
     this.#listUnrouted = db.prepare(LIST_UNROUTED);

@@ -1,3 +1,17 @@
+CREATE TABLE event_rules (
+  name TEXT PRIMARY KEY,
+  pattern TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  input TEXT,
+  rule_set TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE event_rules_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -171,6 +185,8 @@ CREATE TABLE workflow_operations (
   updated_at_ms INTEGER NOT NULL,
   PRIMARY KEY (execution_id, op_id)
 ) STRICT;
+
+CREATE INDEX event_rules_set ON event_rules (rule_set);
 
 CREATE INDEX events_put_at ON events (put_at_ms, seq);
 
