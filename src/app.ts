@@ -95,7 +95,10 @@ export interface SchedulerSettings {
    * `host:8080` (that port only). Empty (the default): no HTTP targets.
    */
   readonly httpAllowList?: readonly string[];
-  /** A tick fired more than this late counts as missed, and its misfire policy applies (default 1 minute). */
+  /**
+   * A tick fired more than this late counts as missed, and its misfire policy applies
+   * (default 1 minute; real time, also when MAINSPRING_TIME_SCALE speeds the clock up).
+   */
   readonly misfireGrace?: Duration;
 }
 

@@ -22,9 +22,8 @@ const ms = await createMainspring({
   workflows: [createReportWorkflow({ clock })],
 });
 const scale = clock instanceof ScaledClock ? clock.scale : 1;
-// The worker sleeps until the next wait ends, and looks at least every `pollMs` of clock time
-// anyway; keep that about a real second when time is scaled, not a real millisecond.
-await ms.startWorker({ workflows: { pollMs: 1000 * scale } });
+// Scaled time shortens the waits only: polls and leases stay in real time.
+await ms.startWorker();
 const api = createTaskApi(ms);
 await api.listen({ port, host });
 

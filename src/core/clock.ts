@@ -1,6 +1,13 @@
 // The one source of time. Engine code never calls Date.now(): it asks an injected
 // Clock, so tests drive time with FakeClock and demos compress it with ScaledClock.
 // (`run-due --now` keeps the real clock: the instant only decides what is due.)
+//
+// Two kinds of duration meet the clock. What users wait for — a schedule's ticks, a
+// message's delay, a workflow's wait, a task's due time, retry backoff — is clock time
+// and goes straight to it. Safety margins and intervals that cost work — leases and
+// visibility timeouts, heartbeats, run timeouts, misfire grace, lock TTLs, stop graces,
+// polls — are real time: the engine passes them through `clock.real(ms)`, so a scaled
+// clock speeds up the first and never shrinks the second (a handler runs at real speed).
 
 import { MainspringError } from './errors.ts';
 
@@ -9,6 +16,19 @@ export interface Clock {
   now(): number;
   /** Resolves once `ms` of this clock's time has passed; rejects with the signal's reason on abort. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * How much of this clock's time lasts `ms` of real time: the conversion for safety
+   * margins (a lease, a heartbeat, a misfire grace, a poll), which must not shrink when
+   * time is scaled. `ms × scale` on a ScaledClock; `ms` on the real and the fake clock (in
+   * tests, fake time governs margins as it governs everything else).
+   *
+   * @example
+   * ```ts
+   * const leaseUntil = clock.now() + clock.real(30_000); // 30 real seconds, at any scale
+   * await clock.sleep(clock.real(1000));                // poll once a real second
+   * ```
+   */
+  real(ms: number): number;
 }
 
 // A real timer is never armed for longer than this; on waking we re-read the clock,
@@ -48,6 +68,10 @@ export class RealClock implements Clock {
     return Date.now();
   }
 
+  real(ms: number): number {
+    return ms;
+  }
+
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const until = this.now() + Math.max(0, ms);
     for (;;) {
@@ -64,7 +88,8 @@ export class RealClock implements Clock {
 /**
  * Wall-clock time running `scale` times faster from the moment it is created:
  * with a scale of 1440 a day passes in a minute. For demos; set through
- * `MAINSPRING_TIME_SCALE`.
+ * `MAINSPRING_TIME_SCALE`. Schedules, delays and waits speed up; safety margins do
+ * not (`real`): a lease of 30 s still lasts 30 real seconds.
  *
  * @example
  * ```ts
@@ -90,6 +115,11 @@ export class ScaledClock implements Clock {
 
   now(): number {
     return Math.floor(this.#originMs + (Date.now() - this.#realOriginMs) * this.scale);
+  }
+
+  /** `ms` of real time in this clock's time: `ms × scale` (a real 30 s lease is 30 s × scale). */
+  real(ms: number): number {
+    return ms * this.scale;
   }
 
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -133,6 +163,11 @@ export class FakeClock implements Clock {
 
   now(): number {
     return this.#now;
+  }
+
+  /** As is: margins pass in fake time like everything else, so tests move the clock past a lease. */
+  real(ms: number): number {
+    return ms;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

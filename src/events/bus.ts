@@ -84,7 +84,7 @@ export interface EventBusOptions {
   readonly rules: readonly RuleDefinition[];
   /** How long events are kept for replay (default 30 days). */
   readonly retentionMs?: number;
-  /** How often the background sweep runs (default 60 s). */
+  /** How often the background sweep runs (default 60 s of real time, however the clock is scaled). */
   readonly sweepIntervalMs?: number;
   readonly logger?: Logger;
 }
@@ -95,7 +95,7 @@ export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 const MAX_NAME = 256;
 const MAX_ID = 128;
 const PAGE = 500;
-/** The sweep leaves younger unrouted events to the put that is routing them now. */
+/** The sweep leaves younger unrouted events to the put that is routing them now (real time). */
 const SWEEP_GRACE_MS = 30_000;
 
 type Validated = { ok: true; event: NewEvent } | { ok: false; code: string; message: string };
@@ -361,11 +361,11 @@ export class EventBus {
   }
 
   /**
-   * Routes events stored at least `graceMs` ago that were never routed (a crash between
-   * storing and routing). Returns how many were routed.
+   * Routes events stored at least `graceMs` (real time) ago that were never routed (a crash
+   * between storing and routing). Returns how many were routed.
    */
   async routePending(graceMs = 0): Promise<number> {
-    const before = this.#clock.now() - graceMs;
+    const before = this.#clock.now() - this.#clock.real(graceMs);
     let after = 0;
     let total = 0;
     for (;;) {
@@ -431,7 +431,7 @@ export class EventBus {
     const abort = new AbortController();
     const done = (async () => {
       while (!abort.signal.aborted) {
-        await this.#clock.sleep(this.#sweepIntervalMs, abort.signal).catch(() => {});
+        await this.#clock.sleep(this.#clock.real(this.#sweepIntervalMs), abort.signal).catch(() => {});
         if (abort.signal.aborted) return;
         try {
           await this.routePending(SWEEP_GRACE_MS);

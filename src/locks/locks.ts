@@ -1,6 +1,8 @@
 // Leases for user code and for the engine: "only one replica runs this at a time".
 // A lease has a TTL and a fencing token that increases strictly per name, so a
 // holder that stalled past its TTL can be told apart from the one that took over.
+// TTLs, waits and retries are real time (`clock.real`): a scaled clock never lets a
+// lease lapse under a holder that is still working at real speed.
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -19,7 +21,7 @@ export interface Lease {
 }
 
 export interface AcquireOptions {
-  /** How long the lease lasts unless renewed: milliseconds or a string like `'30s'`. */
+  /** How long the lease lasts unless renewed: milliseconds or a string like `'30s'` (real time). */
   readonly ttl: Duration;
   /** Who holds it, for operators reading `locks list`; defaults to host:pid:random. */
   readonly owner?: string;
@@ -104,7 +106,7 @@ export class Locks {
     const row = await this.#store.acquire(
       checkName(name),
       options.owner ?? this.#owner,
-      checkTtl(options.ttl),
+      this.#clock.real(checkTtl(options.ttl)),
       this.#clock.now(),
     );
     return row ? toLease(row) : null;
@@ -115,7 +117,7 @@ export class Locks {
     const row = await this.#store.renew(
       checkName(lease.name),
       lease.token,
-      checkTtl(options.ttl),
+      this.#clock.real(checkTtl(options.ttl)),
       this.#clock.now(),
     );
     return row ? toLease(row) : null;
@@ -148,13 +150,14 @@ export class Locks {
     options: WithLockOptions = {},
   ): Promise<WithLockResult<T>> {
     const ttl = checkTtl(options.ttl ?? 30_000);
-    const waitMs = parseDuration(options.wait ?? 0, 'wait');
-    const retryMs = Math.max(1, parseDuration(options.retryEvery ?? 250, 'retryEvery'));
+    const clock = this.#clock;
+    const waitMs = clock.real(parseDuration(options.wait ?? 0, 'wait'));
+    const retryMs = clock.real(Math.max(1, parseDuration(options.retryEvery ?? 250, 'retryEvery')));
     const owner = options.owner ?? this.#owner;
-    const giveUpAt = this.#clock.now() + waitMs;
+    const giveUpAt = clock.now() + waitMs;
     let lease = await this.acquire(name, { ttl, owner });
-    while (!lease && this.#clock.now() + retryMs <= giveUpAt) {
-      await this.#clock.sleep(retryMs);
+    while (!lease && clock.now() + retryMs <= giveUpAt) {
+      await clock.sleep(retryMs);
       lease = await this.acquire(name, { ttl, owner });
     }
     if (!lease) return { acquired: false };
@@ -166,7 +169,7 @@ export class Locks {
       let current: Lease = held;
       while (!stopRenewing.signal.aborted) {
         try {
-          await this.#clock.sleep(Math.max(1, Math.floor(ttl / 3)), stopRenewing.signal);
+          await clock.sleep(Math.max(1, Math.floor(clock.real(ttl) / 3)), stopRenewing.signal);
         } catch {
           return;
         }

@@ -375,13 +375,13 @@ export class Alerter {
   }
 
   /**
-   * Waits for deliveries in flight, at most `timeoutMs` of clock time; after that their
+   * Waits for deliveries in flight, at most `timeoutMs` of real time; after that their
    * retries are abandoned (each reports failure) and the wait ends once they have.
    */
   async idle(timeoutMs = 30_000): Promise<void> {
     if (this.#inFlight.size === 0) return;
     const limit = new AbortController();
-    const expired = this.#clock.sleep(timeoutMs, limit.signal).then(
+    const expired = this.#clock.sleep(this.#clock.real(timeoutMs), limit.signal).then(
       () => true,
       () => false,
     );
@@ -529,7 +529,8 @@ export class Alerter {
         const backoff = Math.min(this.#baseDelayMs * 2 ** (n - 1), MAX_DELAY_MS);
         const delay = Math.min(Math.max(backoff, failure.retryAfterMs ?? 0), MAX_DELAY_MS);
         try {
-          await this.#clock.sleep(delay, stop);
+          // Real time, like the request's own timeout: the receiving server recovers at real speed.
+          await this.#clock.sleep(this.#clock.real(delay), stop);
         } catch {
           return { ok: false, attempts: n, error: `${error} (gave up: shutting down)` };
         }

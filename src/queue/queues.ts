@@ -170,8 +170,9 @@ export class Queues {
     if (local) return local;
     const cached = this.#fromStore.get(name);
     const now = this.#clock.now();
-    // Definitions change only when a process restarts with a new config: a short cache is safe.
-    if (cached && now - cached.at < 5000) return cached.settings;
+    // Definitions change only when a process restarts with a new config: a short cache
+    // (five real seconds, however the clock is scaled) is safe.
+    if (cached && now - cached.at < this.#clock.real(5000)) return cached.settings;
     const row = await this.#store.getQueue(checkQueueName(name, 'queue'));
     if (!row) {
       throw new MainspringError(
@@ -216,7 +217,8 @@ export class Queues {
         now,
       ),
     );
-    const inserted = await this.#store.send(name, prepared, now, settings.dedupWindowMs);
+    // The dedup window guards against a producer's retries, which come at real speed: real time.
+    const inserted = await this.#store.send(name, prepared, now, this.#clock.real(settings.dedupWindowMs));
     return inserted.map((m) => String(m.id));
   }
 

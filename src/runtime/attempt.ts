@@ -144,11 +144,14 @@ export class Runtime {
     );
   }
 
-  /** One deadline queue per timeout length: deadlines of equal length fire in arming order. */
+  /**
+   * One deadline queue per timeout length: deadlines of equal length fire in arming order.
+   * A timeout is real time (a handler runs at real speed, whatever the clock's scale).
+   */
   timeouts(ms: number): FifoDeadlines {
     let q = this.#timeouts.get(ms);
     if (!q) {
-      q = new FifoDeadlines(this.clock, ms);
+      q = new FifoDeadlines(this.clock, this.clock.real(ms));
       this.#timeouts.set(ms, q);
     }
     return q;

@@ -195,7 +195,7 @@ export async function runCommand(spec: CommandSpec, options: RunCommandOptions):
       if (exited || aborted) return;
       aborted = true;
       child.kill('SIGTERM');
-      clock.sleep(Math.max(0, options.killGraceMs), sleeps.signal).then(
+      clock.sleep(clock.real(Math.max(0, options.killGraceMs)), sleeps.signal).then(
         () => {
           if (exited) return;
           killed = true;
@@ -231,7 +231,7 @@ export async function runCommand(spec: CommandSpec, options: RunCommandOptions):
       if (settled) return;
       // A descendant that inherited stdout/stderr can keep them open after the child is gone;
       // stop waiting for them a while after the exit rather than hang the run.
-      clock.sleep(Math.max(options.killGraceMs, MIN_DRAIN_MS), sleeps.signal).then(
+      clock.sleep(clock.real(Math.max(options.killGraceMs, MIN_DRAIN_MS)), sleeps.signal).then(
         () => {
           child.stdout!.destroy();
           child.stderr!.destroy();

@@ -5,6 +5,10 @@
 // It sleeps on the clock until the next message becomes visible, a send wakes
 // it (LISTEN/NOTIFY or in-process), a handler slot frees up, or the poll
 // interval passes — whichever comes first.
+//
+// Leases (the visibility timeout, extendVisibility), the stop grace and the poll are
+// real time (`clock.real`): a scaled clock makes messages due sooner, never a handler's
+// lease shorter. Retry backoff and delays are clock time: they say when a message is due.
 
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
@@ -239,7 +243,7 @@ export class QueueConsumer {
       const timer = new AbortController();
       const timedOut = await Promise.race([
         all.then(() => false),
-        this.#d.clock.sleep(graceMs, timer.signal).then(
+        this.#d.clock.sleep(this.#d.clock.real(graceMs), timer.signal).then(
           () => true,
           () => false,
         ),
@@ -279,7 +283,7 @@ export class QueueConsumer {
             limit: room,
             nowMs: now,
             dueByMs: now + LEASE_AHEAD_MS,
-            visibilityMs: settings.visibilityTimeoutMs,
+            visibilityMs: clock.real(settings.visibilityTimeoutMs),
             fifo: settings.fifo,
           });
           claimedAll = claimed.length === room;
@@ -295,7 +299,7 @@ export class QueueConsumer {
       } catch (err) {
         this.#d.log.error({ err, queue: this.#queue }, 'queue consumer failed; retrying');
         this.#d.events.emit('consumer:error', err as Error);
-        await this.#pause(ERROR_BACKOFF_MS);
+        await this.#pause(clock.real(ERROR_BACKOFF_MS));
       }
     }
   }
@@ -383,7 +387,7 @@ export class QueueConsumer {
   async #idle(couldClaim: boolean): Promise<void> {
     if (this.#stopping || this.#wakePending) return;
     const now = this.#d.clock.now();
-    let wait = this.#d.pollIntervalMs;
+    let wait = this.#d.clock.real(this.#d.pollIntervalMs);
     if (this.#scheduled.length > 0) wait = Math.min(wait, this.#scheduled[0]!.visibleAtMs - now);
     if (couldClaim) {
       // Everything due within the lease-ahead window is claimed; wake when the next one enters it.
@@ -590,7 +594,8 @@ export class QueueConsumer {
     }
     const { clock, store } = this.#d;
     const now = clock.now();
-    const held = await Promise.all(messages.map((m) => store.extend(m, now + seconds * 1000, now)));
+    const until = now + clock.real(seconds * 1000);
+    const held = await Promise.all(messages.map((m) => store.extend(m, until, now)));
     if (held.includes(false)) {
       throw new Error(
         `extendVisibility: the lease on message ${messages.map((m) => m.id).join(', ')} was already lost to another consumer`,

@@ -49,7 +49,7 @@ export class RunRecorder {
     this.#store = store;
     this.#runs = store.runs;
     this.#log = log;
-    this.runningWrites = new FifoDeadlines(clock, RUNNING_WRITE_DELAY_MS);
+    this.runningWrites = new FifoDeadlines(clock, clock.real(RUNNING_WRITE_DELAY_MS));
     this.#coalesceMs = store.capabilities.remote ? COALESCE_MS : 0;
   }
 

@@ -92,7 +92,7 @@ export class RunRetention {
         if (!signal.aborted) this.#log.warn({ err }, 'run retention failed; trying again in an hour');
       }
       try {
-        await this.#clock.sleep(EVERY_MS, signal);
+        await this.#clock.sleep(this.#clock.real(EVERY_MS), signal);
       } catch {
         return;
       }

@@ -171,7 +171,7 @@ export class Worker {
     const { clock, store } = this.#deps;
     while (!signal.aborted) {
       try {
-        await clock.sleep(CANCEL_POLL_MS, signal);
+        await clock.sleep(clock.real(CANCEL_POLL_MS), signal);
         if (runtime.active.size === 0) continue;
         const ids = [...runtime.active.keys()].slice(0, 1000);
         for (const id of await store.runs.cancelRequested(ids)) runtime.cancel(id);

@@ -34,6 +34,7 @@ export interface RunDueOptions {
   /**
    * Ticks up to this late fire as on time; older ones follow their schedule's misfire
    * policy (default 1 hour: run-due is usually started every few minutes, not kept running).
+   * Real time, like every safety margin (see Clock.real).
    */
   readonly misfireGrace?: Duration;
   /** Stop waiting for the runs after this long (default 1 hour). */

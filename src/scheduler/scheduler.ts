@@ -20,12 +20,20 @@ import { type ScheduleSpec, scheduleOf } from './spec.ts';
 import { decideTicks, type FiredTick } from './ticks.ts';
 import { tickExecutionId, WORKFLOW_FUNCTION, type WorkflowStartInput } from './workflow-target.ts';
 
+// Time: the misfire grace, the poll and the overlap re-check are real time (`clock.real`),
+// so a scaled clock never misses a tick it was merely slow to take; the lookahead is
+// clock time, like the ticks it is measured against (a real second early would be a
+// day early for a daily schedule at a scale of 86400).
+
 export interface SchedulerOptions {
-  /** How early a tick is taken, so its run can start on time (default 1 s). */
+  /** How early a tick is taken, so its run can start on time (default 1 s of clock time). */
   readonly lookaheadMs?: number;
-  /** A tick taken more than this late counts as missed, and its misfire policy applies (default 60 s). */
+  /**
+   * A tick taken more than this late counts as missed, and its misfire policy applies
+   * (default 60 s of real time, however the clock is scaled).
+   */
   readonly misfireGraceMs?: number;
-  /** Longest sleep between looks at the store when no wake-up arrives (default 1 s). */
+  /** Longest sleep between looks at the store when no wake-up arrives (default 1 s of real time). */
   readonly pollIntervalMs?: number;
   /**
    * Schedules, and tasks, claimed per transaction (default 500; 50 on an embedded store,
@@ -77,7 +85,7 @@ export interface PassOptions {
    */
   readonly asOfMs?: number;
   readonly lookaheadMs: number;
-  /** Overrides the scheduler's misfire grace for this pass. */
+  /** Overrides the scheduler's misfire grace for this pass (real time, as `SchedulerOptions.misfireGraceMs`). */
   readonly misfireGraceMs?: number;
   /** Only these schedules and tasks. */
   readonly only?: { readonly schedules?: readonly string[]; readonly tasks?: readonly string[] };
@@ -87,7 +95,7 @@ export interface PassOptions {
   readonly tasks?: boolean;
 }
 
-/** How long after now a tick held by `overlap: 'queue'` is looked at again (past the lookahead). */
+/** How long after now a tick held by `overlap: 'queue'` is looked at again (past the lookahead; real time). */
 const RECHECK_MS = 1000;
 const SPEC_CACHE = 10_000;
 /** A claim horizon before every due time: a kind left out of a pass claims nothing. */
@@ -128,8 +136,9 @@ export class Scheduler {
     this.#deps = deps;
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.#lookaheadMs = options.lookaheadMs ?? 1000;
-    this.#graceMs = options.misfireGraceMs ?? 60_000;
-    this.#pollMs = options.pollIntervalMs ?? 1000;
+    // Margins, held as the clock durations that last this long in real time.
+    this.#graceMs = deps.clock.real(options.misfireGraceMs ?? 60_000);
+    this.#pollMs = deps.clock.real(options.pollIntervalMs ?? 1000);
     this.#batch = options.batchSize ?? (deps.store.capabilities.remote ? 500 : 50);
     this.#random = options.random ?? Math.random;
   }
@@ -356,8 +365,11 @@ export class Scheduler {
         dueAtMs: row.dueAtMs,
         lastActive: due.lastActive,
         nowMs: asOf,
-        graceMs: options.misfireGraceMs ?? this.#graceMs,
-        recheckMs: options.lookaheadMs + RECHECK_MS,
+        graceMs:
+          options.misfireGraceMs === undefined
+            ? this.#graceMs
+            : this.#deps.clock.real(options.misfireGraceMs),
+        recheckMs: options.lookaheadMs + this.#deps.clock.real(RECHECK_MS),
         random: this.#random,
       });
       let lastInvocationId = row.lastInvocationId;

@@ -12,7 +12,10 @@ import { Session } from './session.ts';
 export interface WorkflowEngineOptions {
   /** Executions replaying at once in this process; default 100. */
   readonly concurrency?: number;
-  /** How long a claim holds an execution before another worker may take it over; default 30 s. */
+  /**
+   * How long a claim holds an execution before another worker may take it over; default
+   * 30 s. Real time, like the poll and the stop grace, however the clock is scaled.
+   */
   readonly leaseMs?: number;
   /** Longest sleep between looks for due executions when no wake-up arrives; default 1 s. */
   readonly pollMs?: number;
@@ -55,8 +58,9 @@ export class WorkflowEngine {
     this.#log = deps.log;
     this.#definitions = deps.definitions;
     this.#concurrency = options.concurrency ?? 100;
-    this.#leaseMs = options.leaseMs ?? 30_000;
-    this.#pollMs = options.pollMs ?? 1000;
+    // Held as the clock durations that last this long in real time (see Clock.real).
+    this.#leaseMs = deps.clock.real(options.leaseMs ?? 30_000);
+    this.#pollMs = deps.clock.real(options.pollMs ?? 1000);
   }
 
   /** Executions this process is running now. */
@@ -99,7 +103,7 @@ export class WorkflowEngine {
     await this.#loop;
     const ended = Promise.all([...this.#sessions.values()].map((s) => s.ended));
     const timer = new AbortController();
-    await Promise.race([ended, this.#clock.sleep(graceMs, timer.signal).catch(() => {})]);
+    await Promise.race([ended, this.#clock.sleep(this.#clock.real(graceMs), timer.signal).catch(() => {})]);
     timer.abort();
     await Promise.all([...this.#sessions.values()].map((s) => s.abandon()));
     await this.#renewLoop;
@@ -154,7 +158,7 @@ export class WorkflowEngine {
         row.id,
         row.leaseToken ?? '',
         [],
-        { release: { dueAtMs: now + UNKNOWN_WORKFLOW_RETRY_MS } },
+        { release: { dueAtMs: now + this.#clock.real(UNKNOWN_WORKFLOW_RETRY_MS) } },
         now,
       );
       return;

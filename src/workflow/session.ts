@@ -578,7 +578,8 @@ export class Session {
     if (e.status === 'failed') throw rebuild(e.error);
     const detail = (e.detail ? JSON.parse(e.detail) : {}) as { heartbeatTimeoutMs?: number | null };
     const hb = detail.heartbeatTimeoutMs ?? null;
-    const heartbeatBy = hb === null ? null : (e.heartbeatAtMs ?? e.startedAtMs) + hb;
+    // Heartbeats come from another process at real speed: the timeout is real time (Clock.real).
+    const heartbeatBy = hb === null ? null : (e.heartbeatAtMs ?? e.startedAtMs) + this.#deps.clock.real(hb);
     const now = this.#now();
     const late =
       e.wakeAtMs !== null && now >= e.wakeAtMs

@@ -60,6 +60,17 @@ describe('ScaledClock and clockFromEnv', () => {
     expect(clock.now() - start).toBeGreaterThanOrEqual(20_000);
   });
 
+  // Safety margins (leases, heartbeats, misfire grace, polls, lock TTLs) are real
+  // durations: `real` says how much of a clock's time lasts that long.
+  it('converts a real duration to clock time: scaled by ScaledClock, as is by the others', () => {
+    expect(new ScaledClock(10_080).real(30_000)).toBe(30_000 * 10_080);
+    expect(new ScaledClock(0.5).real(1000)).toBe(500);
+    expect(new RealClock().real(30_000)).toBe(30_000);
+    // Fake time governs margins as it governs everything else: tests move it past a lease.
+    expect(new FakeClock(0).real(30_000)).toBe(30_000);
+    expect(clockFromEnv({ MAINSPRING_TIME_SCALE: '86400' }).real(60_000)).toBe(60_000 * 86_400);
+  });
+
   it('chooses the clock from MAINSPRING_TIME_SCALE', () => {
     expect(clockFromEnv({})).toBeInstanceOf(RealClock);
     expect(clockFromEnv({ MAINSPRING_TIME_SCALE: '1' })).toBeInstanceOf(RealClock);
