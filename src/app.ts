@@ -329,6 +329,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
             queues,
             functions,
             locks,
+            clients: { queues, events, workflows },
             owner,
             metrics,
             alerter,

@@ -5,16 +5,27 @@ import { resolve as resolvePath } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Queues } from '../queue/queues.ts';
 import type { RunRow, RunStatus, TriggerKind } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
+import type { Workflows } from '../workflow/client.ts';
 import { Batcher } from './batcher.ts';
 import { type CommandSpec, commandError, runCommand } from './command.ts';
+import { type ConsoleSink, withConsoleSink } from './console-capture.ts';
 import { FifoDeadlines } from './deadlines.ts';
 import { type ErrorRecord, toErrorRecord } from './errors.ts';
-import type { FunctionContext, FunctionDefinition, QueueRecord, RunInfo, TriggerInfo } from './function.ts';
+import type {
+  FunctionContext,
+  FunctionDefinition,
+  HandlerClients,
+  QueueRecord,
+  RunInfo,
+  TriggerInfo,
+} from './function.ts';
 import { RunRecorder } from './recorder.ts';
 import { loadSecretsFile, resolveSecrets } from './secrets.ts';
 
@@ -23,6 +34,8 @@ export interface RuntimeSettings {
   readonly store: Store;
   readonly clock: Clock;
   readonly locks: Locks;
+  /** The app's clients handlers send with (`ctx.queues`, `ctx.events`, `ctx.workflows`). */
+  readonly clients: HandlerClients;
   readonly owner: string;
   readonly metrics: Metrics | null;
   readonly alerter: Alerter | null;
@@ -43,11 +56,16 @@ export interface RunStart {
   row: RunRow | null;
 }
 
+/** Where handlers' console output is shown besides the run's log (see consoleLine). */
+export type ConsoleEcho = 'logger' | 'stderr';
+
 export class Runtime {
   readonly store: Store;
   readonly clock: Clock;
   readonly log: Logger;
   readonly locks: Locks;
+  readonly clients: HandlerClients;
+  readonly consoleEcho: ConsoleEcho;
   readonly owner: string;
   readonly recorder: RunRecorder;
   readonly metrics: Metrics | null;
@@ -69,11 +87,18 @@ export class Runtime {
   #runLog: Logger | null = null;
   #secrets: Promise<Record<string, string>> | null = null;
 
-  constructor(settings: RuntimeSettings, log: Logger) {
+  /**
+   * `consoleEcho`: where handlers' console lines are shown besides their run's log: the
+   * process `log` (when the worker was given one) or stderr (never stdout, which belongs to
+   * the program: `run-due --json` prints its result there).
+   */
+  constructor(settings: RuntimeSettings, log: Logger, consoleEcho: ConsoleEcho = 'stderr') {
     this.store = settings.store;
     this.clock = settings.clock;
     this.log = log;
     this.locks = settings.locks;
+    this.clients = settings.clients;
+    this.consoleEcho = consoleEcho;
     this.owner = settings.owner;
     this.recorder = new RunRecorder(settings.store, settings.clock, log);
     this.starts = new Batcher(async (items) => {
@@ -117,6 +142,7 @@ export class Runtime {
         level: parent.isLevelEnabled('debug') ? parent.level : 'info',
         base: null,
         timestamp: () => `,"time":${clock.now()}`,
+        formatters: { log: keepCallLevel },
       },
       {
         write: (line: string) => {
@@ -220,6 +246,26 @@ export interface AttemptOutcome {
   readonly logLines: number;
 }
 
+/**
+ * A logged `level` or `time` field would follow the line's own in its JSON and win when it
+ * is parsed (seed 000's `{ level: 'ERROR' }` was stored as INFO): the call's level and time
+ * stand, and the handler's fields are kept as `userLevel` and `userTime`.
+ */
+function keepCallLevel(obj: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(obj, 'level') && !Object.hasOwn(obj, 'time')) return obj;
+  const { level, time, ...rest } = obj;
+  if (level !== undefined) rest['userLevel'] = level;
+  if (time !== undefined) rest['userTime'] = time;
+  return rest;
+}
+
+const LEVEL_NAMES: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+};
+
 const BASE_KEYS = new Set([
   'level',
   'time',
@@ -236,7 +282,7 @@ const BASE_KEYS = new Set([
  * The handler's context, and the run as the worker tracks it (ActiveRun). A class with
  * a lazy logger and no per-run closures: at thousands of runs a second they add up.
  */
-class RunContext implements FunctionContext, ActiveRun {
+class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
   readonly run: RunInfo;
   readonly fn: FunctionDefinition;
   readonly message: QueueRecord | undefined;
@@ -294,6 +340,18 @@ class RunContext implements FunctionContext, ActiveRun {
     return this.#rt.locks;
   }
 
+  get queues(): Queues {
+    return this.#rt.clients.queues;
+  }
+
+  get events(): EventBus {
+    return this.#rt.clients.events;
+  }
+
+  get workflows(): Workflows {
+    return this.#rt.clients.workflows;
+  }
+
   get log(): Logger {
     this.#log ??= this.#makeLogger();
     return this.#log;
@@ -318,6 +376,27 @@ class RunContext implements FunctionContext, ActiveRun {
       msg: capped ? `log cap of ${cap} lines reached; later lines are not kept with the run` : msg,
       fields: capped || fields === null ? null : JSON.stringify(fields),
     });
+  }
+
+  /**
+   * A console call of the handler (or of anything it started): kept with the run while it
+   * runs, whatever the logger's level (as Lambda keeps all console output), and shown as the
+   * runtime's `consoleEcho` says. A line written after the run ended is only shown.
+   */
+  consoleLine(level: number, text: string): void {
+    const rt = this.#rt;
+    if (rt.active.get(this.run.id) === this) this.keep(rt.clock.now(), level, text, null);
+    if (rt.consoleEcho === 'stderr') {
+      process.stderr.write(`${text}\n`);
+      return;
+    }
+    const bindings = {
+      function: this.fn.name,
+      runId: this.run.id,
+      attempt: this.run.attempt,
+      trigger: this.run.trigger.kind,
+    };
+    rt.log[LEVEL_NAMES[level] ?? 'info'](bindings, text);
   }
 
   #makeLogger(): Logger {
@@ -363,7 +442,7 @@ export async function runAttempt(
       value = await new Promise((resolve, reject) => {
         ctx.onStop = reject;
         if (ctx.stopError !== null) reject(ctx.stopError);
-        else callHandler(fn, spec.input, ctx).then(resolve, reject);
+        else withConsoleSink(ctx, () => callHandler(fn, spec.input, ctx)).then(resolve, reject);
       });
       ok = true;
     }

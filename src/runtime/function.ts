@@ -4,11 +4,14 @@
 import type { Logger } from 'pino';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { AlertSettings } from '../observability/alerts.ts';
 import type { QueueDefinition } from '../queue/define.ts';
+import type { Queues } from '../queue/queues.ts';
 import type { CronObject } from '../schedule/index.ts';
 import type { ScheduleSettings } from '../scheduler/spec.ts';
+import type { Workflows } from '../workflow/client.ts';
 
 /** One message of a batch delivered to a batch handler (`fromQueue(q, { batchSize > 1 })`). */
 export interface QueueRecord<T = unknown> {
@@ -77,10 +80,18 @@ export interface RunInfo {
   readonly scheduledFor: Date | null;
 }
 
+/**
+ * What an in-process handler gets with its input. Command functions run as child
+ * processes and get none of it: they read their input on stdin and `MAINSPRING_*` variables.
+ */
 export interface FunctionContext {
   /** Fires on timeout, on cancellation, and when the process shuts down past its grace period. */
   readonly signal: AbortSignal;
-  /** A pino logger whose lines carry the function, run id, attempt and trigger, and are kept with the run. */
+  /**
+   * A pino logger whose lines carry the function, run id, attempt and trigger, and are kept
+   * with the run. A line's level is the call's: a `level` (or `time`) field it logs is kept
+   * as `userLevel` (`userTime`). The handler's `console` output is kept with the run too.
+   */
   readonly log: Logger;
   readonly run: RunInfo;
   /** The same as `run.trigger`. */
@@ -89,6 +100,42 @@ export interface FunctionContext {
   readonly env: Readonly<Record<string, string>>;
   /** Leases: `ctx.locks.withLock('nightly-report', '10m', …)`. */
   readonly locks: Locks;
+  /**
+   * The app's queues (`ms.queues`), to send messages from a handler.
+   *
+   * @example
+   * ```ts
+   * // A webhook receiver hands the slow part to a queue another function consumes.
+   * handler: async (hook: { orderId: string; status: string }, ctx) => {
+   *   await ctx.queues.send(notifications, { orderId: hook.orderId, text: hook.status });
+   *   await ctx.queues.sendBatch('audit', [{ body: hook }, { body: { seen: hook.orderId } }]);
+   * }
+   * ```
+   */
+  readonly queues: Queues;
+  /**
+   * The app's event bus (`ms.events`): events put here are routed by the stored rules.
+   *
+   * @example
+   * ```ts
+   * handler: async (order: { id: string; total: number }, ctx) => {
+   *   await ctx.events.put([{ source: 'shop', detailType: 'Order Placed', detail: order }]);
+   * }
+   * ```
+   */
+  readonly events: EventBus;
+  /**
+   * The app's workflows (`ms.workflows`), to start an execution of one the app defines.
+   *
+   * @example
+   * ```ts
+   * handler: async (input: { day: string }, ctx) => {
+   *   const execution = await ctx.workflows.start(report, input, { id: `report-${input.day}` });
+   *   return { execution: execution.id };
+   * }
+   * ```
+   */
+  readonly workflows: Workflows;
   /** For single-message queue handlers: the message being handled. */
   readonly message?: QueueRecord;
   /**
@@ -97,6 +144,9 @@ export interface FunctionContext {
    */
   extendVisibility(seconds: number): Promise<void>;
 }
+
+/** The app's clients a handler sends with: `ctx.queues`, `ctx.events`, `ctx.workflows`. */
+export type HandlerClients = Pick<FunctionContext, 'queues' | 'events' | 'workflows'>;
 
 export type Handler<I, O> = (input: I, ctx: FunctionContext) => Promise<O> | O;
 
@@ -198,7 +248,8 @@ function positiveInt(value: number | undefined, fallback: number, field: string,
 
 /**
  * Declares a function. Its handler gets the input (for a queue trigger, the
- * message body) and a context with a logger, an abort signal and the trigger.
+ * message body) and a context with a logger, an abort signal, the trigger, and the
+ * app's clients to send with (`ctx.queues`, `ctx.events`, `ctx.workflows`).
  *
  * @example
  * ```ts
@@ -208,6 +259,7 @@ function positiveInt(value: number | undefined, fallback: number, field: string,
  *   handler: async (order: { id: string }, ctx) => {
  *     ctx.log.info({ order: order.id }, 'sending receipt');
  *     await mailer.send(order);
+ *     await ctx.events.put([{ source: 'shop', detailType: 'Receipt Sent', detail: order }]);
  *   },
  * });
  * ```

@@ -83,7 +83,8 @@ export class Worker {
       const deleted = new Set(await store.queues.ack(items));
       return new Set(items.filter((r) => deleted.has(r.id)));
     });
-    const runtime = new Runtime(d, log);
+    // Handlers' console lines are shown in the process log when there is one, else on stderr.
+    const runtime = new Runtime(d, log, this.#options.logger ? 'logger' : 'stderr');
     this.#runtime = runtime;
     const consumer = async (fn: FunctionDefinition, trigger: QueueTrigger, invocations: boolean) => {
       const settings = await queues.settings(trigger.queue).catch((err: unknown) => {

@@ -155,6 +155,15 @@ export interface ExecutionInfo {
  * again on every resume, and must call the same operations in the same order.
  */
 export interface WorkflowContext {
+  /**
+   * The execution being run: its id (the same on every resume), workflow name, version,
+   * and how many times a worker has picked it up.
+   *
+   * @example
+   * ```ts
+   * await ctx.step('charge', () => payments.charge({ idempotencyKey: ctx.execution.id }));
+   * ```
+   */
   readonly execution: ExecutionInfo;
   /** Silent while earlier operations replay, so each line is written once. */
   readonly log: Logger;
