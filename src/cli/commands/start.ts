@@ -30,9 +30,13 @@ export function registerStartCommand(program: Command): void {
       '--port <port>',
       'API port (default: $MAINSPRING_PORT, config api.port, else 7400; 0 = any free port)',
     )
-    .option('--host <host>', 'API address (default 127.0.0.1; any other needs MAINSPRING_API_TOKEN)');
-  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action((flags: RunFlags) =>
-    runApp(flags, { api: true, worker: true, scheduler: true }),
+    .option('--host <host>', 'API address (default 127.0.0.1; any other needs MAINSPRING_API_TOKEN)')
+    .option(
+      '--no-scheduler',
+      'fire no schedules or tasks here: other processes do, or `mainspring run-due` when you choose',
+    );
+  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action((flags: RunFlags & { scheduler: boolean }) =>
+    runApp(flags, { api: true, worker: true, scheduler: flags.scheduler }),
   );
 }
 
