@@ -6,6 +6,7 @@
 //   npm run example:background-jobs:orders           # the order service, a second process
 //   DATABASE_URL=postgres://… npm run example:background-jobs
 
+import { fileURLToPath } from 'node:url';
 import {
   defineCommand,
   defineConfig,
@@ -79,6 +80,8 @@ const uploads = defineFileTrigger({
 const heavyJob = defineCommand({
   name: 'heavy-job',
   command: ['node', 'src/heavy-processing.ts'],
+  // This folder, wherever the config is loaded from (the showcase loads it from the root).
+  cwd: fileURLToPath(new URL('.', import.meta.url)),
   timeout: '1h',
   triggers: [schedule('cron(0 2 * * ? *)')],
 });

@@ -10,6 +10,7 @@
 //   npm run example:ecs-cron                      # SQLite under .mainspring/, API on :7400
 //   DATABASE_URL=postgres://… npm run example:ecs-cron
 
+import { fileURLToPath } from 'node:url';
 import { defineCommand, defineConfig, defineFunction, schedule } from 'mainspring';
 import { refreshCache } from './jobs/tasks/cache-refresh.ts';
 import { generateDailyReport } from './jobs/tasks/daily-report.ts';
@@ -25,6 +26,8 @@ const alerts = env['ALERT_WEBHOOK_URL'] ? { webhooks: [env['ALERT_WEBHOOK_URL']]
 const dbCleanup = defineCommand({
   name: 'db-cleanup',
   command: ['node', 'jobs/db-cleanup.js'],
+  // This folder, wherever the config is loaded from (the showcase loads it from the root).
+  cwd: fileURLToPath(new URL('.', import.meta.url)),
   env: {
     NODE_ENV: env['NODE_ENV'] ?? 'development',
     JOB_NAME: 'db-cleanup',

@@ -7,7 +7,7 @@ import { assertSafeBinding } from '../api/auth.ts';
 import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
 import { parsePort, resolveOptions } from '../config.ts';
-import { clockFromEnv } from '../core/clock.ts';
+import { clockFromEnv, ScaledClock } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { loadConfig } from './load-config.ts';
@@ -103,6 +103,13 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
     // Route what a crash left unrouted, sweep retention, and watch the file triggers' folders.
     await ms.events.start();
     await ms.startFileTriggers();
+    if (clock instanceof ScaledClock) {
+      const day = 86_400_000 / clock.scale;
+      logger.warn(
+        { timeScale: clock.scale },
+        `time runs ${clock.scale}× faster than real (MAINSPRING_TIME_SCALE): a day passes in ${day >= 60_000 ? `${+(day / 60_000).toFixed(1)} min` : `${+(day / 1000).toFixed(1)} s`}; leases and timeouts stay real`,
+      );
+    }
     const info = {
       store: ms.store.url,
       schemaVersion: await ms.store.schemaVersion(),
@@ -125,6 +132,10 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
       logger.info(
         { url: bound.url, auth: options.token ? 'bearer' : 'none', ...info },
         `mainspring listening on ${bound.url}`,
+      );
+      // Where a person who just started it looks next.
+      logger.info(
+        `look at: ${bound.url}/v1/runs · mainspring runs list · mainspring logs <function> --follow · mainspring queues list · mainspring workflows list`,
       );
     } else {
       logger.info(info, `mainspring ${mode.worker ? 'worker' : 'scheduler'} running`);
