@@ -35,8 +35,9 @@ export function registerStartCommand(program: Command): void {
       '--no-scheduler',
       'fire no schedules or tasks here: other processes do, or `mainspring run-due` when you choose',
     );
-  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action((flags: RunFlags & { scheduler: boolean }) =>
-    runApp(flags, { api: true, worker: true, scheduler: flags.scheduler }),
+  addLogFormatOption(addConfigOption(addStoreOption(cmd))).action(
+    (flags: RunFlags & { scheduler: boolean }) =>
+      runApp(flags, { api: true, worker: true, scheduler: flags.scheduler }),
   );
 }
 
