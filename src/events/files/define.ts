@@ -12,7 +12,7 @@ export const OBJECT_CREATED = 'Object Created';
 export interface FileTriggerOptions {
   /** Letters, digits, `-`, `_`, `.`; at most 30 characters. The events' `bucket.name`. */
   readonly name: string;
-  /** The folder to watch (with its subfolders); relative paths resolve against the working directory. */
+  /** The folder to watch (with its subfolders); a relative path resolves against the config file's folder (the app's `appDir`, else the working directory). */
   readonly dir: string;
   /** Only keys (paths relative to `dir`, with `/`) starting with this. */
   readonly prefix?: string;
