@@ -24,7 +24,15 @@ import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
 import type { Workflows } from '../workflow/client.ts';
 import { assertSafeBinding, bearerAuth } from './auth.ts';
-import { errorHandler, sendError } from './errors.ts';
+import {
+  clientErrorHandler,
+  errorHandler,
+  jsonBodyError,
+  nulError,
+  nulFields,
+  sendError,
+  toApiError,
+} from './errors.ts';
 import { eventRoutes } from './routes/events.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -121,19 +129,43 @@ export type Api = FastifyInstance<
  */
 export const MAX_PARAM_LENGTH = 2400;
 
+/**
+ * How long a client has to send a whole request (headers and body) before a 408: Node's
+ * 300 s would let a few slow clients hold every `maxInFlight` slot for five minutes.
+ * Answers may take longer (long polls, log streams); this bounds only the receiving.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export async function buildApi(options: ApiOptions): Promise<Api> {
   const app = Fastify({
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Fastify's and Node's own refusals, in the one error shape.
+    frameworkErrors: (err, _req, reply) => sendError(reply, toApiError(err)),
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new MainspringError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+  // Fastify's own parser, with a refusal that says what is wrong: its error says only "not valid JSON".
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    parseJson(req, text, (err, value) =>
+      err && text.length > 0 ? done(jsonBodyError(text), undefined) : done(err, value),
+    );
+  });
+  // PostgreSQL cannot hold U+0000 in text and no name or id has one: refused on every backend alike.
+  app.addHook('preValidation', async (req) => {
+    const fields = nulFields({ params: req.params, query: req.query });
+    if (fields.length > 0) throw nulError(fields);
+  });
   const webhooks = options.webhooks ?? {};
   if (options.token) {
     const auth = bearerAuth(options.token);
