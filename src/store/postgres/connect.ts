@@ -1,7 +1,9 @@
-// PostgreSQL connections: a pool whose sessions all use the store's schema, and the
-// translation of connection failures into one error that says what to check.
+// PostgreSQL connections: a pool whose sessions all use the store's schema, connections
+// checked out of it that a cut cannot turn into a crash, and the translation of connection
+// failures into one error that says what to check.
 
 import pg from 'pg';
+import { isTransient } from '../../core/backoff.ts';
 import { MainspringError } from '../../core/errors.ts';
 
 const INT8_OID = 20;
@@ -35,9 +37,56 @@ export function clientConfig(target: PgTarget, settings: Record<string, string> 
 
 export function createPool(target: PgTarget, max: number, settings: Record<string, string> = {}): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(target, settings), max, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // An idle client losing its connection (the pool re-emits it here) must not crash the
+  // process: the pool drops that client and the next query opens a new connection.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * Runs `fn` on one connection checked out of `pool`. A checked-out client has no 'error'
+ * listener of the pool's, and a client emits 'error' when its socket ends — even after the
+ * query it was running rejected — so a server restart or pg_terminate_backend would crash the
+ * process. Here the cut only rejects `fn`'s query, and the broken client is discarded rather
+ * than handed to the next caller; so is one `fn` calls `discard` on (its state is in doubt).
+ */
+export async function withClient<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient, discard: (err: Error) => void) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const discard = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', discard);
+  try {
+    return await fn(client, discard);
+  } catch (err) {
+    if (isTransient(err)) discard(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  } finally {
+    // Released with an error, the pool ends the client; its idle listener (attached again by
+    // release) takes any later 'error' of the closing socket.
+    client.release(broken);
+    client.off('error', discard);
+  }
+}
+
+/** `fn` in one transaction on one connection (see withClient): committed when it returns, rolled back when it throws. */
+export function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client, discard) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A client whose rollback failed is in an unknown state.
+      await client.query('ROLLBACK').catch(discard);
+      throw err;
+    }
+  });
 }
 
 const HINTS: Record<string, string> = {
@@ -71,5 +120,5 @@ const CONNECTION_CODES = new Set(Object.keys(HINTS));
 
 export function isConnectionError(err: unknown): boolean {
   const code = String((err as { code?: unknown }).code ?? '');
-  return CONNECTION_CODES.has(code) || /Connection terminated|timeout/i.test(String((err as Error).message));
+  return CONNECTION_CODES.has(code) || isTransient(err) || /timeout/i.test(String((err as Error).message));
 }

@@ -11,6 +11,7 @@ import {
   type RuleStore,
   toRuleRow,
 } from '../rule-row.ts';
+import { transaction } from './connect.ts';
 
 // The stored rules' version.
 const VERSION = 'SELECT version FROM event_rules_version WHERE id = 1';
@@ -98,19 +99,10 @@ export class PgRuleStore implements RuleStore {
     });
   }
 
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#db.connect();
-    try {
-      await client.query('BEGIN');
+  #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.#db, async (client) => {
       await client.query(LOCK);
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return fn(client);
+    });
   }
 }

@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { loadMigrations } from '../migrations.ts';
 import { schemaTooNew } from '../schema-too-new.ts';
+import { transaction } from './connect.ts';
 
 export const PG_MIGRATIONS = loadMigrations(new URL('./migrations/', import.meta.url));
 
@@ -26,9 +27,7 @@ export async function migratePostgres(
   const before = await currentVersion(pool, schema);
   if (before > known) throw schemaTooNew(where, before, known);
   if (before === known) return known;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `mainspring:migrate:${schema}`,
     ]);
@@ -47,12 +46,6 @@ export async function migratePostgres(
         [m.version, m.name, nowMs],
       );
     }
-    await client.query('COMMIT');
     return known;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

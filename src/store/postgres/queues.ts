@@ -26,6 +26,7 @@ import type {
   Receipt,
   RedriveFilter,
 } from '../types.ts';
+import { transaction } from './connect.ts';
 
 const RETURN_CLAIMED =
   'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms';
@@ -184,9 +185,7 @@ export class PgQueueStore implements QueueStore {
         candidates.push(i);
       }
     });
-    const client = await this.#db.connect();
-    try {
-      await client.query('BEGIN');
+    return transaction(this.#db, async (client) => {
       const reserved = await client.query<{ id: number }>(SQL.reserveIds, [candidates.length]);
       const idOf = new Map(candidates.map((i, k) => [i, Number(reserved.rows[k]!.id)]));
       const keys = [...firstOfKey.keys()];
@@ -223,19 +222,13 @@ export class PgQueueStore implements QueueStore {
           this.#channel,
         ]);
       }
-      await client.query('COMMIT');
       return messages.map((m, i): InsertedMessage => {
         if (m.dedupKey === null) return { id: idOf.get(i)!, deduplicated: false };
         const first = firstOfKey.get(m.dedupKey)!;
         if (won.has(m.dedupKey)) return { id: idOf.get(first)!, deduplicated: first !== i };
         return { id: holders.get(m.dedupKey)!, deduplicated: true };
       });
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async #insert(db: pg.Pool | pg.PoolClient, queue: string, messages: readonly NewMessage[], nowMs: number) {

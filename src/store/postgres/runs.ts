@@ -23,6 +23,7 @@ import {
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
+import { withClient } from './connect.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -163,19 +164,17 @@ export class PgRunStore implements RunStore {
   }
 
   async #copy(rs: readonly RunWrite[]): Promise<void> {
-    const client = await this.#fast.connect();
-    let failure: unknown;
-    try {
-      const copy = client.query(copyFrom(COPY_RUNS));
-      copy.end(copyText(rs));
-      await finished(copy);
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      // A connection whose COPY failed is not trusted with the next statement.
-      client.release(failure instanceof Error ? failure : undefined);
-    }
+    await withClient(this.#fast, async (client, discard) => {
+      try {
+        const copy = client.query(copyFrom(COPY_RUNS));
+        copy.end(copyText(rs));
+        await finished(copy);
+      } catch (err) {
+        // A connection whose COPY failed is not trusted with the next statement.
+        discard(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+    });
   }
 
   async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {

@@ -28,6 +28,7 @@ import {
   toTaskRow,
 } from '../schedule-row.ts';
 import type { NewMessage } from '../types.ts';
+import { withClient } from './connect.ts';
 import { insertMessages } from './queues.ts';
 import { INSERT_RUNS, runParams } from './runs.ts';
 
@@ -272,9 +273,7 @@ export class PgSchedulerStore implements SchedulerStore {
     ]);
     if (!due[0]!.schedules && !due[0]!.tasks) return { schedules: 0, tasks: 0 };
 
-    const client = await this.#db.connect();
-    let broken: unknown;
-    try {
+    return withClient(this.#db, async (client, discard) => {
       await client.query('BEGIN');
       try {
         const schedules = due[0]!.schedules
@@ -300,15 +299,11 @@ export class PgSchedulerStore implements SchedulerStore {
         await client.query('COMMIT');
         return { schedules: schedules.length, tasks: tasks.length };
       } catch (err) {
-        await client.query('ROLLBACK').catch((e: unknown) => {
-          broken = e;
-        });
+        // A client whose rollback failed is in an unknown state: the pool discards it.
+        await client.query('ROLLBACK').catch(discard);
         throw err;
       }
-    } finally {
-      // A client whose rollback failed is in an unknown state: the pool discards it.
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+    });
   }
 
   /** Applies a plan inside fire's transaction; message inserts notify their queues on commit. */

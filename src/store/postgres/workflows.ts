@@ -33,6 +33,7 @@ import {
   toExecutionRow,
   toOpRow,
 } from '../workflow-row.ts';
+import { transaction } from './connect.ts';
 
 // Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7) at $8
 // (now), running and due now, and notify channel $9 with its id; nothing when the id is taken. Returns the
@@ -387,25 +388,8 @@ export class PgWorkflowStore implements WorkflowStore {
     ]);
   }
 
-  async #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#db.connect();
-    let broken: unknown;
-    try {
-      await client.query('BEGIN');
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: unknown) => {
-          broken = e;
-        });
-        throw err;
-      }
-    } finally {
-      // A client whose rollback failed is in an unknown state: the pool discards it.
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+  #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.#db, fn);
   }
 }
 
