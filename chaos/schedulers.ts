@@ -1,0 +1,248 @@
+// Scheduler replicas killed at random: three `mainspring scheduler` processes on one
+// PostgreSQL schema (a fresh one on the shared server; no server restart here) fire an
+// every-second schedule; one `mainspring worker --no-scheduler` runs the ticks, its handler
+// appending each tick to a file. Each replica independently lives a random 0.3–8 s (half of
+// the kills land in the first 40 ms of a second, where the next tick is taken), is SIGKILLed,
+// and is restarted after a random 0–1.5 s — two minutes of that (20 s with --quick).
+//
+// The window: from the first whole second after all three first logged "running", plus one,
+// to the last whole second before the kills stop. Then the replicas run undisturbed for 5 s
+// (3 s with --quick; every tick of the window is then older), stop on SIGTERM, and the
+// worker drains. Misfire policy is `skip` with a 60 s grace: a tick is missed only if no
+// scheduler ran for a minute, so every tick of the window must fire — the longest stretch
+// without a running replica is measured and must stay under the grace. Invariant: each tick
+// of the window has exactly one first-attempt run and exactly one handler call, and no tick
+// at all has two.
+//
+// SQLite is not run: a SQLite file belongs to one process (docs/architecture.md; the
+// store's capability multiProcess is false), so replicas on one file are not a setup we offer.
+//
+// node --conditions=mainspring-source chaos/schedulers.ts [--quick]   (~2.5 min; --quick ~40 s)
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { summary } from '../bench/lib/stats.ts';
+import {
+  between,
+  describeExit,
+  logged,
+  type Proc,
+  pgClient,
+  scratchDir,
+  scratchPgSchema,
+  sigkill,
+  sleep,
+  spawnCli,
+  stop,
+  writeConfig,
+} from './lib/proc.ts';
+import { finish, quick } from './lib/report.ts';
+import { FUNCTION, MISFIRE_GRACE_MS, schedConfig } from './lib/sched-app.ts';
+
+const REPLICAS = 3;
+const KILL_PHASE_MS = quick ? 20_000 : 120_000;
+const LIFETIME_MS: [number, number] = [300, 8000];
+const RESTART_DELAY_MS: [number, number] = [0, 1500];
+const CALM_MS = quick ? 3000 : 5000;
+const READY_TIMEOUT_MS = 60_000;
+
+const dir = scratchDir('schedulers');
+const store = scratchPgSchema('sched');
+const config = writeConfig(dir.path, schedConfig(dir.path));
+const failures: string[] = [];
+const procs: Proc[] = [];
+let kills = 0;
+let serial = 0;
+
+/** Replicas running now (logged "running", not yet killed): for the longest stretch without one. */
+const running = new Set<Proc>();
+// Counted from the first replica up: start-up is not a gap.
+let noneRunningSince: number | null = null;
+let everRunning = false;
+let longestGapMs = 0;
+function setRunning(p: Proc, on: boolean): void {
+  if (on) running.add(p);
+  else running.delete(p);
+  everRunning ||= on;
+  const now = Date.now();
+  if (running.size === 0 && everRunning && noneRunningSince === null) noneRunningSince = now;
+  if (running.size > 0 && noneRunningSince !== null) {
+    longestGapMs = Math.max(longestGapMs, now - noneRunningSince);
+    noneRunningSince = null;
+  }
+}
+
+function startReplica(): { proc: Proc; ready: Promise<string> } {
+  const proc = spawnCli(['scheduler', '--db', store.url, '-c', config], {
+    name: `scheduler#${serial++}`,
+    cwd: dir.path,
+  });
+  procs.push(proc);
+  const ready = proc.waitForLine(logged('mainspring scheduler running'), READY_TIMEOUT_MS);
+  ready.then(
+    () => setRunning(proc, proc.exit === null),
+    () => {},
+  );
+  void proc.exited.then(() => setRunning(proc, false));
+  return { proc, ready };
+}
+
+/** A kill moment: a random lifetime from now, half of them moved into the first 40 ms of a second. */
+function killAt(): number {
+  const at = Date.now() + between(...LIFETIME_MS);
+  return Math.random() < 0.5 ? Math.ceil(at / 1000) * 1000 + between(0, 40) : at;
+}
+
+/** One replica's slot: kill and restart until `endAt`, then leave one running; returns it. */
+async function slot(first: Proc, endAt: number): Promise<Proc> {
+  let current = first;
+  for (;;) {
+    const at = killAt();
+    if (at >= endAt) return current;
+    await Promise.race([sleep(at - Date.now()), current.exited]);
+    if (current.exit !== null && !current.killedByUs) {
+      failures.push(`a scheduler exited on its own: ${describeExit(current)}`);
+      return current;
+    }
+    await sigkill(current);
+    kills++;
+    await sleep(between(...RESTART_DELAY_MS));
+    current = startReplica().proc;
+  }
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const give = Date.now() + READY_TIMEOUT_MS;
+  while (!done() && Date.now() < give) await sleep(50);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const started = Date.now();
+let worker: Proc | undefined;
+try {
+  worker = spawnCli(['worker', '--no-scheduler', '--db', store.url, '-c', config], {
+    name: 'worker',
+    cwd: dir.path,
+  });
+  const workerReady = worker.waitForLine(logged('mainspring worker running'), READY_TIMEOUT_MS);
+  const firsts = Array.from({ length: REPLICAS }, startReplica);
+  await Promise.all([workerReady, ...firsts.map((f) => f.ready)]);
+  const upAt = Date.now();
+  const firstTick = Math.ceil(upAt / 1000) * 1000 + 1000;
+  const killEnd = upAt + KILL_PHASE_MS;
+  const lastTick = Math.floor(killEnd / 1000) * 1000;
+
+  const survivors = await Promise.all(firsts.map((f) => slot(f.proc, killEnd)));
+  // Undisturbed: the survivors come up, then run CALM_MS (every tick of the window is older).
+  for (const s of survivors) if (!running.has(s)) await until(() => running.has(s) || s.exit !== null);
+  await sleep(CALM_MS);
+
+  for (const p of procs)
+    if (p.exit !== null && !p.killedByUs) failures.push(`a process exited on its own: ${describeExit(p)}`);
+  for (const s of survivors) {
+    const e = await stop(s, 30_000);
+    if (e.code !== 0) failures.push(`${s.name} did not stop cleanly on SIGTERM: ${describeExit(s)}`);
+  }
+
+  // The worker drains every run of the window before it stops.
+  const db = await pgClient(store.url);
+  try {
+    const drainUntil = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM runs WHERE function_name = $1 AND status IN ('queued', 'running')`,
+        [FUNCTION],
+      );
+      if (Number(rows[0]!.n) === 0 || Date.now() > drainUntil) break;
+      await sleep(200);
+    }
+    const w = await stop(worker, 30_000);
+    if (w.code !== 0) failures.push(`the worker did not stop cleanly on SIGTERM: ${describeExit(worker)}`);
+
+    const runs = (
+      await db.query<{ trigger: string; attempt: number; started_at_ms: number | null; status: string }>(
+        `SELECT trigger, attempt, started_at_ms::float8 AS started_at_ms, status
+           FROM runs WHERE function_name = $1 AND trigger_kind = 'schedule'`,
+        [FUNCTION],
+      )
+    ).rows;
+    const runsPerTick = new Map<number, number>();
+    const late: number[] = [];
+    const notSucceeded: string[] = [];
+    for (const r of runs) {
+      if (r.attempt !== 1) continue;
+      const tick = Date.parse((JSON.parse(r.trigger) as { tickAt: string }).tickAt);
+      runsPerTick.set(tick, (runsPerTick.get(tick) ?? 0) + 1);
+      if (tick >= firstTick && tick <= lastTick) {
+        if (r.started_at_ms !== null) late.push(r.started_at_ms - tick);
+        if (r.status !== 'succeeded') notSucceeded.push(`${iso(tick)} ${r.status}`);
+      }
+    }
+    const beatsPerTick = new Map<number, number>();
+    for (const f of readdirSync(dir.path).filter((n) => n.startsWith('beats-')))
+      for (const line of readFileSync(join(dir.path, f), 'utf8').split('\n')) {
+        if (!line) continue;
+        const tick = Number(line.split(' ')[0]);
+        beatsPerTick.set(tick, (beatsPerTick.get(tick) ?? 0) + 1);
+      }
+
+    const missing: string[] = [];
+    for (let t = firstTick; t <= lastTick; t += 1000) {
+      const r = runsPerTick.get(t) ?? 0;
+      const b = beatsPerTick.get(t) ?? 0;
+      if (r === 0 || b === 0) missing.push(`${iso(t)} (runs ${r}, handler calls ${b})`);
+    }
+    const duplicated: string[] = [];
+    for (const t of new Set([...runsPerTick.keys(), ...beatsPerTick.keys()])) {
+      const r = runsPerTick.get(t) ?? 0;
+      const b = beatsPerTick.get(t) ?? 0;
+      if (r > 1 || b > 1) duplicated.push(`${iso(t)} (runs ${r}, handler calls ${b})`);
+    }
+    const ticks = (lastTick - firstTick) / 1000 + 1;
+    const fired = ticks - missing.length;
+    if (missing.length > 0)
+      failures.push(`${missing.length} ticks missing: ${missing.slice(0, 10).join('; ')}`);
+    if (duplicated.length > 0)
+      failures.push(`${duplicated.length} ticks fired twice: ${duplicated.slice(0, 10).join('; ')}`);
+    if (notSucceeded.length > 0)
+      failures.push(`${notSucceeded.length} runs did not succeed: ${notSucceeded.slice(0, 10).join('; ')}`);
+    if (longestGapMs >= MISFIRE_GRACE_MS)
+      failures.push(`no scheduler ran for ${longestGapMs} ms, past the misfire grace: ticks may be skipped`);
+    if (ticks < (quick ? 10 : 100)) failures.push(`only ${ticks} ticks in the window`);
+    const s = summary(late);
+    finish({
+      scenario: 'schedulers',
+      ok: failures.length === 0,
+      figures: {
+        backend: 'postgres',
+        replicas: REPLICAS,
+        kills,
+        processes_started: procs.length,
+        window: `${iso(firstTick)}..${iso(lastTick)}`,
+        ticks_expected: ticks,
+        fired,
+        missing: missing.length,
+        duplicated: duplicated.length,
+        longest_without_scheduler_ms: longestGapMs,
+        late_p50_ms: Math.round(s.p50),
+        late_p99_ms: Math.round(s.p99),
+        late_max_ms: Math.round(s.max),
+        sqlite: 'not run: one process per SQLite file',
+        seconds: Math.round((Date.now() - started) / 1000),
+      },
+      failures,
+    });
+  } finally {
+    await db.end();
+  }
+} catch (err) {
+  failures.push(`scenario error: ${(err as Error).stack ?? err}`);
+  finish({ scenario: 'schedulers', ok: false, figures: { kills }, failures });
+} finally {
+  for (const p of procs) if (p.exit === null) await sigkill(p);
+  if (worker && worker.exit === null) await sigkill(worker);
+  if (process.exitCode === 0) {
+    dir.remove();
+    await store.drop();
+  } else console.log(`     kept ${dir.path} and ${store.url} for inspection`);
+}
