@@ -54,12 +54,22 @@ export async function withClient<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient, discard: (err: Error) => void) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
   let broken: Error | undefined;
   const discard = (err: Error) => {
     broken ??= err;
   };
-  client.on('error', discard);
+  // The listener goes on in the pool's callback, not after an await: a client released while
+  // its socket's data is being parsed is handed on at once, and the rest of that data (the
+  // server's goodbye) would otherwise reach it before a promise continuation could listen.
+  const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+    pool.connect((err, c) => {
+      if (err || !c) reject(err ?? new Error('the pool gave no connection'));
+      else {
+        c.on('error', discard);
+        resolve(c);
+      }
+    });
+  });
   try {
     return await fn(client, discard);
   } catch (err) {

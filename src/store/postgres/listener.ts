@@ -1,9 +1,11 @@
 // The dedicated LISTEN connection. A pooled client cannot hold LISTEN state, so
 // one long-lived client carries every channel; when it drops it reconnects with
 // backoff and re-subscribes. Notifications sent while it was down are lost, which
-// is why NOTIFY is only a latency hint and consumers also poll.
+// is why NOTIFY is only a latency hint and consumers also poll — and why a LISTEN that
+// cannot be made now is retried in the background rather than failing its caller.
 
 import pg from 'pg';
+import { Backoff } from '../../core/backoff.ts';
 import { clientConfig, type PgTarget } from './connect.ts';
 
 type Handler = (payload: string) => void;
@@ -14,7 +16,7 @@ export class PgListener {
   #client: pg.Client | null = null;
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
-  #retryMs = 100;
+  readonly #backoff = new Backoff({ baseMs: 100, maxMs: 5000 });
   #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(target: PgTarget) {
@@ -32,8 +34,13 @@ export class PgListener {
     if (!handlers) {
       handlers = new Set();
       this.#channels.set(name, handlers);
-      const client = await this.#connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
+      try {
+        const client = await this.#connect();
+        await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
+      } catch {
+        // The reconnect subscribes every channel, this one included.
+        this.#scheduleReconnect();
+      }
     }
     handlers.add(handler);
     return async () => {
@@ -67,7 +74,7 @@ export class PgListener {
         this.#connecting = null;
       }
       this.#client = client;
-      this.#retryMs = 100;
+      this.#backoff.reset();
       return client;
     })();
     return this.#connecting;
@@ -76,6 +83,8 @@ export class PgListener {
   #lost(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = null;
+    // Ended here rather than left to the server: a client that errored may still hold its socket.
+    client.end().catch(() => {});
     this.#scheduleReconnect();
   }
 
@@ -87,10 +96,9 @@ export class PgListener {
         const client = await this.#connect();
         for (const name of this.#channels.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
       } catch {
-        this.#retryMs = Math.min(this.#retryMs * 2, 5000);
         this.#scheduleReconnect();
       }
-    }, this.#retryMs);
+    }, this.#backoff.next());
     this.#retryTimer.unref();
   }
 }

@@ -3,7 +3,7 @@
 
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
-import { MainspringError } from '../../core/errors.ts';
+import { isMainspringError, MainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import type {
@@ -92,7 +92,7 @@ export class PgStore implements Store {
       return new PgStore(pool, options, settings);
     } catch (err) {
       await pool.end().catch(() => {});
-      throw isConnectionError(err) ? unreachable(options.display, err) : err;
+      throw isConnectionError(err) && !isMainspringError(err) ? unreachable(options.display, err) : err;
     }
   }
 
