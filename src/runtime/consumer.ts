@@ -11,6 +11,7 @@
 // lease shorter. Retry backoff and delays are clock time: they say when a message is due.
 
 import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ResolvedAlertSettings } from '../observability/alerts.ts';
 import { backoffMs, type QueueSettings } from '../queue/define.ts';
@@ -175,7 +176,6 @@ interface Running {
   run: ActiveRun | null;
 }
 
-const ERROR_BACKOFF_MS = 1000;
 // Messages due within this window are leased ahead and started on a timer at their due
 // time, so a delayed message starts within a timer tick of due rather than a claim later.
 const LEASE_AHEAD_MS = 250;
@@ -194,6 +194,10 @@ export class QueueConsumer {
   #stopping = false;
   #loop: Promise<void> | null = null;
   #sleep: AbortController | null = null;
+  /** Set while backing off after a failed claim: only stop() cuts it short, not a wake-up. */
+  #backingOff: AbortController | null = null;
+  /** Waits after failed claims (a lost connection, a restarting server): grows, with jitter. */
+  readonly #backoff = new Backoff();
   #wakePending = false;
   /** Set while stop() waits for running handlers: called when the last one returns. */
   #allDone: (() => void) | null = null;
@@ -233,9 +237,10 @@ export class QueueConsumer {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.wake();
+    this.#backingOff?.abort();
     await this.#loop;
     const unstarted = [...this.#buffer.splice(0), ...this.#scheduled.splice(0)];
-    if (unstarted.length > 0) await this.#d.store.release(unstarted, this.#d.clock.now());
+    if (unstarted.length > 0) await this.#release(unstarted);
     if (this.#running.size > 0) {
       const all = new Promise<void>((resolve) => {
         this.#allDone = resolve;
@@ -254,7 +259,7 @@ export class QueueConsumer {
         const left = [...this.#running];
         for (const r of left) r.run?.stop('shutdown');
         const receipts = left.flatMap((r) => r.messages);
-        const released = await this.#d.store.release(receipts, this.#d.clock.now());
+        const released = await this.#release(receipts);
         this.#d.log.warn(
           { queue: this.#queue, released },
           'handlers still running at shutdown; released their messages',
@@ -294,13 +299,42 @@ export class QueueConsumer {
           // the batched acks (setImmediate): leased rows pile up and claims shrink.
           if (claimed.length > 0) await new Promise((r) => setImmediate(r));
         }
+        this.#backoff.reset();
         if (claimedAll && !this.#stopping) continue;
         await this.#idle(worthIt);
       } catch (err) {
-        this.#d.log.error({ err, queue: this.#queue }, 'queue consumer failed; retrying');
+        if (this.#stopping) break;
+        const retryInMs = this.#backoff.next();
+        // A restart or a cut connection is expected weather: say so, and keep going.
+        if (isTransient(err))
+          this.#d.log.warn(
+            { err, queue: this.#queue, retryInMs },
+            'queue consumer lost its connection to the store; retrying',
+          );
+        else this.#d.log.error({ err, queue: this.#queue, retryInMs }, 'queue consumer failed; retrying');
         this.#d.events.emit('consumer:error', err as Error);
-        await this.#pause(clock.real(ERROR_BACKOFF_MS));
+        await this.#backOff(clock.real(retryInMs));
       }
+    }
+  }
+
+  async #backOff(ms: number): Promise<void> {
+    const ac = new AbortController();
+    this.#backingOff = ac;
+    await this.#d.clock.sleep(ms, ac.signal).catch(() => {});
+    this.#backingOff = null;
+  }
+
+  /** Hands messages back at shutdown; if the store is unreachable their leases simply run out. */
+  async #release(messages: readonly ClaimedMessage[]): Promise<number> {
+    try {
+      return await this.#d.store.release(messages, this.#d.clock.now());
+    } catch (err) {
+      this.#d.log.warn(
+        { err, queue: this.#queue, messages: messages.length },
+        'could not release messages at shutdown; they are redelivered when their visibility timeout ends',
+      );
+      return 0;
     }
   }
 

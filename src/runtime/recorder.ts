@@ -4,6 +4,7 @@
 // runs show up while they last. Log lines are batched the same way.
 
 import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { NewLogLine, RunStore, RunWrite } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
@@ -21,6 +22,11 @@ const MAX_BATCH = 2000;
  * server less per run. An embedded store writes in-process: there, waiting only adds stalls.
  */
 const COALESCE_MS = 20;
+/**
+ * Tries of a write that failed on a lost connection: with the backoff's jittered doubling
+ * from 250 ms, the last starts some 8-16 s after the first, long enough for a restart.
+ */
+const WRITE_TRIES = 7;
 
 interface PendingWrite {
   readonly row: RunWrite;
@@ -133,7 +139,7 @@ export class RunRecorder {
   async #store1(rows: RunWrite[], fresh: boolean, waiting: PendingWrite[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.#runs.write(rows, { fresh });
+      await this.#retrying('run records', () => this.#runs.write(rows, { fresh }));
       for (const w of waiting) w.resolve();
     } catch (err) {
       this.#log.error({ err, runs: rows.length }, 'could not store run records');
@@ -141,10 +147,25 @@ export class RunRecorder {
     }
   }
 
+  /** Runs `write` again while it fails on a lost connection (a restart, a cut): a write is idempotent. */
+  async #retrying(what: string, write: () => Promise<void>): Promise<void> {
+    const backoff = new Backoff();
+    for (;;) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isTransient(err) || backoff.failures + 1 >= WRITE_TRIES) throw err;
+        const retryInMs = backoff.next();
+        this.#log.warn({ err, retryInMs }, `lost the connection to the store writing ${what}; retrying`);
+        await new Promise((r) => setTimeout(r, retryInMs));
+      }
+    }
+  }
+
   async #storeLogs(lines: NewLogLine[]): Promise<void> {
     if (lines.length === 0) return;
     try {
-      await this.#runs.appendLogs(lines);
+      await this.#retrying('run log lines', () => this.#runs.appendLogs(lines));
       const ids = new Set(lines.map((l) => l.runId));
       // Followers (SSE, `logs --follow`) poll too; the notification only shortens their wait.
       if (ids.size <= 5) await Promise.all([...ids].map((id) => this.#store.notify(RUN_LOGS_CHANNEL, id)));

@@ -3,6 +3,7 @@
 // each its own short transaction, by one replica at a time.
 
 import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Locks } from '../locks/locks.ts';
 import { runIdPrefix } from '../store/run-row.ts';
@@ -85,14 +86,25 @@ export class RunRetention {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
+    // A sweep cut off by a lost connection tries again soon rather than in an hour.
+    const backoff = new Backoff({ baseMs: 5_000, maxMs: 300_000 });
     while (!signal.aborted) {
+      let waitMs = EVERY_MS;
       try {
         await this.sweep(signal);
+        backoff.reset();
       } catch (err) {
-        if (!signal.aborted) this.#log.warn({ err }, 'run retention failed; trying again in an hour');
+        if (signal.aborted) return;
+        if (isTransient(err)) {
+          waitMs = backoff.next();
+          this.#log.warn(
+            { err, retryInMs: waitMs },
+            'run retention lost its connection to the store; retrying',
+          );
+        } else this.#log.warn({ err }, 'run retention failed; trying again in an hour');
       }
       try {
-        await this.#clock.sleep(this.#clock.real(EVERY_MS), signal);
+        await this.#clock.sleep(this.#clock.real(waitMs), signal);
       } catch {
         return;
       }

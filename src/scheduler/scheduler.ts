@@ -7,6 +7,7 @@
 // writes nothing (run-due --dry-run).
 
 import pino, { type Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { FunctionDefinition, TriggerInfo } from '../runtime/function.ts';
@@ -131,6 +132,8 @@ export class Scheduler {
   #stopping = false;
   #loop: Promise<void> | null = null;
   #unlisten: Unlisten | null = null;
+  /** Waits after failed passes (a lost connection, a restarting server): grows, with jitter. */
+  readonly #backoff = new Backoff();
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.#deps = deps;
@@ -304,9 +307,15 @@ export class Scheduler {
         if (fired.length > 0) this.#log.debug({ fired: fired.length }, 'fired');
         const next = await store.scheduler.nextDueAt();
         if (next !== null) sleepMs = Math.min(sleepMs, Math.max(0, next - this.#lookaheadMs - clock.now()));
+        this.#backoff.reset();
       } catch (err) {
         if (this.#stopping) break;
-        this.#log.error({ err }, 'scheduler pass failed; retrying');
+        // Nothing of a failed pass is stored (one transaction): the next pass fires it.
+        const retryInMs = this.#backoff.next();
+        sleepMs = clock.real(retryInMs);
+        if (isTransient(err))
+          this.#log.warn({ err, retryInMs }, 'scheduler lost its connection to the store; retrying');
+        else this.#log.error({ err, retryInMs }, 'scheduler pass failed; retrying');
       }
       if (this.#stopping) break;
       await clock.sleep(sleepMs, this.#wake.signal).catch(() => {});

@@ -3,6 +3,7 @@
 // on. A waiting execution is only a row with a due time: no timer, no memory, no lease.
 
 import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Store, Unlisten } from '../store/types.ts';
 import { type ExecutionRow, WORKFLOW_CHANNEL } from '../store/workflow-row.ts';
@@ -43,6 +44,8 @@ export class WorkflowEngine {
   #renewLoop: Promise<void> | null = null;
   readonly #stopping = new AbortController();
   #unlisten: Unlisten | null = null;
+  /** Waits after failed claims (a lost connection, a restarting server): grows, with jitter. */
+  readonly #backoff = new Backoff();
 
   constructor(
     deps: {
@@ -115,8 +118,15 @@ export class WorkflowEngine {
       let claimed = 0;
       try {
         claimed = await this.#claimOnce();
+        this.#backoff.reset();
       } catch (err) {
-        this.#log.error({ err }, 'could not claim workflow executions');
+        if (!this.#running) break;
+        const retryInMs = this.#backoff.next();
+        if (isTransient(err))
+          this.#log.warn({ err, retryInMs }, 'workflow engine lost its connection to the store; retrying');
+        else this.#log.error({ err, retryInMs }, 'could not claim workflow executions; retrying');
+        await this.#clock.sleep(this.#clock.real(retryInMs), this.#stopping.signal).catch(() => {});
+        continue;
       }
       if (!this.#running) break;
       if (claimed > 0 && this.#sessions.size < this.#concurrency) continue;

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
 import { compilePattern } from '../events/matcher.ts';
@@ -64,6 +65,8 @@ interface Blocked {
 // Settles never: what an operation returns once the session is over, so the handler halts where it is.
 const NEVER: Promise<never> = new Promise(() => {});
 const noop = () => {};
+/** Retries of a checkpoint that failed on a lost connection (see #checkpoint). */
+const CHECKPOINT_RETRIES = 6;
 
 class Scope {
   readonly prefix: string;
@@ -942,6 +945,34 @@ export class Session {
     });
   }
 
+  /**
+   * Writes a checkpoint, again while it fails on a lost connection (a restart, a cut), for
+   * some 8-16 s: fenced by the lease token, a repeat of one that did commit writes the same.
+   * Past that the lease is likely gone too, and the execution resumes when it runs out.
+   */
+  async #checkpoint(ops: readonly OpRow[], patch: ExecutionPatch): Promise<boolean> {
+    const backoff = new Backoff();
+    for (;;) {
+      try {
+        return await this.#deps.store.workflows.checkpoint(
+          this.#row.id,
+          this.#token,
+          ops,
+          patch,
+          this.#now(),
+        );
+      } catch (err) {
+        if (!isTransient(err) || backoff.failures >= CHECKPOINT_RETRIES) throw err;
+        const retryInMs = backoff.next();
+        this.#deps.log.warn(
+          { err, execution: this.#row.id, retryInMs },
+          'lost the connection to the store at a checkpoint; retrying',
+        );
+        await this.#deps.clock.sleep(this.#deps.clock.real(retryInMs)).catch(noop);
+      }
+    }
+  }
+
   #scheduleFlush(): void {
     this.#flushing ??= this.#flush();
   }
@@ -958,13 +989,7 @@ export class Session {
       this.#pendingProgress = undefined;
       let ok: boolean;
       try {
-        ok = await this.#deps.store.workflows.checkpoint(
-          this.#row.id,
-          this.#token,
-          ops,
-          progress === undefined ? {} : { progress },
-          this.#now(),
-        );
+        ok = await this.#checkpoint(ops, progress === undefined ? {} : { progress });
       } catch (err) {
         this.#log.error({ err }, 'could not checkpoint; the execution resumes when its lease runs out');
         ok = false;
@@ -1049,13 +1074,7 @@ export class Session {
     const progress = this.#pendingProgress ?? this.#deferredProgress;
     let ok = false;
     try {
-      ok = await this.#deps.store.workflows.checkpoint(
-        this.#row.id,
-        this.#token,
-        this.#pendingOps,
-        progress === undefined ? patch : { ...patch, progress },
-        this.#now(),
-      );
+      ok = await this.#checkpoint(this.#pendingOps, progress === undefined ? patch : { ...patch, progress });
     } catch (err) {
       this.#log.error(
         { err },
