@@ -1,9 +1,10 @@
 // Scheduler replicas killed at random: three `mainspring scheduler` processes on one
 // PostgreSQL schema (a fresh one on the shared server; no server restart here) fire an
 // every-second schedule; one `mainspring worker --no-scheduler` runs the ticks, its handler
-// appending each tick to a file. Each replica independently lives a random 0.3–8 s (half of
-// the kills land in the first 40 ms of a second, where the next tick is taken), is SIGKILLed,
-// and is restarted after a random 0–1.5 s — two minutes of that (20 s with --quick).
+// appending each tick to a file. Each replica independently is SIGKILLed — one kill in five
+// during its start-up, the others 0.3–8 s after it runs, half of those in the first 40 ms of
+// a second, where the next tick is taken — and restarted after a random 0–1.5 s: two minutes
+// of that (20 s with --quick).
 //
 // The window: from the first whole second after all three first logged "running", plus one,
 // to the last whole second before the kills stop. Then the replicas run undisturbed for 5 s
@@ -52,6 +53,7 @@ const config = writeConfig(dir.path, schedConfig(dir.path));
 const failures: string[] = [];
 const procs: Proc[] = [];
 let kills = 0;
+let killsDuringStartup = 0;
 let serial = 0;
 
 /** Replicas running now (logged "running", not yet killed): for the longest stretch without one. */
@@ -87,27 +89,35 @@ function startReplica(): { proc: Proc; ready: Promise<string> } {
   return { proc, ready };
 }
 
-/** A kill moment: a random lifetime from now, half of them moved into the first 40 ms of a second. */
-function killAt(): number {
+/**
+ * When to kill a replica: one in five at a random moment of its start-up (about 1.5 s),
+ * the others a random lifetime after it is running, half of those moved into the first
+ * 40 ms of a second. Undefined: the kills stopped first.
+ */
+async function killMoment(p: Proc, ready: Promise<string>, endAt: number): Promise<number | undefined> {
+  if (Math.random() < 0.2) return Date.now() + between(50, 1500);
+  await Promise.race([ready.catch(() => {}), sleep(endAt - Date.now())]);
   const at = Date.now() + between(...LIFETIME_MS);
-  return Math.random() < 0.5 ? Math.ceil(at / 1000) * 1000 + between(0, 40) : at;
+  const moment = Math.random() < 0.5 ? Math.ceil(at / 1000) * 1000 + between(0, 40) : at;
+  return moment < endAt && p.exit === null ? moment : undefined;
 }
 
 /** One replica's slot: kill and restart until `endAt`, then leave one running; returns it. */
-async function slot(first: Proc, endAt: number): Promise<Proc> {
+async function slot(first: { proc: Proc; ready: Promise<string> }, endAt: number): Promise<Proc> {
   let current = first;
   for (;;) {
-    const at = killAt();
-    if (at >= endAt) return current;
-    await Promise.race([sleep(at - Date.now()), current.exited]);
-    if (current.exit !== null && !current.killedByUs) {
-      failures.push(`a scheduler exited on its own: ${describeExit(current)}`);
-      return current;
+    const at = await killMoment(current.proc, current.ready, endAt);
+    if (at === undefined || at >= endAt) return current.proc;
+    await Promise.race([sleep(at - Date.now()), current.proc.exited]);
+    if (current.proc.exit !== null && !current.proc.killedByUs) {
+      failures.push(`a scheduler exited on its own: ${describeExit(current.proc)}`);
+      return current.proc;
     }
-    await sigkill(current);
+    if (!running.has(current.proc)) killsDuringStartup++;
+    await sigkill(current.proc);
     kills++;
     await sleep(between(...RESTART_DELAY_MS));
-    current = startReplica().proc;
+    current = startReplica();
   }
 }
 
@@ -132,7 +142,7 @@ try {
   const killEnd = upAt + KILL_PHASE_MS;
   const lastTick = Math.floor(killEnd / 1000) * 1000;
 
-  const survivors = await Promise.all(firsts.map((f) => slot(f.proc, killEnd)));
+  const survivors = await Promise.all(firsts.map((f) => slot(f, killEnd)));
   // Undisturbed: the survivors come up, then run CALM_MS (every tick of the window is older).
   for (const s of survivors) if (!running.has(s)) await until(() => running.has(s) || s.exit !== null);
   await sleep(CALM_MS);
@@ -217,6 +227,7 @@ try {
         backend: 'postgres',
         replicas: REPLICAS,
         kills,
+        kills_during_startup: killsDuringStartup,
         processes_started: procs.length,
         window: `${iso(firstTick)}..${iso(lastTick)}`,
         ticks_expected: ticks,
