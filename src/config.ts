@@ -17,6 +17,15 @@ import type { WorkflowDefinition } from './workflow/define.ts';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Past ~100 requests at once neither backend answers faster (PostgreSQL's pool has 10
+ * connections, SQLite one writer): more only queue, adding latency and memory. 256 keeps
+ * headroom for slow reads and long polls; worst-case request bodies then hold 256 MiB.
+ * Measured with chaos/load.ts.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT_CEILING = 1_000_000;
+
 const ConfigSchema = Type.Object(
   {
     db: Type.Optional(Type.String({ minLength: 1 })),
@@ -26,6 +35,7 @@ const ConfigSchema = Type.Object(
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           host: Type.Optional(Type.String({ minLength: 1 })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+          maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IN_FLIGHT_CEILING })),
           publicUrl: Type.Optional(Type.String({ minLength: 1 })),
         },
         { additionalProperties: false },
@@ -98,6 +108,12 @@ export interface MainspringConfig {
     host?: string;
     /** Largest request body in bytes (default 1 MiB). */
     bodyLimit?: number;
+    /**
+     * Most requests served at once (default 256); past it a request is answered 503
+     * E_OVERLOADED with `Retry-After: 1` before its body is read. /healthz and /metrics are
+     * exempt. `--max-in-flight` and `MAINSPRING_MAX_IN_FLIGHT` override it.
+     */
+    maxInFlight?: number;
     /** The API's address as others reach it, for links in alerts (default http://HOST:PORT). */
     publicUrl?: string;
   };
@@ -264,6 +280,7 @@ export interface CliOptions {
   db?: string;
   port?: number;
   host?: string;
+  maxInFlight?: number;
 }
 
 export interface ResolvedOptions {
@@ -272,12 +289,31 @@ export interface ResolvedOptions {
   readonly host: string;
   readonly token: string | undefined;
   readonly bodyLimit: number;
+  readonly maxInFlight: number;
   readonly logLevel: LogLevel;
 }
 
 export const DEFAULT_PORT = 7400;
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_HOST = '127.0.0.1';
+
+export function parseMaxInFlight(raw: string, field: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > MAX_IN_FLIGHT_CEILING) {
+    throw new MainspringError(
+      'E_CONFIG_INVALID',
+      `${field} is ${JSON.stringify(raw)}; give the most requests to serve at once, a whole number from 1 to ${MAX_IN_FLIGHT_CEILING} (default ${DEFAULT_MAX_IN_FLIGHT})`,
+      { details: { field, value: raw } },
+    );
+  }
+  return n;
+}
+
+function envMaxInFlight(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env['MAINSPRING_MAX_IN_FLIGHT'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return parseMaxInFlight(raw, 'MAINSPRING_MAX_IN_FLIGHT');
+}
 
 function envPort(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env['MAINSPRING_PORT'];
@@ -318,6 +354,7 @@ export function resolveOptions(
     host: cli.host ?? (env['MAINSPRING_HOST'] || undefined) ?? config.api?.host ?? DEFAULT_HOST,
     token: env['MAINSPRING_API_TOKEN']?.trim() || undefined,
     bodyLimit: config.api?.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    maxInFlight: cli.maxInFlight ?? envMaxInFlight(env) ?? config.api?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     logLevel: level as LogLevel,
   };
 }

@@ -1,6 +1,7 @@
 // The HTTP API: Fastify with TypeBox route schemas, which drive request
 // validation, response serialisation and the OpenAPI document alike.
 
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -72,6 +73,11 @@ export interface ApiOptions extends ApiDeps {
   readonly webhooks?: Readonly<Record<string, WebhookSourceConfig>>;
   readonly logger?: FastifyBaseLogger;
   /**
+   * Most requests served at once (default: no limit); past it a request is answered 503
+   * E_OVERLOADED with Retry-After before its body is read. /healthz and /metrics are exempt.
+   */
+  readonly maxInFlight?: number | undefined;
+  /**
    * Only these route groups (default: all, with /openapi.json). A process that answers its own
    * requests builds only what it calls: compiling every route's schemas costs ~150 ms.
    */
@@ -135,24 +141,146 @@ export const MAX_PARAM_LENGTH = 2400;
  * Answers may take longer (long polls, log streams); this bounds only the receiving.
  */
 const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/** Seconds a shed client is asked to wait: long enough for a burst to drain, short for a person. */
+export const RETRY_AFTER_S = 1;
+
+// Probes must answer while the server sheds load, or an orchestrator would restart a busy
+// process and make the overload worse.
+const NEVER_SHED = new Set(['/healthz', '/metrics']);
+
+/**
+ * Counts requests from when their headers arrive until their response has closed and their
+ * handler has returned, and refuses those past the limit. The response's close alone is not
+ * enough: a client that goes away closes it while the handler still works (a send still
+ * writes its message).
+ */
+class LoadShedder {
+  count = 0;
+  /** Set once the server starts closing: every request is then refused. */
+  closing = false;
+  readonly #limit: number | undefined;
+  readonly #metrics: Metrics;
+  readonly #holds = new WeakMap<IncomingMessage, number>();
+  readonly #overloaded: string;
+
+  constructor(limit: number | undefined, metrics: Metrics) {
+    this.#limit = limit;
+    this.#metrics = metrics;
+    metrics.readHttpInFlight(() => this.count);
+    this.#overloaded = JSON.stringify({
+      error: new MainspringError(
+        'E_OVERLOADED',
+        `the server is serving its limit of ${limit} requests at once (api.maxInFlight); nothing was done: retry after ${RETRY_AFTER_S} s`,
+        { details: { maxInFlight: limit, retryAfterSeconds: RETRY_AFTER_S } },
+      ).toJSON(),
+    });
+  }
+
+  /**
+   * Runs on Node's request event, before Fastify builds anything for the request: a refusal
+   * costs no routing, no body read and no store call, so shedding stays cheap under a burst.
+   */
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing) {
+      this.#metrics.requestShed('shutting_down');
+      const body = JSON.stringify({
+        error: new MainspringError(
+          'E_SHUTTING_DOWN',
+          'the server is stopping and takes no new requests; nothing was done: retry against another replica',
+        ).toJSON(),
+      });
+      refuse(res, 503, body, { 'retry-after': String(RETRY_AFTER_S), connection: 'close' });
+      return false;
+    }
+    if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) return true;
+    if (this.#limit !== undefined && this.count >= this.#limit) {
+      this.#metrics.requestShed('overloaded');
+      refuse(res, 503, this.#overloaded, { 'retry-after': String(RETRY_AFTER_S) });
+      return false;
+    }
+    this.#hold(req);
+    res.once('close', () => this.#release(req));
+    return true;
+  }
+
+  /** A route handler that holds its admitted request's slot until it returns. */
+  wrap<H extends (this: never, ...args: never[]) => unknown>(handler: H): H {
+    const shedder = this;
+    return function (this: never, ...args: never[]) {
+      const req = (args[0] as { raw?: IncomingMessage } | undefined)?.raw;
+      if (req === undefined || !shedder.#holds.has(req)) return handler.apply(this, args);
+      shedder.#hold(req);
+      let result: unknown;
+      try {
+        result = handler.apply(this, args);
+      } catch (err) {
+        shedder.#release(req);
+        throw err;
+      }
+      if (result instanceof Promise) return result.finally(() => shedder.#release(req));
+      shedder.#release(req);
+      return result;
+    } as H;
+  }
+
+  #hold(req: IncomingMessage): void {
+    const holds = this.#holds.get(req) ?? 0;
+    if (holds === 0) this.count++;
+    this.#holds.set(req, holds + 1);
+  }
+
+  #release(req: IncomingMessage): void {
+    const holds = (this.#holds.get(req) ?? 0) - 1;
+    if (holds < 0) return;
+    this.#holds.set(req, holds);
+    if (holds === 0) this.count--;
+  }
+}
+
+function refuse(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
 
 export async function buildApi(options: ApiOptions): Promise<Api> {
+  const shedder = new LoadShedder(options.maxInFlight, options.metrics);
   const app = Fastify({
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    serverFactory: (handler) => {
+      const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+        if (shedder.admit(req, res)) handler(req, res);
+      });
+      // Fastify's default, which its own server would have had: longer than load balancers' idle timeouts.
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
+    },
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Fastify's and Node's own refusals, in the one error shape.
     frameworkErrors: (err, _req, reply) => sendError(reply, toApiError(err)),
     clientErrorHandler,
+    // The shedder refuses them first, in the one shape (Fastify's has its own body).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new MainspringError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+  app.addHook('preClose', async () => {
+    shedder.closing = true;
+  });
+  app.addHook('onRoute', (route) => {
+    route.handler = shedder.wrap(route.handler);
+  });
   // Fastify's own parser, with a refusal that says what is wrong: its error says only "not valid JSON".
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {

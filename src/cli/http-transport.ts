@@ -1,5 +1,6 @@
 // Requests to a mainspring server over HTTP: what `--url` / MAINSPRING_URL selects.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MainspringError } from '../core/errors.ts';
 import {
   type ApiRequest,
@@ -25,6 +26,22 @@ export function parseServerUrl(raw: string, field: string): URL {
   return url;
 }
 
+/** Times a request refused as overloaded is sent again, and the longest wait honoured. */
+const OVERLOAD_RETRIES = 2;
+const MAX_RETRY_WAIT_MS = 10_000;
+
+/**
+ * How long to wait before sending again, or null: only for a 503 E_OVERLOADED or
+ * E_SHUTTING_DOWN with Retry-After, which the server sends before doing anything, so
+ * even a POST is safe to repeat.
+ */
+function retryWaitMs(status: number, retryAfter: string | null, body: unknown): number | null {
+  if (status !== 503 || retryAfter === null || !/^\d+$/.test(retryAfter.trim())) return null;
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  if (code !== 'E_OVERLOADED' && code !== 'E_SHUTTING_DOWN') return null;
+  return Math.min(Number(retryAfter.trim()) * 1000, MAX_RETRY_WAIT_MS);
+}
+
 export class HttpTransport implements Transport {
   readonly target: string;
   readonly #base: string;
@@ -37,15 +54,19 @@ export class HttpTransport implements Transport {
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
-    const res = await this.#fetch(request);
-    const text = await res.text();
-    let body: unknown = text;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch {}
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.#fetch(request);
+      const text = await res.text();
+      let body: unknown = text;
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {}
+      }
+      const wait = retryWaitMs(res.status, res.headers.get('retry-after'), body);
+      if (wait === null || attempt >= OVERLOAD_RETRIES) return { status: res.status, body };
+      await sleep(wait);
     }
-    return { status: res.status, body };
   }
 
   async stream(request: ApiRequest, signal: AbortSignal): Promise<StreamResponse> {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { assertSafeBinding } from '../api/auth.ts';
 import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
-import { parsePort, resolveOptions } from '../config.ts';
+import { parseMaxInFlight, parsePort, resolveOptions } from '../config.ts';
 import { clockFromEnv, ScaledClock } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
@@ -18,6 +18,7 @@ export interface RunFlags {
   db?: string;
   port?: string;
   host?: string;
+  maxInFlight?: string;
   config?: string;
   logFormat?: string;
 }
@@ -69,6 +70,9 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
       ...(flags.db ? { db: flags.db } : {}),
       ...(flags.port !== undefined ? { port: parsePort(flags.port, '--port') } : {}),
       ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.maxInFlight !== undefined
+        ? { maxInFlight: parseMaxInFlight(flags.maxInFlight, '--max-in-flight') }
+        : {}),
     },
     config,
   );
@@ -125,6 +129,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
         ...ms,
         token: options.token,
         bodyLimit: options.bodyLimit,
+        maxInFlight: options.maxInFlight,
         webhooks: config.webhooks ?? {},
         logger,
       });

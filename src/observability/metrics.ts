@@ -52,6 +52,8 @@ export class Metrics {
   readonly #duration: Histogram<'function' | 'status'>;
   readonly #lateness: Histogram<'schedule'>;
   readonly #deliveriesFailed: Counter<'kind' | 'target'>;
+  readonly #shed: Counter<'reason'>;
+  #httpInFlight: () => number = () => 0;
   readonly #startedChildren = new Map<string, Map<string, Counter.Internal>>();
   readonly #finishedChildren = new Map<string, Map<string, FinishedChildren>>();
   readonly #latenessChildren = new Map<string, Histogram.Internal<string>>();
@@ -99,6 +101,19 @@ export class Metrics {
       help: 'Deliveries that failed for good after their retries, by kind and target.',
       labelNames: ['kind', 'target'],
       registers,
+    });
+
+    this.#shed = new Counter({
+      name: `${prefix}http_requests_shed_total`,
+      help: 'API requests refused with 503 before any work: over api.maxInFlight (overloaded) or while stopping (shutting_down).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const inFlight: Gauge = new Gauge({
+      name: `${prefix}http_requests_in_flight`,
+      help: 'API requests being served now (those api.maxInFlight counts), at scrape time.',
+      registers,
+      collect: () => inFlight.set(this.#httpInFlight()),
     });
 
     if (this.#queueCounts) {
@@ -225,6 +240,30 @@ export class Metrics {
    */
   deliveryFailed(kind: string, target: string): void {
     this.#deliveriesFailed.labels(kind, target).inc();
+  }
+
+  /**
+   * Counts an API request refused with 503 before any work was done.
+   *
+   * @example
+   * ```ts
+   * metrics.requestShed('overloaded');
+   * ```
+   */
+  requestShed(reason: 'overloaded' | 'shutting_down'): void {
+    this.#shed.labels(reason).inc();
+  }
+
+  /**
+   * Where `http_requests_in_flight` reads its value at each scrape (the API server's count).
+   *
+   * @example
+   * ```ts
+   * metrics.readHttpInFlight(() => limiter.inFlight);
+   * ```
+   */
+  readHttpInFlight(read: () => number): void {
+    this.#httpInFlight = read;
   }
 
   /**
