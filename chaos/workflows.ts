@@ -2,8 +2,10 @@
 // durable wait before each step (chaos/lib/wf-workflow.ts, short real waits) run on a worker
 // process (chaos/lib/wf-worker.ts, the library with a 2 s lease) that is SIGKILLed at random
 // moments — one kill in five while it starts, the others 0.3–4.5 s after it is ready — and
-// restarted, over and over, until every execution has finished. On SQLite and PostgreSQL at
-// once, each with its own worker.
+// restarted, over and over, until every execution has finished. Rounds of eight executions
+// follow one another until a backend saw 40 kills (5 with --quick; past 200 s, 20 s quick,
+// the last worker finishes its round undisturbed). SQLite and PostgreSQL run at once, each
+// with its own worker.
 //
 // Each step's body appends a line as it starts. Completion evidence comes from the store:
 // the step's operation in the journal (`history`), succeeded at `finishedAt`. Invariants: every
@@ -36,8 +38,12 @@ const EXECUTIONS = quick ? 4 : 8;
 const STEP_MS: [number, number] = quick ? [50, 400] : [200, 1500];
 const WAIT_MS: [number, number] = quick ? [100, 1000] : [500, 4000];
 const LIFETIME_MS: [number, number] = quick ? [300, 2000] : [300, 4500];
+/** Rounds of executions follow one another until a backend saw this many kills. */
+const MIN_KILLS = quick ? 5 : 40;
+/** Fewer kills than this (a slow, loaded machine) exercised too little: a failure. */
+const REQUIRED_KILLS = quick ? 3 : 30;
 /** Kills stop after this; the last worker then finishes the work undisturbed. */
-const KILL_BUDGET_MS = quick ? 20_000 : 210_000;
+const KILL_BUDGET_MS = quick ? 20_000 : 200_000;
 const FINISH_TIMEOUT_MS = 60_000;
 const WORKER = join(import.meta.dirname, 'lib', 'wf-worker.ts');
 
@@ -61,23 +67,27 @@ async function runOn(backend: 'sqlite' | 'postgres', url: string, dir: string): 
   let kills = 0;
   let killsDuringStartup = 0;
   const workers: Proc[] = [];
-  try {
-    for (let i = 0; i < EXECUTIONS; i++) {
-      const input: WfInput = {
-        log,
-        stepMs: Array.from({ length: STEPS }, () => Math.round(between(...STEP_MS))),
-        waitMs: Array.from({ length: STEPS - 1 }, () => Math.round(between(...WAIT_MS))),
-      };
-      ids.push((await ms.workflows.start(chaosWorkflow, input, { id: `${backend}-${i}` })).id);
-    }
-    const started = Date.now();
-    let worker: Proc;
+  const started = Date.now();
+  let rounds = 0;
+  let undisturbedMs = 0;
+
+  /** Spawns workers and kills each at a random moment until `round` finished; none runs after. */
+  async function killUntilFinished(round: readonly string[]): Promise<void> {
     for (;;) {
-      worker = spawnNode(WORKER, [url], { name: `${backend} worker#${workers.length}` });
+      const worker = spawnNode(WORKER, [url], { name: `${backend} worker#${workers.length}` });
       workers.push(worker);
       const ready = worker.waitForLine((l) => l === 'ready', 60_000);
       ready.catch(() => {});
-      if (Date.now() - started > KILL_BUDGET_MS) break;
+      if (Date.now() - started > KILL_BUDGET_MS) {
+        // Out of time: this worker finishes the round undisturbed.
+        const calmFrom = Date.now();
+        while (!(await allFinished(ms, round)) && Date.now() - calmFrom < FINISH_TIMEOUT_MS) await sleep(100);
+        undisturbedMs += Date.now() - calmFrom;
+        if (worker.exit !== null) failures.push(`a worker exited on its own: ${describeExit(worker)}`);
+        else if ((await stop(worker, 30_000)).code !== 0)
+          failures.push(`the last worker did not stop cleanly on SIGTERM: ${describeExit(worker)}`);
+        return;
+      }
       let duringStartup = false;
       if (Math.random() < 0.2) {
         await sleep(between(50, 1200));
@@ -88,23 +98,32 @@ async function runOn(backend: 'sqlite' | 'postgres', url: string, dir: string): 
       }
       if (worker.exit !== null) {
         failures.push(`a worker exited before it was killed: ${describeExit(worker)}`);
-        break;
+        return;
       }
       await sigkill(worker);
       kills++;
       if (duringStartup) killsDuringStartup++;
-      if (await allFinished(ms, ids)) break;
+      if (await allFinished(ms, round)) return;
     }
-    const calmFrom = Date.now();
-    while (!(await allFinished(ms, ids)) && Date.now() - calmFrom < FINISH_TIMEOUT_MS) await sleep(100);
-    const lastWorker = workers.at(-1)!;
-    if (lastWorker.exit === null) {
-      const e = await stop(lastWorker, 30_000);
-      if (e.code !== 0)
-        failures.push(`the last worker did not stop cleanly on SIGTERM: ${describeExit(lastWorker)}`);
-    } else if (!lastWorker.killedByUs)
-      failures.push(`a worker exited on its own: ${describeExit(lastWorker)}`);
-    const finishedAfterKills = Date.now() - calmFrom;
+  }
+
+  try {
+    // Rounds of executions until there were enough kills (or time is up).
+    do {
+      const round: string[] = [];
+      for (let i = 0; i < EXECUTIONS; i++) {
+        const input: WfInput = {
+          log,
+          stepMs: Array.from({ length: STEPS }, () => Math.round(between(...STEP_MS))),
+          waitMs: Array.from({ length: STEPS - 1 }, () => Math.round(between(...WAIT_MS))),
+        };
+        const id = `${backend}-${rounds}-${i}`;
+        round.push((await ms.workflows.start(chaosWorkflow, input, { id })).id);
+      }
+      rounds++;
+      ids.push(...round);
+      await killUntilFinished(round);
+    } while (kills < MIN_KILLS && Date.now() - started < KILL_BUDGET_MS && failures.length === 0);
 
     // The evidence: body starts from the log, completions from the journal.
     const starts = new Map<string, number[]>();
@@ -152,7 +171,7 @@ async function runOn(backend: 'sqlite' | 'postgres', url: string, dir: string): 
         incompleteRetries += Math.max(0, before - 1);
       }
     }
-    if (kills < (quick ? 5 : 30)) failures.push(`${backend}: only ${kills} kills before the work was done`);
+    if (kills < REQUIRED_KILLS) failures.push(`${backend}: only ${kills} kills before the work was done`);
     return {
       failures,
       figures: {
@@ -164,7 +183,8 @@ async function runOn(backend: 'sqlite' | 'postgres', url: string, dir: string): 
         body_runs: bodyRuns,
         completed_step_reruns: completedReruns,
         incomplete_step_retries: incompleteRetries,
-        finished_ms_after_last_kill: finishedAfterKills,
+        rounds,
+        undisturbed_ms: undisturbedMs,
       },
     };
   } finally {
@@ -196,7 +216,7 @@ try {
 } catch (err) {
   failures.push(`scenario error: ${(err as Error).stack ?? err}`);
 }
-const ok = failures.length === 0 && figures['steps'] === 2 * EXECUTIONS * STEPS;
+const ok = failures.length === 0 && figures['steps'] === Number(figures['executions']) * STEPS;
 finish({ scenario: 'workflows', ok, figures, failures });
 if (ok) {
   dir.remove();
