@@ -66,7 +66,8 @@ describe('webhooks', () => {
       detail: {
         action: 'opened',
         n: 1,
-        _webhook: { headers: { 'x-github-event': 'pull_request' }, deliveryId: 'd-1' },
+        // X-GitHub-Delivery is not signed: the delivery is what the signature covers.
+        _webhook: { headers: { 'x-github-event': 'pull_request' }, deliveryId: hex(body) },
       },
     });
     const again = await api.inject({ method: 'POST', url: '/v1/webhooks/github', headers, payload: body });

@@ -1,6 +1,7 @@
 // Turns a verified webhook request into a bus event: source `webhook.<source>`, the
 // JSON (or form) body as detail, selected headers under `detail._webhook`, and an id
-// derived from the delivery id so a redelivered request stores nothing new.
+// derived from the delivery id so a redelivered request stores nothing new. A signed
+// source's delivery id comes only from what its signature covers.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { MainspringError } from '../../core/errors.ts';
@@ -24,6 +25,13 @@ function parseBody(source: string, raw: Buffer, contentType: string | undefined)
     );
   }
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...body } : { body };
+}
+
+/** An id the sender put inside the signed body: Stripe's event `id`, Slack's `event_id`. */
+function signedBodyId(config: WebhookSourceConfig, body: Record<string, unknown>): string | undefined {
+  const field = config.scheme === 'stripe' ? 'id' : config.scheme === 'slack' ? 'event_id' : undefined;
+  const v = field === undefined ? undefined : body[field];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function pickHeaders(headers: Headers, names: readonly string[]): Record<string, string> {
@@ -52,13 +60,17 @@ export function webhookEvent(
   raw: Buffer,
   nowMs: number,
 ): PutEventEntry {
-  const { deliveryId: signed } = verifyWebhook(source, config, headers, raw, nowMs);
+  const { signed } = verifyWebhook(source, config, headers, raw, nowMs);
   const contentType = headers['content-type'];
   const body = parseBody(source, raw, Array.isArray(contentType) ? contentType[0] : contentType);
-  const idHeader = headers[(config.idHeader ?? 'idempotency-key').toLowerCase()];
-  const explicit = Array.isArray(idHeader) ? idHeader[0] : idHeader;
-  const stripeId = config.scheme === 'stripe' && typeof body['id'] === 'string' ? body['id'] : undefined;
-  const deliveryId = stripeId ?? explicit ?? signed;
+  let deliveryId: string | undefined;
+  if (signed !== undefined) {
+    // Stripe and Slack re-sign a retry with a new timestamp; the id in the body stays.
+    deliveryId = signedBodyId(config, body) ?? signed;
+  } else {
+    const idHeader = headers[(config.idHeader ?? 'idempotency-key').toLowerCase()];
+    deliveryId = Array.isArray(idHeader) ? idHeader[0] : idHeader;
+  }
   const id =
     deliveryId === undefined
       ? randomUUID()

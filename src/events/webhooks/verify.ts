@@ -1,6 +1,8 @@
 // Webhook signature schemes: GitHub, Stripe, Slack and a generic HMAC-SHA256 over
-// the raw body. Each check recomputes the HMAC and compares digests of equal
-// length in constant time; Stripe and Slack also bound the signed timestamp.
+// the raw body (optionally `<timestamp>.<body>`). Each check recomputes the HMAC and
+// compares digests of equal length in constant time; a signed timestamp is bounded
+// by a tolerance. What the signature covers is what a delivery is deduplicated on:
+// an unsigned header could turn a captured request into a "new" delivery.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MainspringError } from '../../core/errors.ts';
@@ -13,15 +15,23 @@ export interface WebhookSourceConfig {
   readonly scheme?: WebhookScheme;
   /** The signing secret (read it from the environment in the config: `process.env.GITHUB_WEBHOOK_SECRET`). */
   readonly secret?: string;
-  /** `hmac-sha256`: the header holding the hex digest (default `x-signature`), `sha256=` prefix optional. */
+  /** `hmac-sha256`: the header holding the hex digest (default `X-Signature`), `sha256=` prefix optional. */
   readonly header?: string;
-  /** Stripe and Slack: how old (or early) a signed timestamp may be (default 300 s). */
+  /**
+   * `hmac-sha256`: a header holding the Unix time in seconds; the digest is then over
+   * `<timestamp>.<body>` and requests outside `toleranceSeconds` are refused.
+   */
+  readonly timestampHeader?: string;
+  /** Stripe, Slack and `hmac-sha256` with `timestampHeader`: how old (or early) a signed timestamp may be (default 300 s). */
   readonly toleranceSeconds?: number;
   /** The event's detailType (default `webhook`). */
   readonly detailType?: string;
   /** Request headers kept in the event, under `detail._webhook.headers` (lower-case names). */
   readonly headers?: readonly string[];
-  /** A header whose value identifies the delivery (default `idempotency-key`); see docs/events.md. */
+  /**
+   * Unsigned sources only: a header whose value identifies the delivery (default
+   * `idempotency-key`). Signed sources deduplicate on what the signature covers.
+   */
   readonly idHeader?: string;
 }
 
@@ -52,27 +62,42 @@ function sameDigest(expected: Buffer, hex: string): boolean {
   return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
 
-function checkTimestamp(
-  source: string,
-  raw: string | undefined,
-  nowMs: number,
-  toleranceSeconds: number,
-): string {
-  if (raw === undefined || !/^\d{1,12}$/.test(raw))
-    throw reject(source, 'the signed timestamp is missing or not a number');
-  const skew = Math.abs(nowMs / 1000 - Number(raw));
-  if (skew > toleranceSeconds) {
+/** The timestamp as sent, when it is Unix seconds; `where` names it in errors. */
+function parseTimestamp(source: string, where: string, raw: string | undefined): string {
+  if (raw === undefined || raw === '') throw reject(source, `the signed timestamp (${where}) is missing`);
+  if (!/^\d{1,12}$/.test(raw)) {
+    const hint = /^\d{13}$/.test(raw) ? ' (it looks like milliseconds)' : '';
     throw reject(
       source,
-      `the signed timestamp ${raw} is ${Math.round(skew)} s from now, outside the tolerance of ${toleranceSeconds} s (a replayed or delayed request)`,
+      `the ${where} timestamp ${JSON.stringify(raw.slice(0, 40))} is not a Unix time in seconds${hint}`,
     );
   }
   return raw;
 }
 
+/** Refuses a signed timestamp further than the tolerance from the clock, either way. */
+function checkFresh(
+  source: string,
+  where: string,
+  ts: string,
+  nowMs: number,
+  toleranceSeconds: number,
+): void {
+  const ageSeconds = Math.round(nowMs / 1000 - Number(ts));
+  if (Math.abs(ageSeconds) <= toleranceSeconds) return;
+  const off = ageSeconds > 0 ? `${ageSeconds} s old` : `${-ageSeconds} s ahead of now`;
+  throw reject(
+    source,
+    `the ${where} timestamp ${ts} is ${off}, outside the tolerance of ${toleranceSeconds} s (a replayed or delayed request, or a wrong clock on either side; toleranceSeconds sets it)`,
+  );
+}
+
 export interface Verified {
-  /** What identifies this delivery for deduplication, when the scheme gives something. */
-  readonly deliveryId: string | undefined;
+  /**
+   * The hex digest of what the signature covers (undefined for an unsigned source): the
+   * same signed content is the same delivery, whatever unsigned headers come with it.
+   */
+  readonly signed: string | undefined;
 }
 
 /**
@@ -92,25 +117,27 @@ export function verifyWebhook(
   nowMs: number,
 ): Verified {
   const secret = config.secret;
-  if (secret === undefined || secret === '') return { deliveryId: undefined };
+  if (secret === undefined || secret === '') return { signed: undefined };
   const tolerance = config.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   switch (config.scheme) {
     case 'github': {
       const sig = header(headers, 'x-hub-signature-256');
       if (!sig) throw reject(source, 'the X-Hub-Signature-256 header is missing; the request is not signed');
-      if (!sig.startsWith('sha256=') || !sameDigest(hmac(secret, raw), sig.slice(7))) {
+      const expected = hmac(secret, raw);
+      if (!sig.startsWith('sha256=') || !sameDigest(expected, sig.slice(7))) {
         throw reject(
           source,
           'the X-Hub-Signature-256 signature does not match the body and the configured secret',
         );
       }
-      return { deliveryId: header(headers, 'x-github-delivery') ?? sig };
+      // X-GitHub-Delivery is not signed, so it cannot tell a redelivery from a replay.
+      return { signed: expected.toString('hex') };
     }
     case 'stripe': {
       const sig = header(headers, 'stripe-signature');
       if (!sig) throw reject(source, 'the Stripe-Signature header is missing; the request is not signed');
       const parts = sig.split(',').map((p) => p.trim().split('=', 2) as [string, string | undefined]);
-      const t = checkTimestamp(source, parts.find(([k]) => k === 't')?.[1], nowMs, tolerance);
+      const t = parseTimestamp(source, 'Stripe-Signature t=', parts.find(([k]) => k === 't')?.[1]);
       const expected = hmac(secret, `${t}.`, raw);
       const ok = parts.some(([k, v]) => k === 'v1' && v !== undefined && sameDigest(expected, v));
       if (!ok)
@@ -118,37 +145,60 @@ export function verifyWebhook(
           source,
           'no v1 signature in Stripe-Signature matches the body and the configured secret',
         );
-      return { deliveryId: undefined };
+      checkFresh(source, 'Stripe-Signature t=', t, nowMs, tolerance);
+      return { signed: expected.toString('hex') };
     }
     case 'slack': {
       const sig = header(headers, 'x-slack-signature');
       if (!sig) throw reject(source, 'the X-Slack-Signature header is missing; the request is not signed');
-      const ts = checkTimestamp(source, header(headers, 'x-slack-request-timestamp'), nowMs, tolerance);
-      if (!sig.startsWith('v0=') || !sameDigest(hmac(secret, `v0:${ts}:`, raw), sig.slice(3))) {
+      const where = 'X-Slack-Request-Timestamp';
+      const ts = parseTimestamp(source, where, header(headers, where));
+      const expected = hmac(secret, `v0:${ts}:`, raw);
+      if (!sig.startsWith('v0=') || !sameDigest(expected, sig.slice(3))) {
         throw reject(
           source,
-          'the X-Slack-Signature signature does not match the body and the configured secret',
+          'the X-Slack-Signature signature does not match the timestamp, the body and the configured secret',
         );
       }
-      return { deliveryId: sig };
+      checkFresh(source, where, ts, nowMs, tolerance);
+      return { signed: expected.toString('hex') };
     }
     case 'hmac-sha256': {
-      const name = config.header ?? 'x-signature';
+      const name = config.header ?? 'X-Signature';
       const sig = header(headers, name);
       if (!sig) throw reject(source, `the ${name} header is missing; the request is not signed`);
       const hex = sig.startsWith('sha256=') ? sig.slice(7) : sig;
-      if (!sameDigest(hmac(secret, raw), hex)) {
-        throw reject(source, `the ${name} signature does not match the body and the configured secret`);
+      const tsName = config.timestampHeader;
+      if (tsName === undefined) {
+        const expected = hmac(secret, raw);
+        if (!sameDigest(expected, hex)) {
+          throw reject(source, `the ${name} signature does not match the body and the configured secret`);
+        }
+        return { signed: expected.toString('hex') };
       }
-      // One delivery however its digest is spelled (case, prefix).
-      return { deliveryId: hex.toLowerCase() };
+      const tsRaw = header(headers, tsName);
+      if (tsRaw === undefined || tsRaw === '') {
+        throw reject(
+          source,
+          `the ${tsName} header is missing; this source signs "<${tsName}>.<body>" and needs the timestamp`,
+        );
+      }
+      const ts = parseTimestamp(source, tsName, tsRaw);
+      const expected = hmac(secret, `${ts}.`, raw);
+      if (!sameDigest(expected, hex)) {
+        throw reject(
+          source,
+          `the ${name} signature does not match the ${tsName} timestamp, the body and the configured secret (the digest is over "<timestamp>.<body>")`,
+        );
+      }
+      checkFresh(source, tsName, ts, nowMs, tolerance);
+      return { signed: expected.toString('hex') };
     }
     default:
       throw reject(source, `has a secret but no known scheme (${JSON.stringify(config.scheme)}); set scheme`);
   }
 }
 
-/** Checks one source's settings at config load; returns the problems found. */
 /**
  * Problems with one webhook source's settings. `requireSecret: false` (a config loaded by a
  * command that serves no webhooks) lets an unset secret pass: only serving needs it.
@@ -165,7 +215,16 @@ export function checkWebhookConfig(source: string, config: unknown, requireSecre
   }
   const c = config as Record<string, unknown>;
   const problems: string[] = [];
-  const known = ['scheme', 'secret', 'header', 'toleranceSeconds', 'detailType', 'headers', 'idHeader'];
+  const known = [
+    'scheme',
+    'secret',
+    'header',
+    'timestampHeader',
+    'toleranceSeconds',
+    'detailType',
+    'headers',
+    'idHeader',
+  ];
   for (const k of Object.keys(c))
     if (!known.includes(k)) problems.push(`${where}.${k} is not a known setting`);
   const schemes = ['github', 'stripe', 'slack', 'hmac-sha256'];
@@ -189,9 +248,31 @@ export function checkWebhookConfig(source: string, config: unknown, requireSecre
       `${where}.toleranceSeconds is ${JSON.stringify(tol)}; use a whole number of seconds from 1 to 86400`,
     );
   }
-  for (const k of ['header', 'detailType', 'idHeader']) {
+  for (const k of ['header', 'timestampHeader', 'detailType', 'idHeader']) {
     if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k] === ''))
       problems.push(`${where}.${k} must be a non-empty string`);
+  }
+  const scheme = c['scheme'];
+  if (c['timestampHeader'] !== undefined && scheme !== 'hmac-sha256') {
+    problems.push(
+      `${where}.timestampHeader is only for scheme hmac-sha256 (stripe and slack sign their own timestamp, github signs none); remove it`,
+    );
+  }
+  if (tol !== undefined) {
+    if (scheme === 'hmac-sha256' && c['timestampHeader'] === undefined) {
+      problems.push(
+        `${where}.toleranceSeconds needs timestampHeader: without a signed timestamp there is nothing to bound; set timestampHeader (e.g. 'X-Timestamp') or remove toleranceSeconds`,
+      );
+    } else if (scheme !== 'hmac-sha256' && scheme !== 'stripe' && scheme !== 'slack') {
+      problems.push(
+        `${where}.toleranceSeconds has no effect: ${scheme === undefined ? 'an unsigned source' : `scheme ${String(scheme)}`} has no signed timestamp; remove it`,
+      );
+    }
+  }
+  if (c['idHeader'] !== undefined && scheme !== undefined) {
+    problems.push(
+      `${where}.idHeader is not covered by the signature, so a replayed request could claim a new delivery with it; signed sources are deduplicated on what is signed (docs/events.md#webhooks); remove idHeader`,
+    );
   }
   if (
     c['headers'] !== undefined &&
