@@ -17,6 +17,7 @@
 //
 // SQLite is not run: a SQLite file belongs to one process (docs/architecture.md; the
 // store's capability multiProcess is false), so replicas on one file are not a setup we offer.
+// `--sqlite` runs it on one anyway, as an experiment (results in schedulers-sqlite.json).
 //
 // node --conditions=mainspring-source chaos/schedulers.ts [--quick]   (~2.5 min; --quick ~40 s)
 
@@ -28,7 +29,6 @@ import {
   describeExit,
   logged,
   type Proc,
-  pgClient,
   scratchDir,
   scratchPgSchema,
   sigkill,
@@ -39,6 +39,7 @@ import {
 } from './lib/proc.ts';
 import { finish, quick } from './lib/report.ts';
 import { FUNCTION, MISFIRE_GRACE_MS, schedConfig } from './lib/sched-app.ts';
+import { openRuns } from './lib/sched-runs.ts';
 
 const REPLICAS = 3;
 const KILL_PHASE_MS = quick ? 20_000 : 120_000;
@@ -48,7 +49,11 @@ const CALM_MS = quick ? 3000 : 5000;
 const READY_TIMEOUT_MS = 60_000;
 
 const dir = scratchDir('schedulers');
-const store = scratchPgSchema('sched');
+/** An experiment, not part of `npm run chaos`: the same on one SQLite file (see above). */
+const SQLITE = process.argv.includes('--sqlite');
+const store = SQLITE
+  ? { url: `sqlite:${join(dir.path, 'app.db')}`, drop: async () => {} }
+  : scratchPgSchema('sched');
 const config = writeConfig(dir.path, schedConfig(dir.path));
 const failures: string[] = [];
 const procs: Proc[] = [];
@@ -155,27 +160,14 @@ try {
   }
 
   // The worker drains every run of the window before it stops.
-  const db = await pgClient(store.url);
+  const db = await openRuns(store.url);
   try {
     const drainUntil = Date.now() + 30_000;
-    for (;;) {
-      const { rows } = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM runs WHERE function_name = $1 AND status IN ('queued', 'running')`,
-        [FUNCTION],
-      );
-      if (Number(rows[0]!.n) === 0 || Date.now() > drainUntil) break;
-      await sleep(200);
-    }
+    while ((await db.pending(FUNCTION)) > 0 && Date.now() < drainUntil) await sleep(200);
     const w = await stop(worker, 30_000);
     if (w.code !== 0) failures.push(`the worker did not stop cleanly on SIGTERM: ${describeExit(worker)}`);
 
-    const runs = (
-      await db.query<{ trigger: string; attempt: number; started_at_ms: number | null; status: string }>(
-        `SELECT trigger, attempt, started_at_ms::float8 AS started_at_ms, status
-           FROM runs WHERE function_name = $1 AND trigger_kind = 'schedule'`,
-        [FUNCTION],
-      )
-    ).rows;
+    const runs = await db.scheduled(FUNCTION);
     const runsPerTick = new Map<number, number>();
     const late: number[] = [];
     const notSucceeded: string[] = [];
@@ -221,10 +213,10 @@ try {
     if (ticks < (quick ? 10 : 100)) failures.push(`only ${ticks} ticks in the window`);
     const s = summary(late);
     finish({
-      scenario: 'schedulers',
+      scenario: SQLITE ? 'schedulers-sqlite' : 'schedulers',
       ok: failures.length === 0,
       figures: {
-        backend: 'postgres',
+        backend: SQLITE ? 'sqlite' : 'postgres',
         replicas: REPLICAS,
         kills,
         kills_during_startup: killsDuringStartup,
@@ -238,13 +230,13 @@ try {
         late_p50_ms: Math.round(s.p50),
         late_p99_ms: Math.round(s.p99),
         late_max_ms: Math.round(s.max),
-        sqlite: 'not run: one process per SQLite file',
+        ...(SQLITE ? {} : { sqlite: 'not run: one process per SQLite file' }),
         seconds: Math.round((Date.now() - started) / 1000),
       },
       failures,
     });
   } finally {
-    await db.end();
+    await db.close();
   }
 } catch (err) {
   failures.push(`scenario error: ${(err as Error).stack ?? err}`);
