@@ -41,7 +41,7 @@ const LIFETIME_MS: [number, number] = quick ? [300, 2000] : [300, 4500];
 /** Rounds of executions follow one another until a backend saw this many kills. */
 const MIN_KILLS = quick ? 5 : 40;
 /** Fewer kills than this (a slow, loaded machine) exercised too little: a failure. */
-const REQUIRED_KILLS = quick ? 3 : 30;
+const REQUIRED_KILLS = quick ? 3 : 15;
 /** Kills stop after this; the last worker then finishes the work undisturbed. */
 const KILL_BUDGET_MS = quick ? 20_000 : 200_000;
 const FINISH_TIMEOUT_MS = 60_000;
