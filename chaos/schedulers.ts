@@ -19,7 +19,7 @@
 // store's capability multiProcess is false), so replicas on one file are not a setup we offer.
 // `--sqlite` runs it on one anyway, as an experiment (results in schedulers-sqlite.json).
 //
-// node --conditions=mainspring-source chaos/schedulers.ts [--quick]   (~2.5 min; --quick ~40 s)
+// node --conditions=mainspring-source chaos/schedulers.ts [--quick] [--sqlite]   (~2.5 min; --quick ~30 s)
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

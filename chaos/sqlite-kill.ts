@@ -8,7 +8,7 @@
 // still in the messages table or consumed by the handler, never both, never twice.
 // Numbers stored but killed before their acknowledgement was printed are counted apart.
 //
-// node --conditions=mainspring-source chaos/sqlite-kill.ts [--quick]   (~2 min; --quick ~20 s)
+// node --conditions=mainspring-source chaos/sqlite-kill.ts [--quick]   (~3 min; --quick ~20 s)
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -15,7 +15,7 @@
 // it, is a retry of an attempt a kill interrupted — allowed (steps run at least once per
 // retry) and counted apart. One clock (this machine's) stamps both.
 //
-// node --conditions=mainspring-source chaos/workflows.ts [--quick]   (~2.5 min; --quick ~40 s)
+// node --conditions=mainspring-source chaos/workflows.ts [--quick]   (~4 min; --quick ~30 s)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
