@@ -2,10 +2,11 @@
 // once: its content hash (the etag) is recorded per key, so a restart, a second
 // watcher or a repeated watch event announces nothing new. At start chokidar also
 // reports the files already there, which announces what arrived while we were down.
+// Links are not followed by chokidar; each candidate is read only if its real path is
+// inside the folder's real path (read-inside.ts), so nothing outside is ever announced.
 
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import {
   OBJECT_CREATED,
   type ObjectCreatedDetail,
 } from './define.ts';
+import { readInside } from './read-inside.ts';
 
 export interface FileWatcherDeps {
   readonly bus: EventBus;
@@ -33,14 +35,19 @@ export type FileOutcome =
   | {
       readonly key: string;
       readonly announced: false;
-      readonly reason: 'already-announced' | 'vanished' | 'unreadable';
+      /**
+       * `outside-folder`: a link whose target is outside the watched folder; `not-a-file`:
+       * a link to a folder, or a device or pipe; `changed`: replaced while being opened
+       * (its next watch event retries).
+       */
+      readonly reason:
+        | 'already-announced'
+        | 'vanished'
+        | 'unreadable'
+        | 'outside-folder'
+        | 'not-a-file'
+        | 'changed';
     };
-
-async function md5(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /**
  * One running file trigger.
@@ -55,6 +62,8 @@ async function md5(path: string): Promise<string> {
 export class FileWatcher {
   readonly trigger: FileTriggerDefinition;
   readonly dir: string;
+  /** What chokidar watches: `dir` with links resolved (it does not descend through a link). */
+  #watched: string;
   readonly #deps: FileWatcherDeps;
   readonly #listeners = new Set<(outcome: FileOutcome) => void>();
   #watcher: FSWatcher | undefined;
@@ -63,6 +72,7 @@ export class FileWatcher {
   constructor(trigger: FileTriggerDefinition, deps: FileWatcherDeps) {
     this.trigger = trigger;
     this.dir = isAbsolute(trigger.dir) ? trigger.dir : resolve(deps.cwd, trigger.dir);
+    this.#watched = this.dir;
     this.#deps = deps;
   }
 
@@ -75,9 +85,13 @@ export class FileWatcher {
   /** Starts watching; resolves once chokidar has reported the files already present. */
   async start(): Promise<void> {
     if (this.#watcher) return;
-    const watcher = watch(this.dir, {
+    // A folder not created yet is watched by its name until it appears.
+    this.#watched = await realpath(this.dir).catch(() => this.dir);
+    const watcher = watch(this.#watched, {
       persistent: true,
       ignoreInitial: false,
+      // Links are reported as themselves; read-inside.ts decides whether one is followed.
+      followSymlinks: false,
       // A file counts as arrived once its size has stopped changing for stabilityMs.
       awaitWriteFinish: {
         stabilityThreshold: this.trigger.stabilityMs,
@@ -86,7 +100,7 @@ export class FileWatcher {
     });
     this.#watcher = watcher;
     const onFile = (path: string) => {
-      const key = relative(this.dir, path).split(sep).join('/');
+      const key = relative(this.#watched, path).split(sep).join('/');
       if (!key.startsWith(this.trigger.prefix) || !key.endsWith(this.trigger.suffix)) return;
       this.#queue = this.#queue.then(() => this.#announce(path, key));
     };
@@ -117,24 +131,34 @@ export class FileWatcher {
 
   async #tryAnnounce(path: string, key: string): Promise<FileOutcome> {
     const name = this.trigger.name;
-    let size: number;
-    let etag: string;
+    const log = this.#deps.logger;
+    let read: Awaited<ReturnType<typeof readInside>>;
     try {
-      const s = await stat(path);
-      if (!s.isFile()) return { key, announced: false, reason: 'unreadable' };
-      size = s.size;
-      etag = await md5(path);
+      read = await readInside(await realpath(this.#watched), path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'vanished' : 'unreadable';
-      this.#deps.logger?.warn(
+      log?.warn(
         { trigger: name, key, code },
-        reason === 'vanished'
-          ? `file ${key} vanished before it could be announced`
-          : `file ${key} cannot be read (${code}); fix its permissions, then touch it`,
+        `file ${key} cannot be read (${code}); fix its permissions, then touch it`,
       );
-      return { key, announced: false, reason };
+      return { key, announced: false, reason: 'unreadable' };
     }
+    if (!read.ok) {
+      const isLink = (await lstat(path).catch(() => undefined))?.isSymbolicLink() === true;
+      const why = {
+        'outside-folder': `file ${key} is a link to something outside ${this.dir}; only files inside the folder are announced`,
+        'not-a-file': isLink
+          ? `file ${key} is a link to a folder; folders behind links are not watched`
+          : `file ${key} is not a regular file`,
+        changed: `file ${key} was replaced while being opened; its next change announces it`,
+        vanished: isLink
+          ? `file ${key} is a link to a missing file; re-create the link once its target exists`
+          : `file ${key} vanished before it could be announced`,
+      }[read.reason];
+      log?.warn({ trigger: name, key, reason: read.reason }, why);
+      return { key, announced: false, reason: read.reason };
+    }
+    const { size, etag } = read;
     const { store, bus, clock } = this.#deps;
     const before = await store.getAnnouncement(name, key);
     if (before?.etag === etag) return { key, announced: false, reason: 'already-announced' };
