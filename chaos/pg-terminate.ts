@@ -6,7 +6,16 @@
 //
 // node --conditions=mainspring-source chaos/pg-terminate.ts [--quick]   (~90 s; --quick ~15 s)
 
-import { createFleet, drain, sender, sendUntil, sleep, stopWorkers, tally } from './lib/pg-fleet.ts';
+import {
+  createFleet,
+  drain,
+  sender,
+  sendUntil,
+  sleep,
+  stopWorkers,
+  tally,
+  whereAre,
+} from './lib/pg-fleet.ts';
 import { finish, quick } from './lib/report.ts';
 
 const TERMINATIONS = quick ? 40 : 500;
@@ -40,6 +49,7 @@ try {
   const t = tally(fleet, sends.acknowledged);
   if (t.lost > 0)
     failures.push(`${t.lost} acknowledged sends were never handled (e.g. ${missing.slice(0, 5).join(', ')})`);
+  if (t.lost > 0) failures.push(await whereAre(fleet, missing));
   failures.push(...fleet.unexpectedExits);
   finish({
     scenario: 'pg-terminate',

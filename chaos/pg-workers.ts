@@ -7,7 +7,7 @@
 //
 // node --conditions=mainspring-source chaos/pg-workers.ts [--quick]   (~60 s; --quick ~20 s)
 
-import { createFleet, drain, kill, sender, sleep, stopWorkers, tally } from './lib/pg-fleet.ts';
+import { createFleet, drain, kill, sender, sleep, stopWorkers, tally, whereAre } from './lib/pg-fleet.ts';
 import { finish, quick } from './lib/report.ts';
 
 const MESSAGES = quick ? 3_000 : 30_000;
@@ -27,19 +27,20 @@ try {
   }
   await ms.close();
 
-  for (let i = 0; i < WORKERS; i++) fleet.startWorker();
+  await Promise.all(Array.from({ length: WORKERS }, () => fleet.startWorker().ready));
   const started = Date.now();
   // One kill a second, for as long as there is work left (and at least MIN_KILLS times).
   while (kills < MIN_KILLS || new Set(fleet.processed()).size < MESSAGES) {
     await sleep(1000);
-    const live = [...fleet.workers.values()].filter((w) => !w.exited && !w.killedByUs);
+    // Killed once up: one killed while loading its config would test nothing of ours.
+    const live = [...fleet.workers.values()].filter((w) => w.isReady && !w.exited && !w.killedByUs);
     const victim = live[Math.floor(Math.random() * live.length)];
     if (victim) {
       kill(victim);
       kills++;
       fleet.startWorker();
     }
-    if (Date.now() - started > (quick ? 90_000 : 300_000)) break;
+    if (Date.now() - started > (quick ? 90_000 : 600_000)) break;
   }
   const missing = await drain(fleet, acknowledged, 30_000);
   await stopWorkers(fleet);
@@ -48,6 +49,7 @@ try {
     failures.push(
       `${t.lost} acknowledged messages were never handled (e.g. ${missing.slice(0, 5).join(', ')})`,
     );
+  if (t.lost > 0) failures.push(await whereAre(fleet, missing));
   failures.push(...fleet.unexpectedExits);
   finish({
     scenario: 'pg-workers',

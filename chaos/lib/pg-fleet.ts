@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { createMainspring, type Mainspring } from '../../src/app.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { PgCluster } from '../../test/helpers/pg-cluster.ts';
@@ -46,6 +47,8 @@ export interface WorkerProcess {
   connectionWarnings: number;
   /** Resolves once it logs that it is running (start-up reads the store: cut then, it fails). */
   readonly ready: Promise<void>;
+  isReady: boolean;
+  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: string;
 }
 
@@ -115,6 +118,8 @@ export default defineConfig({
         ready: new Promise<void>((resolve) => {
           up = resolve;
         }),
+        isReady: false,
+        closed: new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal }))),
       };
       workers.set(w.pid, w);
       child.stderr!.on('data', (d: Buffer) => {
@@ -122,7 +127,10 @@ export default defineConfig({
       });
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (/lost (its|the) connection/.test(line)) w.connectionWarnings++;
-        else if (line.includes('"mainspring worker running"')) up();
+        else if (line.includes('"mainspring worker running"')) {
+          w.isReady = true;
+          up();
+        }
       });
       child.on('close', (code, signal) => {
         w.exited = true;
@@ -187,18 +195,22 @@ export async function sendUntil(
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until every acknowledged number was processed, up to `timeoutMs`; returns the ones missing. */
-export async function drain(
-  fleet: Fleet,
-  acknowledged: Iterable<number>,
-  timeoutMs: number,
-): Promise<number[]> {
+/**
+ * Waits until every acknowledged number was processed, or until the workers made no progress
+ * for `idleMs` (a busy machine drains slowly; a lost message never comes). Returns the missing.
+ */
+export async function drain(fleet: Fleet, acknowledged: Iterable<number>, idleMs: number): Promise<number[]> {
   const want = [...acknowledged];
-  const until = Date.now() + timeoutMs;
+  let seenCount = -1;
+  let progressAt = Date.now();
   for (;;) {
     const seen = new Set(fleet.processed());
     const missing = want.filter((n) => !seen.has(n));
-    if (missing.length === 0 || Date.now() > until) return missing;
+    if (missing.length === 0) return missing;
+    if (seen.size !== seenCount) {
+      seenCount = seen.size;
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > idleMs) return missing;
     await sleep(250);
   }
 }
@@ -209,24 +221,63 @@ export async function drain(
  */
 export async function stopWorkers(fleet: Fleet): Promise<void> {
   const live = [...fleet.workers.values()].filter((w) => !w.exited);
+  // A process still loading has no signal handlers yet: SIGTERM would kill it outright.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(live.map((w) => Promise.race([w.ready, w.closed]))),
+    new Promise((r) => {
+      timer = setTimeout(r, 180_000);
+    }),
+  ]);
+  clearTimeout(timer);
   await Promise.all(
-    live.map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          w.killedByUs = true;
-          const timer = setTimeout(() => w.child.kill('SIGKILL'), 45_000);
-          w.child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (code !== 0)
-              fleet.unexpectedExits.push(
-                `worker ${w.pid} did not stop cleanly on SIGTERM (code ${code}, signal ${signal}): ${w.stderr.slice(0, 3000)}`,
-              );
-            resolve();
-          });
-          w.child.kill('SIGTERM');
-        }),
-    ),
+    live
+      .filter((w) => !w.exited)
+      .map(async (w) => {
+        if (!w.isReady)
+          fleet.unexpectedExits.push(`worker ${w.pid} never finished starting: ${w.stderr.slice(0, 3000)}`);
+        w.killedByUs = true;
+        w.child.kill('SIGTERM');
+        const timer = setTimeout(() => w.child.kill('SIGKILL'), 45_000);
+        const { code, signal } = await w.closed;
+        clearTimeout(timer);
+        if (code !== 0)
+          fleet.unexpectedExits.push(
+            `worker ${w.pid} did not stop cleanly on SIGTERM (code ${code}, signal ${signal}): ${w.stderr.slice(0, 3000)}`,
+          );
+      }),
   );
+}
+
+/**
+ * Where the missing numbers' messages are, read from the store: still queued (when, how often
+ * received), dead-lettered, or not stored at all — the line a failure report carries.
+ */
+export async function whereAre(fleet: Fleet, missing: readonly number[]): Promise<string> {
+  if (missing.length === 0) return '';
+  const c = new pg.Client({ connectionString: fleet.cluster.url() });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{
+      n: number;
+      queue: string;
+      receive_count: number;
+      leased: boolean;
+      visible_at_ms: number;
+      errors: unknown;
+    }>(
+      `SELECT (body::jsonb->>'n')::int AS n, queue, receive_count, leased, visible_at_ms, errors
+         FROM chaos.messages WHERE queue = 'chaos' AND (body::jsonb->>'n')::int = ANY($1::int[])`,
+      [missing],
+    );
+    const now = Date.now();
+    const leased = rows.filter((r) => r.leased).length;
+    const later = rows.filter((r) => !r.leased && r.visible_at_ms > now).length;
+    const sample = rows.find((r) => r.errors !== null);
+    return `${missing.length} missing: ${rows.length} still in the queue (${leased} leased, ${later} due later, max receives ${Math.max(0, ...rows.map((r) => r.receive_count))}), ${missing.length - rows.length} not in the queue${sample ? `; an error: ${JSON.stringify(sample.errors).slice(0, 400)}` : ''}`;
+  } finally {
+    await c.end();
+  }
 }
 
 /** Lost and duplicate counts of acknowledged numbers against what the handlers wrote. */

@@ -59,7 +59,8 @@ const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   if (!skip) cluster = await PgCluster.create();
-});
+  // initdb on a busy CI machine may take a while.
+}, 60_000);
 afterEach(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children.clear();

@@ -26,7 +26,8 @@ const onUncaught = (err: unknown) => uncaught.push(err);
 beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
   if (!skip) cluster = await PgCluster.create();
-});
+  // initdb on a busy CI machine may take a while.
+}, 60_000);
 afterEach(() => {
   expect(uncaught.splice(0).map(String)).toEqual([]);
 });
