@@ -1,7 +1,8 @@
 // The HTTP API: Fastify with TypeBox route schemas, which drive request
 // validation, response serialisation and the OpenAPI document alike.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -194,6 +195,13 @@ class LoadShedder {
       refuse(res, 503, body, { 'retry-after': String(RETRY_AFTER_S), connection: 'close' });
       return false;
     }
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      const err = new MainspringError('E_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header; send one', {
+        details: { field: 'host' },
+      });
+      refuse(res, err.status, JSON.stringify({ error: err.toJSON() }), { connection: 'close' });
+      return false;
+    }
     if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) return true;
     if (this.#limit !== undefined && this.count >= this.#limit) {
       this.#metrics.requestShed('overloaded');
@@ -239,6 +247,14 @@ class LoadShedder {
   }
 }
 
+function refuseSocket(socket: Duplex, err: MainspringError): void {
+  const body = JSON.stringify({ error: err.toJSON() });
+  socket.end(
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 function refuse(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -255,9 +271,20 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit,
     serverFactory: (handler) => {
-      const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
         if (shedder.admit(req, res)) handler(req, res);
-      });
+      };
+      // Node's own answers to a missing Host and an unknown Expect have empty bodies: ours instead.
+      const server = createServer(
+        { requestTimeout: REQUEST_TIMEOUT_MS, requireHostHeader: false },
+        onRequest,
+      );
+      // An expectation other than 100-continue is ignored (RFC 9110 allows it) and the request served.
+      server.on('checkExpectation', onRequest);
+      // No route takes CONNECT; Node would drop the connection without a word.
+      server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+        refuseSocket(socket, new MainspringError('E_NOT_FOUND', `no route CONNECT ${req.url ?? ''}`)),
+      );
       // Fastify's default, which its own server would have had: longer than load balancers' idle timeouts.
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       return server;

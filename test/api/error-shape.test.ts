@@ -178,12 +178,20 @@ describe.each(BACKENDS)('error shape on $name', (backend) => {
         400,
         'E_BAD_REQUEST',
       ],
+      ['HTTP/1.1 without Host', 'GET /v1/queues HTTP/1.1\r\n\r\n', 400, 'E_BAD_REQUEST'],
+      ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 404, 'E_NOT_FOUND'],
     ];
     for (const [name, request, status, code] of cases) {
       const res = await raw(port, request);
       expect(res.status, name).toBe(status);
       expectShape(res, code);
     }
+    // An expectation the server does not know is ignored, not answered with Node's empty 417.
+    const expecting = await raw(port, send('GET /v1/queues HTTP/1.1', ['Expect: the-unexpected']));
+    expect(expecting.status).toBe(200);
+    expect(JSON.parse(expecting.body)).toMatchObject({
+      queues: expect.arrayContaining([expect.objectContaining({ name: 'orders' })]),
+    });
   });
 
   it_('answers a request that timed out in the one shape (Node reports it as a client error)', async () => {
@@ -245,6 +253,20 @@ describe.each(BACKENDS)('error shape on $name', (backend) => {
       ['GET', '/v1/runs?function=a%00', {}, 400, 'E_VALIDATION'],
       ['GET', '/v1/functions/echo%00/logs', {}, 400, 'E_VALIDATION'],
       ['GET', '/v1/queues/orders/dlq?limit=1&limit=2', {}, 400, 'E_VALIDATION'],
+      [
+        'POST',
+        '/v1/queues/orders/messages',
+        { body: '{"body": 1, "delay": 99999999999999999999}' },
+        400,
+        'E_MESSAGE_INVALID',
+      ],
+      [
+        'POST',
+        '/v1/queues/orders/messages',
+        { body: '{"body": 1, "delay": "99999999999999d"}' },
+        400,
+        'E_MESSAGE_INVALID',
+      ],
       ['PUT', '/v1/queues', { body: '{}' }, 404, 'E_NOT_FOUND'],
       ['OPTIONS', '/v1/queues', {}, 404, 'E_NOT_FOUND'],
     ];
