@@ -33,7 +33,7 @@ export function registerStartCommand(program: Command): void {
     .option('--host <host>', 'API address (default 127.0.0.1; any other needs MAINSPRING_API_TOKEN)')
     .option(
       '--max-in-flight <n>',
-      'most API requests served at once; past it 503 with Retry-After (default: $MAINSPRING_MAX_IN_FLIGHT, config api.maxInFlight, else 256)',
+      'most API requests served at once; past it 503 with Retry-After (default: $MAINSPRING_MAX_IN_FLIGHT, config api.maxInFlight, else 128)',
     )
     .option(
       '--no-scheduler',
