@@ -50,6 +50,7 @@ function record(backend: string, step: StepResult): void {
   figures[`${p}_p50_ms`] = step.p50Ms;
   figures[`${p}_p99_ms`] = step.p99Ms;
   figures[`${p}_accepted`] = step.accepted;
+  figures[`${p}_accepted_rps`] = Math.round(step.accepted / DURATION_S);
   figures[`${p}_shed_503`] = step.shed;
   figures[`${p}_shed_pct`] = step.requests === 0 ? 0 : +((100 * step.shed) / step.requests).toFixed(1);
   figures[`${p}_errors`] = step.errors;
@@ -82,14 +83,16 @@ async function runBackend(backend: 'sqlite' | 'postgres', db: string): Promise<v
       });
       record(backend, step);
       console.log(
-        `${backend} c=${connections}: ${Math.round(step.rps)} req/s p50 ${step.p50Ms} ms p99 ${step.p99Ms} ms, ${step.accepted} accepted, ${step.shed} shed, ${step.errors} errors, peak RSS ${mb(step.peakRssBytes)} MB`,
+        `${backend} c=${connections}: ${Math.round(step.rps)} req/s p50 ${step.p50Ms} ms p99 ${step.p99Ms} ms, ${step.accepted} accepted (${Math.round(step.accepted / DURATION_S)}/s), ${step.shed} shed, ${step.errors} errors, peak RSS ${mb(step.peakRssBytes)} MB`,
       );
     }
   } finally {
     exit = await server.stop();
   }
   if (exit.code !== 0)
-    failures.push(`${backend}: the server exited with ${exit.code ?? exit.signal} on SIGTERM`);
+    failures.push(
+      `${backend}: the server exited with ${exit.code ?? exit.signal} on SIGTERM: ${server.output()}`,
+    );
   const stored = await storedIds(db);
   let lost = 0;
   for (const id of acceptedIds) if (!stored.has(id)) lost++;

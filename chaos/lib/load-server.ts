@@ -17,6 +17,8 @@ export interface LoadServer {
   readonly url: string;
   /** SIGTERM, then waits for the exit; the temp folder goes with it. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the server wrote to stderr, and its last log lines (for a failure's message). */
+  output(): string;
 }
 
 /** Starts `mainspring start` on `db` with the queue `load`, extra flags and environment. */
@@ -45,6 +47,7 @@ export async function startLoadServer(
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d;
   });
+  const lastLines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
@@ -55,6 +58,8 @@ export async function startLoadServer(
       reject(new Error(`mainspring start did not listen within 30 s; stderr: ${stderr}`));
     }, 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      lastLines.push(line);
+      if (lastLines.length > 5) lastLines.shift();
       let entry: { msg?: unknown; url?: unknown };
       try {
         entry = JSON.parse(line) as typeof entry;
@@ -77,6 +82,7 @@ export async function startLoadServer(
   return {
     pid: child.pid!,
     url,
+    output: () => `${stderr.slice(-1000)}${lastLines.join('\n')}`,
     async stop() {
       child.kill('SIGTERM');
       const result = await exited;
