@@ -30,6 +30,13 @@ const UNIT_MS: Record<string, number> = {
 const PART = /(\d+(?:\.\d+)?)\s*([a-z]+)/gy;
 
 /**
+ * The longest duration accepted anywhere: 100 years (36,525 days). Added to any instant a
+ * store holds, it stays far inside what a Date, a SQLite integer read as a JS number and
+ * PostgreSQL can represent, so nothing accepted can later be unreadable.
+ */
+export const MAX_DURATION_MS = 36_525 * 86_400_000;
+
+/**
  * Parses a Duration into milliseconds, naming `field` in the error when it is not one.
  *
  * @example
@@ -46,14 +53,16 @@ export function parseDuration(value: Duration, field: string): number {
       { details: { field, value } },
     );
   };
+  const bounded = (ms: number): number =>
+    ms > MAX_DURATION_MS ? fail('longer than 100 years (36525d), the longest duration accepted') : ms;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) fail('not a non-negative finite number');
-    return Math.round(value);
+    return bounded(Math.round(value));
   }
   if (typeof value !== 'string') return fail('not a number or string');
   const text = value.trim().toLowerCase();
   if (text === '') return fail('empty');
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text));
+  if (/^\d+(\.\d+)?$/.test(text)) return bounded(Math.round(Number(text)));
   let total = 0;
   PART.lastIndex = 0;
   let pos = 0;
@@ -67,5 +76,5 @@ export function parseDuration(value: Duration, field: string): number {
     pos = PART.lastIndex;
     while (text[pos] === ' ' || text[pos] === ',') pos++;
   }
-  return Math.round(total);
+  return bounded(Math.round(total));
 }

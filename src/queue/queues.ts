@@ -233,14 +233,6 @@ export class Queues {
         if (!isMainspringError(err)) throw err;
         throw invalid(f('delay'), err.message.replace(/^\S+ /, ''), e.delay);
       }
-      // Past the last instant a Date holds, the store could not keep the time (a 500 before).
-      if (now + delayMs > 8.64e15) {
-        throw invalid(
-          f('delay'),
-          `is ${JSON.stringify(e.delay)}: past the year 275760; give a shorter delay`,
-          e.delay,
-        );
-      }
     }
     const priority = e.priority ?? 0;
     if (!Number.isInteger(priority) || Math.abs(priority) > 2 ** 31 - 1) {
