@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import { LONGEST_NAME } from '../core/names.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { WebhookSourceConfig } from '../events/webhooks/verify.ts';
 import type { Locks } from '../locks/locks.ts';
@@ -129,12 +130,12 @@ export type Api = FastifyInstance<
 >;
 
 /**
- * Longest path parameter the router matches (Fastify's default is 100). The longest names
- * and ids in paths (tasks, schedules, workflow executions, locks) are 200 characters, and a
- * character percent-encodes to at most 12 (four UTF-8 bytes as `%F0%9F%8E%89`): 200 × 12.
- * Longer ones never reach a route; within it, each route's schema answers 400 naming the field.
+ * Longest path parameter the router matches (Fastify's default is 100), from the longest name
+ * any kind allows (core/names.ts): a character percent-encodes to at most 12 (four UTF-8 bytes
+ * as `%F0%9F%8E%89`). Longer ones never reach a route (414 E_URI_TOO_LONG); within it, each
+ * route's schema, sized from the same limits, answers 400 naming the field.
  */
-export const MAX_PARAM_LENGTH = 2400;
+export const MAX_PARAM_LENGTH = LONGEST_NAME * 12;
 
 /**
  * How long a client has to send a whole request (headers and body) before a 408: Node's

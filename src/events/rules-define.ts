@@ -4,6 +4,7 @@
 
 import type { Duration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import { defineQueue, isQueueDefinition, type QueueDefinition } from '../queue/define.ts';
 import { type FunctionDefinition, fromQueue, isFunctionDefinition } from '../runtime/function.ts';
 import { compileInput, type InputTransform, type RuleInput } from './bus-input.ts';
@@ -65,7 +66,7 @@ export interface RuleDefinition {
   readonly functions: readonly FunctionDefinition[];
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,40}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${NAME_LIMITS.eventRule}}$`);
 /** Internal delivery queues keep dedup keys a day, so a fan-out retried after a crash never delivers twice. */
 const RULE_DEDUP_WINDOW = '1d';
 

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { LockRow, LockStore } from '../store/types.ts';
 
 /** A held lease. Pass `token` along with writes guarded by the lease (fencing). */
@@ -41,7 +42,7 @@ export type WithLockResult<T> =
   | { readonly acquired: true; readonly result: T }
   | { readonly acquired: false };
 
-const MAX_NAME = 200;
+const MAX_NAME = NAME_LIMITS.lock;
 const MAX_TTL_MS = 366 * 86_400_000;
 
 export const defaultOwner = (): string => `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

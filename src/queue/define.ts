@@ -3,6 +3,7 @@
 
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 
 export interface RetryOptions {
   /** `fixed`: wait `base` after each failure; `exponential`: base·2^(n−1), capped at `max`. */
@@ -55,14 +56,14 @@ export interface QueueDefinition {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
-const NAME = /^[A-Za-z0-9_.-]{1,80}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${NAME_LIMITS.queue}}$`);
 const MAX_VISIBILITY_MS = 12 * 3600_000; // SQS's limit
 
 export function checkQueueName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new MainspringError(
       'E_QUEUE_INVALID',
-      `queue ${field} ${JSON.stringify(name)} is invalid; use 1–80 letters, digits, "-", "_" or "."`,
+      `queue ${field} ${JSON.stringify(name)} is invalid; use 1–${NAME_LIMITS.queue} letters, digits, "-", "_" or "."`,
       { details: { field, value: name } },
     );
   }

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { AlertSettings } from '../observability/alerts.ts';
@@ -232,7 +233,7 @@ export const DEFAULT_MAX_LOG_LINES = 1000;
 /** The longest timeout: an invocation's lease must outlast it, and leases stop at 12 hours. */
 const MAX_TIMEOUT_MS = 11 * 3_600_000;
 
-const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_.:-]{1,${NAME_LIMITS.function}}$`);
 
 function invalid(message: string, field: string, value: unknown): MainspringError {
   return new MainspringError('E_FUNCTION_INVALID', message, { details: { field, value } });
@@ -356,7 +357,7 @@ export function checkTriggers(name: string, triggers: readonly Trigger[]): reado
 export function checkName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw invalid(
-      `function name ${JSON.stringify(name)} is invalid; use 1–100 letters, digits, "-", "_", "." or ":"`,
+      `function name ${JSON.stringify(name)} is invalid; use 1–${NAME_LIMITS.function} letters, digits, "-", "_", "." or ":"`,
       'name',
       name,
     );

@@ -3,6 +3,7 @@
 
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { type ErrorCode, isMainspringError, MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { CronObject, Schedule } from '../schedule/index.ts';
 import { parseSchedule } from '../schedule/index.ts';
 
@@ -125,7 +126,7 @@ const MAX_FLEXIBLE_WINDOW_MS = 24 * 3_600_000;
 const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 const MAX_HTTP_TIMEOUT_MS = 15 * 60_000;
 const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-const NAME = /^[A-Za-z0-9_.:/-]{1,200}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_.:/-]{1,${NAME_LIMITS.schedule}}$`);
 
 export function scheduleInvalid(field: string, message: string, value?: unknown): MainspringError {
   return invalidField('E_SCHEDULE_INVALID', field, message, value);
@@ -146,7 +147,7 @@ export function checkScheduleName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw scheduleInvalid(
       'name',
-      `${JSON.stringify(name)} is not a schedule name; use 1–200 letters, digits, "-", "_", ".", ":" or "/"`,
+      `${JSON.stringify(name)} is not a schedule name; use 1–${NAME_LIMITS.schedule} letters, digits, "-", "_", ".", ":" or "/"`,
       name,
     );
   }

@@ -3,6 +3,7 @@
 
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { FunctionDefinition } from '../runtime/function.ts';
 import { attemptRunId, type Runs } from '../runtime/runs.ts';
 import { type NewTask, SCHEDULER_CHANNEL, type TaskRow, type TaskStatus } from '../store/schedule-row.ts';
@@ -56,7 +57,7 @@ export interface TasksDeps {
 }
 
 /** Longest task id, in characters (code points): the API's path parameter is sized from it. */
-export const MAX_TASK_ID = 200;
+export const MAX_TASK_ID = NAME_LIMITS.task;
 // C0 and C1 control characters (tab, newline, NUL, DEL, NEL…): they break logs, tables and terminals.
 const CONTROL = /^\p{Cc}$/u;
 // Tasks per store call (one transaction): large ones amortise the index writes of random due times.

@@ -3,6 +3,7 @@
 
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { BusEvent } from '../events/bus.ts';
 import { compilePattern } from '../events/matcher.ts';
 import type { CompiledPattern, EventPattern } from '../events/types.ts';
@@ -25,7 +26,7 @@ export { EXECUTION_STATUSES };
 /** Event waits checked per put: the oldest this many (see docs/workflows.md). */
 const MAX_EVENT_WAITERS = 10_000;
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$/;
+const ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,${NAME_LIMITS.execution - 1}}$`);
 
 /** An execution as the client, API and CLI show it. */
 export interface Execution {

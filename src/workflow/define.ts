@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { EventPattern } from '../events/types.ts';
 
 /** A wait as AWS's SDK writes it (`{ hours: 24 }`), or a Duration (`'24h'`, milliseconds). */
@@ -239,7 +240,7 @@ export interface WorkflowOptions<I, O> {
   readonly handler: (input: I, ctx: WorkflowContext) => Promise<O>;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+const NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,${NAME_LIMITS.workflow - 1}}$`);
 export const MAX_WAIT_MS = 366 * 86_400_000;
 
 /**
@@ -262,7 +263,11 @@ export function defineWorkflow<I = unknown, O = unknown>(
 ): WorkflowDefinition<I, O> {
   const o = options as Partial<WorkflowOptions<I, O>>;
   if (typeof o.name !== 'string' || !NAME.test(o.name)) {
-    throw invalid('name', o.name, 'give 1–100 letters, digits, _ . : or -, starting with a letter or digit');
+    throw invalid(
+      'name',
+      o.name,
+      `give 1–${NAME_LIMITS.workflow} letters, digits, _ . : or -, starting with a letter or digit`,
+    );
   }
   if (typeof o.handler !== 'function')
     throw invalid('handler', o.handler, 'give an async function (input, ctx)');

@@ -2,6 +2,7 @@
 // for the invocation's outcome, retries included).
 
 import { Type } from 'typebox';
+import { NAME_LIMITS } from '../../core/names.ts';
 import type { FunctionDefinition } from '../../runtime/function.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -62,7 +63,7 @@ export function functionRoutes(app: Api, { runs }: ApiDeps): void {
         description:
           'Queues a run with `input` (202). With `wait: true`, answers 200 with the last attempt once the invocation is over (succeeded, cancelled, or failed with no attempt left), or 202 with the attempt as it is then if `waitTimeoutMs` passes (or the client goes) first.',
         tags: ['functions'],
-        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.function }) }),
         body: Type.Object(
           {
             input: Type.Optional(Type.Unknown({ description: 'Any JSON value; the handler gets it' })),

@@ -3,6 +3,7 @@
 
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
+import { NAME_LIMITS } from '../../core/names.ts';
 import type { Lease } from '../../locks/locks.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -18,7 +19,7 @@ const LeaseSchema = Type.Object({
 /** Holders a forced release tries before giving up: each try loses only to a takeover. */
 const FORCE_ATTEMPTS = 3;
 
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) });
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.lock }) });
 
 const leaseJson = (l: Lease) => ({
   ...l,

@@ -1,6 +1,7 @@
 // /v1/queues: send messages, read stats, inspect and redrive dead letters, purge.
 
 import { Type } from 'typebox';
+import { NAME_LIMITS } from '../../core/names.ts';
 import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
@@ -57,7 +58,7 @@ const MessageSchema = Type.Object({
   sourceQueue: Type.Union([Type.String(), Type.Null()]),
   deadAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
-const Name = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }) });
+const Name = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.queue }) });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema };
 
 const queueJson = (q: QueueInfo) => q;

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { RUN_STATUSES, type RunLogLine, type Runs } from '../../runtime/runs.ts';
 import type { RunStatus, TriggerKind } from '../../store/run-row.ts';
 import { ErrorSchema } from '../schemas.ts';
@@ -110,7 +111,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         tags: ['runs'],
         querystring: Type.Object(
           {
-            function: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            function: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_LIMITS.function })),
             status: Type.Optional(Type.Enum([...RUN_STATUSES])),
             trigger: Type.Optional(Type.Enum([...TRIGGER_KINDS])),
             from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
@@ -263,7 +264,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         description:
           'Lines of every run of the function stored at or after `since`, oldest first (at most 1000 a page; pass `nextAfterId` back as `afterId`). With `follow=1`, a `text/event-stream` of `line` events instead, kept open for new lines until the client goes.',
         tags: ['functions'],
-        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.function }) }),
         querystring: Type.Object(
           {
             since: Type.Optional(Type.String({ format: 'date-time' })),

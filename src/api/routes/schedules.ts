@@ -11,6 +11,7 @@
 // module, whose E_SCHEDULE_INVALID errors name the field in `details.field`.
 
 import { Type } from 'typebox';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { RUN_STATUSES } from '../../runtime/runs.ts';
 import type { CreateScheduleInput, UpdateScheduleInput } from '../../scheduler/spec.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
@@ -140,7 +141,11 @@ const UpdateBody = Type.Object(
 );
 
 const Name = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, description: 'The schedule name, "/" encoded as %2F' }),
+  name: Type.String({
+    minLength: 1,
+    maxLength: NAME_LIMITS.schedule,
+    description: 'The schedule name, "/" encoded as %2F',
+  }),
 });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 

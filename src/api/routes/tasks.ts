@@ -11,6 +11,7 @@
 // nothing stored.
 
 import { Type } from 'typebox';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { invalidField } from '../../scheduler/spec.ts';
 import { MAX_TASK_ID, type TaskInput } from '../../scheduler/tasks.ts';
 import type { TaskStatus } from '../../store/schedule-row.ts';
@@ -85,7 +86,7 @@ export function taskRoutes(app: Api, { tasks }: ApiDeps): void {
         tags: ['tasks'],
         querystring: Type.Object(
           {
-            action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            action: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_LIMITS.function })),
             status: Type.Optional(Type.Enum(['pending', 'fired'])),
             dueBefore: Type.Optional(Type.String({ description: 'Due before this ISO-8601 instant' })),
             dueAfter: Type.Optional(Type.String({ description: 'Due at or after this ISO-8601 instant' })),

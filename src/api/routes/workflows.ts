@@ -13,6 +13,7 @@
 
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { type ExecutionStatus, FINISHED_STATUSES } from '../../store/workflow-row.ts';
 import { EXECUTION_STATUSES, type Execution } from '../../workflow/client.ts';
 import { ErrorSchema } from '../schemas.ts';
@@ -112,9 +113,13 @@ const StartBody = Type.Object(
   { additionalProperties: false },
 );
 
-const WorkflowName = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) });
+const WorkflowName = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.workflow }) });
 const ExecutionId = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 200, description: 'The execution id, "/" encoded as %2F' }),
+  id: Type.String({
+    minLength: 1,
+    maxLength: NAME_LIMITS.execution,
+    description: 'The execution id, "/" encoded as %2F',
+  }),
 });
 const CallbackId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
@@ -217,7 +222,10 @@ export function workflowRoutes(app: Api, { workflows }: ApiDeps): void {
         description: 'Filters combine; pass `nextCursor` back as `cursor` for the next page.',
         tags: ['workflows'],
         querystring: Type.Object(
-          { workflow: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), ...paging },
+          {
+            workflow: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_LIMITS.workflow })),
+            ...paging,
+          },
           { additionalProperties: false },
         ),
         response: { 200: Page, ...Errors },

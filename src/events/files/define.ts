@@ -3,6 +3,7 @@
 // event. Delivery reuses the bus: a trigger is an implicit rule on its own events.
 
 import { MainspringError } from '../../core/errors.ts';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { defineRule, type RuleDefinition, type RuleRetryOptions, type RuleTarget } from '../rules-define.ts';
 
 /** The source of every file-arrival event. */
@@ -42,7 +43,7 @@ export interface ObjectCreatedDetail {
   readonly object: { readonly key: string; readonly size: number; readonly etag: string };
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,30}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${NAME_LIMITS.fileTrigger}}$`);
 
 function invalid(trigger: string, field: string, message: string, value: unknown): MainspringError {
   return new MainspringError('E_FILE_TRIGGER_INVALID', `file trigger "${trigger}": ${field} ${message}`, {
