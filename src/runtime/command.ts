@@ -122,7 +122,7 @@ export async function runCommand(spec: CommandSpec, options: RunCommandOptions):
   if (!isAbsolute(spec.cwd)) {
     throw new MainspringError(
       'E_FUNCTION_INVALID',
-      `command "${commandText(spec)}": cwd "${spec.cwd}" is not absolute; resolve it against the project directory first`,
+      `command "${commandText(spec)}": cwd "${redactor(spec.secrets).redact(spec.cwd)}" is not absolute; resolve it against the project directory first`,
     );
   }
   let inputJson: string;
@@ -275,7 +275,7 @@ export function commandError(
   spec: CommandSpec,
   outcome: Pick<CommandOutcome, 'exitCode' | 'signal' | 'killed' | 'aborted'>,
 ): MainspringError {
-  const what = redactor(spec.secrets).redact(commandText(spec));
+  const what = commandText(spec);
   let how: string;
   if (outcome.signal !== null) {
     how = `was killed by ${outcome.signal}`;
@@ -291,27 +291,30 @@ export function commandError(
   });
 }
 
+/** The command line as errors show it, with every form of every secret redacted. */
 function commandText(spec: CommandSpec): string {
-  const text = spec.argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+  const quoted = spec.argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+  const text = redactor(spec.secrets).redact(quoted);
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 async function checkCwd(spec: CommandSpec): Promise<void> {
+  const cwd = redactor(spec.secrets).redact(spec.cwd);
   let isDir: boolean;
   try {
     isDir = (await stat(spec.cwd)).isDirectory();
   } catch (err) {
     throw new MainspringError(
       'E_COMMAND_NOT_FOUND',
-      `command "${commandText(spec)}": its cwd "${spec.cwd}" does not exist (${(err as NodeJS.ErrnoException).code}); create the directory or fix the function's cwd`,
-      { cause: err, details: { cwd: spec.cwd } },
+      `command "${commandText(spec)}": its cwd "${cwd}" does not exist (${(err as NodeJS.ErrnoException).code}); create the directory or fix the function's cwd`,
+      { details: { cwd, errno: (err as NodeJS.ErrnoException).code } },
     );
   }
   if (!isDir) {
     throw new MainspringError(
       'E_COMMAND_NOT_FOUND',
-      `command "${commandText(spec)}": its cwd "${spec.cwd}" is not a directory; point cwd at the directory to run in`,
-      { details: { cwd: spec.cwd } },
+      `command "${commandText(spec)}": its cwd "${cwd}" is not a directory; point cwd at the directory to run in`,
+      { details: { cwd } },
     );
   }
 }
@@ -325,16 +328,20 @@ async function startError(
   mayProbe = false,
 ): Promise<MainspringError> {
   const code = (err as NodeJS.ErrnoException).code;
-  const exe = spec.argv[0]!;
-  const where = `cwd "${spec.cwd}"`;
-  const details = { executable: exe, cwd: spec.cwd, errno: code };
+  // Node's error carries the whole argv (spawnargs): it is not kept as the cause, and every
+  // string shown is redacted, so no form of a secret reaches the run's error or a log.
+  const hide = redactor(spec.secrets);
+  const exe = hide.redact(spec.argv[0]!);
+  const cwd = hide.redact(spec.cwd);
+  const where = `cwd "${cwd}"`;
+  const details = { executable: exe, cwd, errno: code };
   if (code === 'ENOENT') {
-    const file = exe.includes('/') ? resolvePath(spec.cwd, exe) : undefined;
+    const file = spec.argv[0]!.includes('/') ? resolvePath(spec.cwd, spec.argv[0]!) : undefined;
     if (mayProbe && file !== undefined && (await exists(file))) {
       return new MainspringError(
         'E_COMMAND_NOT_EXECUTABLE',
-        `command "${commandText(spec)}": "${file}" exists but could not be started (ENOENT): its #! interpreter is probably missing; fix the first line or run it through its interpreter`,
-        { cause: err, details },
+        `command "${commandText(spec)}": "${hide.redact(file)}" exists but could not be started (ENOENT): its #! interpreter is probably missing; fix the first line or run it through its interpreter`,
+        { details },
       );
     }
     const fix = exe.includes('/')
@@ -343,20 +350,20 @@ async function startError(
     return new MainspringError(
       'E_COMMAND_NOT_FOUND',
       `command "${commandText(spec)}": executable "${exe}" was not found (${where}, PATH "${path ?? ''}"); ${fix}`,
-      { cause: err, details },
+      { details },
     );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC') {
     return new MainspringError(
       'E_COMMAND_NOT_EXECUTABLE',
       `command "${commandText(spec)}": "${exe}" (${where}) exists but cannot be executed (${code}); make it executable with chmod +x, or run it through its interpreter, e.g. ["node", "${exe}"]`,
-      { cause: err, details },
+      { details },
     );
   }
   return new MainspringError(
     'E_COMMAND_NOT_EXECUTABLE',
-    `command "${commandText(spec)}": "${exe}" (${where}) could not be started: ${(err as Error).message}`,
-    { cause: err, details },
+    `command "${commandText(spec)}": "${exe}" (${where}) could not be started: ${hide.redact((err as Error).message)}`,
+    { details },
   );
 }
 
@@ -369,17 +376,40 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-interface Redactor {
+export interface Redactor {
   /** Byte length of the longest redacted value (0 when none). */
   readonly maxBytes: number;
   /** Redacts `text`, returning at most its first `limit` characters (redacted) when given. */
   redact(text: string, limit?: number): string;
 }
 
-function redactor(secrets: Readonly<Record<string, string>>): Redactor {
-  const values = [...new Set(Object.values(secrets))].filter((v) => v.length >= MIN_REDACTED_SECRET_LENGTH);
-  // Longest first: a regex alternation takes the first alternative that matches at a position,
-  // so a secret containing another is replaced whole.
+/**
+ * The forms a secret takes in text: as it is, escaped inside a JSON string (a command logging
+ * `JSON.stringify({ token })`, or our own quoting of an argument), URL-encoded (with `%20` or
+ * `+` for spaces), and base64 / base64url (a Basic auth header). Each is redacted.
+ */
+export function secretForms(value: string): string[] {
+  const url = encodeURIComponent(value);
+  const base64 = Buffer.from(value, 'utf8').toString('base64');
+  return [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    url,
+    url.replaceAll('%20', '+'),
+    base64,
+    base64.replace(/=+$/, ''),
+    Buffer.from(value, 'utf8').toString('base64url'),
+  ];
+}
+
+export function redactor(secrets: Readonly<Record<string, string>>): Redactor {
+  const values = [
+    ...new Set(
+      Object.values(secrets)
+        .filter((v) => v.length >= MIN_REDACTED_SECRET_LENGTH)
+        .flatMap(secretForms),
+    ),
+  ];
   values.sort((a, b) => b.length - a.length);
   const re = values.length === 0 ? null : new RegExp(values.map(escapeRegExp).join('|'), 'g');
   const maxBytes = values.reduce((max, v) => Math.max(max, Buffer.byteLength(v)), 0);
