@@ -328,9 +328,12 @@ async function startError(
   mayProbe = false,
 ): Promise<MainspringError> {
   const code = (err as NodeJS.ErrnoException).code;
-  // Node's error carries the whole argv (spawnargs): it is not kept as the cause, and every
-  // string shown is redacted, so no form of a secret reaches the run's error or a log.
+  // Node's error carries the whole argv (spawnargs): the cause kept is a copy with its code
+  // and redacted message only, and every string shown is redacted, so no form of a secret
+  // reaches the run's error or a log.
   const hide = redactor(spec.secrets);
+  const e = err as NodeJS.ErrnoException;
+  const cause = Object.assign(new Error(hide.redact(e.message ?? String(err))), { code, syscall: e.syscall });
   const exe = hide.redact(spec.argv[0]!);
   const cwd = hide.redact(spec.cwd);
   const where = `cwd "${cwd}"`;
@@ -341,7 +344,7 @@ async function startError(
       return new MainspringError(
         'E_COMMAND_NOT_EXECUTABLE',
         `command "${commandText(spec)}": "${hide.redact(file)}" exists but could not be started (ENOENT): its #! interpreter is probably missing; fix the first line or run it through its interpreter`,
-        { details },
+        { cause, details },
       );
     }
     const fix = exe.includes('/')
@@ -350,20 +353,20 @@ async function startError(
     return new MainspringError(
       'E_COMMAND_NOT_FOUND',
       `command "${commandText(spec)}": executable "${exe}" was not found (${where}, PATH "${path ?? ''}"); ${fix}`,
-      { details },
+      { cause, details },
     );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC') {
     return new MainspringError(
       'E_COMMAND_NOT_EXECUTABLE',
       `command "${commandText(spec)}": "${exe}" (${where}) exists but cannot be executed (${code}); make it executable with chmod +x, or run it through its interpreter, e.g. ["node", "${exe}"]`,
-      { details },
+      { cause, details },
     );
   }
   return new MainspringError(
     'E_COMMAND_NOT_EXECUTABLE',
     `command "${commandText(spec)}": "${exe}" (${where}) could not be started: ${hide.redact((err as Error).message)}`,
-    { details },
+    { cause, details },
   );
 }
 
