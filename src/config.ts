@@ -25,6 +25,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * writes keep its count low: the limit rarely bites there.
  */
 export const DEFAULT_MAX_IN_FLIGHT = 128;
+/** Requests that wait for one of those slots before any are refused: a burst is served, not shed. */
+export const DEFAULT_MAX_QUEUED = 1024;
 const MAX_IN_FLIGHT_CEILING = 1_000_000;
 
 const ConfigSchema = Type.Object(
@@ -37,6 +39,7 @@ const ConfigSchema = Type.Object(
           host: Type.Optional(Type.String({ minLength: 1 })),
           bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
           maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IN_FLIGHT_CEILING })),
+          maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_IN_FLIGHT_CEILING })),
           publicUrl: Type.Optional(Type.String({ minLength: 1 })),
         },
         { additionalProperties: false },
@@ -115,6 +118,11 @@ export interface MainspringConfig {
      * exempt. `--max-in-flight` and `MAINSPRING_MAX_IN_FLIGHT` override it.
      */
     maxInFlight?: number;
+    /**
+     * Requests past `maxInFlight` that wait, first come first served, for a slot (default
+     * 1024); only past both is a request answered 503. 0 refuses at once.
+     */
+    maxQueued?: number;
     /** The API's address as others reach it, for links in alerts (default http://HOST:PORT). */
     publicUrl?: string;
   };
@@ -291,6 +299,7 @@ export interface ResolvedOptions {
   readonly token: string | undefined;
   readonly bodyLimit: number;
   readonly maxInFlight: number;
+  readonly maxQueued: number;
   readonly logLevel: LogLevel;
 }
 
@@ -356,6 +365,7 @@ export function resolveOptions(
     token: env['MAINSPRING_API_TOKEN']?.trim() || undefined,
     bodyLimit: config.api?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     maxInFlight: cli.maxInFlight ?? envMaxInFlight(env) ?? config.api?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxQueued: config.api?.maxQueued ?? DEFAULT_MAX_QUEUED,
     logLevel: level as LogLevel,
   };
 }

@@ -80,6 +80,11 @@ export interface ApiOptions extends ApiDeps {
    */
   readonly maxInFlight?: number | undefined;
   /**
+   * Requests past `maxInFlight` that wait for a slot, in arrival order, before any more are
+   * refused (default 0: refuse at once). Each holds only its socket and headers until it runs.
+   */
+  readonly maxQueued?: number | undefined;
+  /**
    * Only these route groups (default: all, with /openapi.json). A process that answers its own
    * requests builds only what it calls: compiling every route's schemas costs ~150 ms.
    */
@@ -160,6 +165,9 @@ const NEVER_SHED = new Set(['/healthz', '/metrics']);
  */
 class LoadShedder {
   count = 0;
+  /** Admitted past the limit: they run, first come first served, as slots free. */
+  readonly #waiting: { req: IncomingMessage; res: ServerResponse; run: () => void }[] = [];
+  readonly #maxQueued: number;
   /** Set once the server starts closing: every request is then refused. */
   closing = false;
   readonly #limit: number | undefined;
@@ -167,10 +175,14 @@ class LoadShedder {
   readonly #holds = new WeakMap<IncomingMessage, number>();
   readonly #overloaded: string;
 
-  constructor(limit: number | undefined, metrics: Metrics) {
+  constructor(limit: number | undefined, maxQueued: number, metrics: Metrics) {
     this.#limit = limit;
+    this.#maxQueued = maxQueued;
     this.#metrics = metrics;
-    metrics.readHttpInFlight(() => this.count);
+    metrics.readHttpInFlight(
+      () => this.count,
+      () => this.#waiting.length,
+    );
     this.#overloaded = JSON.stringify({
       error: new MainspringError(
         'E_OVERLOADED',
@@ -184,34 +196,53 @@ class LoadShedder {
    * Runs on Node's request event, before Fastify builds anything for the request: a refusal
    * costs no routing, no body read and no store call, so shedding stays cheap under a burst.
    */
-  admit(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closing) {
-      this.#metrics.requestShed('shutting_down');
-      const body = JSON.stringify({
-        error: new MainspringError(
-          'E_SHUTTING_DOWN',
-          'the server is stopping and takes no new requests; nothing was done: retry against another replica',
-        ).toJSON(),
-      });
-      refuse(res, 503, body, { 'retry-after': String(RETRY_AFTER_S), connection: 'close' });
-      return false;
-    }
+  admit(req: IncomingMessage, res: ServerResponse, run: () => void): void {
+    if (this.closing) return this.#refuseClosing(res);
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       const err = new MainspringError('E_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header; send one', {
         details: { field: 'host' },
       });
       refuse(res, err.status, JSON.stringify({ error: err.toJSON() }), { connection: 'close' });
-      return false;
+      return;
     }
-    if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) return true;
+    if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) return run();
     if (this.#limit !== undefined && this.count >= this.#limit) {
+      if (this.#waiting.length < this.#maxQueued) {
+        this.#waiting.push({ req, res, run });
+        return;
+      }
       this.#metrics.requestShed('overloaded');
       refuse(res, 503, this.#overloaded, { 'retry-after': String(RETRY_AFTER_S) });
-      return false;
+      return;
     }
+    this.#start(req, res, run);
+  }
+
+  #start(req: IncomingMessage, res: ServerResponse, run: () => void): void {
     this.#hold(req);
     res.once('close', () => this.#release(req));
-    return true;
+    run();
+  }
+
+  /** Starts waiting requests while slots are free; a client that left meanwhile is skipped. */
+  #next(): void {
+    while (this.#waiting.length > 0 && (this.#limit === undefined || this.count < this.#limit)) {
+      const w = this.#waiting.shift()!;
+      if (w.res.destroyed || w.req.socket.destroyed) continue;
+      if (this.closing) this.#refuseClosing(w.res);
+      else this.#start(w.req, w.res, w.run);
+    }
+  }
+
+  #refuseClosing(res: ServerResponse): void {
+    this.#metrics.requestShed('shutting_down');
+    const body = JSON.stringify({
+      error: new MainspringError(
+        'E_SHUTTING_DOWN',
+        'the server is stopping and takes no new requests; nothing was done: retry against another replica',
+      ).toJSON(),
+    });
+    refuse(res, 503, body, { 'retry-after': String(RETRY_AFTER_S), connection: 'close' });
   }
 
   /** A route handler that holds its admitted request's slot until it returns. */
@@ -244,7 +275,10 @@ class LoadShedder {
     const holds = (this.#holds.get(req) ?? 0) - 1;
     if (holds < 0) return;
     this.#holds.set(req, holds);
-    if (holds === 0) this.count--;
+    if (holds === 0) {
+      this.count--;
+      this.#next();
+    }
   }
 }
 
@@ -266,14 +300,14 @@ function refuse(res: ServerResponse, status: number, body: string, headers: Reco
 }
 
 export async function buildApi(options: ApiOptions): Promise<Api> {
-  const shedder = new LoadShedder(options.maxInFlight, options.metrics);
+  const shedder = new LoadShedder(options.maxInFlight, options.maxQueued ?? 0, options.metrics);
   const app = Fastify({
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit,
     serverFactory: (handler) => {
       const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-        if (shedder.admit(req, res)) handler(req, res);
+        shedder.admit(req, res, () => handler(req, res));
       };
       // Node's own answers to a missing Host and an unknown Expect have empty bodies: ours instead.
       const server = createServer(

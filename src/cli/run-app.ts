@@ -130,6 +130,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
         token: options.token,
         bodyLimit: options.bodyLimit,
         maxInFlight: options.maxInFlight,
+        maxQueued: options.maxQueued,
         webhooks: config.webhooks ?? {},
         logger,
       });

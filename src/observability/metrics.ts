@@ -54,6 +54,7 @@ export class Metrics {
   readonly #deliveriesFailed: Counter<'kind' | 'target'>;
   readonly #shed: Counter<'reason'>;
   #httpInFlight: () => number = () => 0;
+  #httpQueued: () => number = () => 0;
   readonly #startedChildren = new Map<string, Map<string, Counter.Internal>>();
   readonly #finishedChildren = new Map<string, Map<string, FinishedChildren>>();
   readonly #latenessChildren = new Map<string, Histogram.Internal<string>>();
@@ -114,6 +115,12 @@ export class Metrics {
       help: 'API requests being served now (those api.maxInFlight counts), at scrape time.',
       registers,
       collect: () => inFlight.set(this.#httpInFlight()),
+    });
+    const queued: Gauge = new Gauge({
+      name: `${prefix}http_requests_queued`,
+      help: 'API requests waiting for a slot (at most api.maxQueued), at scrape time.',
+      registers,
+      collect: () => queued.set(this.#httpQueued()),
     });
 
     if (this.#queueCounts) {
@@ -262,8 +269,9 @@ export class Metrics {
    * metrics.readHttpInFlight(() => limiter.inFlight);
    * ```
    */
-  readHttpInFlight(read: () => number): void {
+  readHttpInFlight(read: () => number, readQueued: () => number = () => 0): void {
     this.#httpInFlight = read;
+    this.#httpQueued = readQueued;
   }
 
   /**

@@ -41,10 +41,10 @@ function gatedQueues(ms: Mainspring) {
   return { queues, open, held: () => held };
 }
 
-async function setup(backend: BackendFixture, maxInFlight: number) {
+async function setup(backend: BackendFixture, maxInFlight: number, maxQueued = 0) {
   const { ms } = await fakeApp(backend, { queues: [defineQueue({ name: 'orders' })] });
   const gated = gatedQueues(ms);
-  const api = await buildApi({ ...ms, queues: gated.queues, bodyLimit: 64 * 1024, maxInFlight });
+  const api = await buildApi({ ...ms, queues: gated.queues, bodyLimit: 64 * 1024, maxInFlight, maxQueued });
   apis.push(api);
   const sockets = new Set<Socket>();
   api.server.on('connection', (s: Socket) => {
@@ -119,6 +119,31 @@ describe.each(BACKENDS)('load shedding on $name', (backend) => {
       await vi.waitFor(async () => expect(await metric('mainspring_http_requests_in_flight')).toBe(0));
       const later = await send(11);
       expect(later.status).toBe(201);
+    },
+  );
+
+  it_(
+    'lets maxQueued requests wait for a slot, first come first served, and refuses only past both',
+    async () => {
+      const { ms, send, metric, held, open } = await setup(backend, 2, 3);
+      const admitted = [1, 2].map((n) => send(n));
+      await vi.waitFor(() => expect(held()).toBe(2));
+      const waiting = [3, 4, 5].map((n) => send(n));
+      // The three wait without reaching a handler; the next two find the queue full.
+      await vi.waitFor(async () => expect(await metric('mainspring_http_requests_queued')).toBe(3));
+      const refused = await Promise.all([6, 7].map((n) => send(n)));
+      expect(refused.map((r) => [r.status, r.body.error?.code])).toEqual([
+        [503, 'E_OVERLOADED'],
+        [503, 'E_OVERLOADED'],
+      ]);
+      expect(held()).toBe(2);
+      expect(await metric('mainspring_http_requests_in_flight')).toBe(2);
+
+      open();
+      const accepted = await Promise.all([...admitted, ...waiting]);
+      expect(accepted.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+      const stored = await storedBodies(ms);
+      expect([...stored.values()].map((b) => (b as { n: number }).n).sort()).toEqual([1, 2, 3, 4, 5]);
     },
   );
 
