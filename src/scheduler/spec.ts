@@ -3,6 +3,7 @@
 
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { type ErrorCode, isMainspringError, MainspringError } from '../core/errors.ts';
+import { readInstant } from '../core/instant.ts';
 import { NAME_LIMITS } from '../core/names.ts';
 import type { CronObject, Schedule } from '../schedule/index.ts';
 import { parseSchedule } from '../schedule/index.ts';
@@ -154,27 +155,12 @@ export function checkScheduleName(name: unknown): string {
   return name;
 }
 
-/** An instant from a Date or an ISO-8601 string, or a clear error naming the field. */
+/** An instant from a Date or an ISO-8601 string (core/instant.ts), or a clear error naming the field. */
 export function instantMs(value: unknown, field: string, code: ErrorCode = 'E_SCHEDULE_INVALID'): number {
-  const ms =
-    value instanceof Date
-      ? value.getTime()
-      : typeof value === 'string' && ISO_INSTANT.test(value.trim())
-        ? Date.parse(value.trim())
-        : Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw invalidField(
-      code,
-      field,
-      `${JSON.stringify(value)} is not an ISO-8601 instant; give one with a zone, e.g. 2026-12-31T23:00:00Z`,
-      value,
-    );
-  }
+  const ms = readInstant(value);
+  if (typeof ms !== 'number') throw invalidField(code, field, ms.why, value);
   return ms;
 }
-
-// A date and time with a zone designator: a bare local time would depend on the server's zone.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 /** JSON text of a payload, or a clear error when it is not JSON or too large. */
 export function payloadJson(value: unknown, field: string, code: ErrorCode = 'E_SCHEDULE_INVALID'): string {

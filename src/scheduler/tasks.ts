@@ -127,7 +127,10 @@ export class Tasks {
     let after: { dueMs: number; id: string } | undefined;
     if (options.cursor !== undefined) {
       const m = /^(-?\d+):(.+)$/.exec(options.cursor);
-      if (!m) throw invalid('cursor', 'pass the nextCursor of the previous page', options.cursor);
+      // Past a safe integer the store cannot compare it (PostgreSQL's bigint answered a 500).
+      if (!m || !Number.isSafeInteger(Number(m[1]))) {
+        throw invalid('cursor', 'pass the nextCursor of the previous page', options.cursor);
+      }
       after = { dueMs: Number(m[1]), id: m[2]! };
     }
     const rows = await this.#d.store.scheduler.listTasks({

@@ -191,7 +191,8 @@ export class Workflows {
     let beforeSeq: number | undefined;
     if (options.cursor !== undefined) {
       beforeSeq = Number(options.cursor);
-      if (!Number.isInteger(beforeSeq) || beforeSeq < 1) {
+      // Past a safe integer the store cannot compare it (PostgreSQL's bigint answered a 500).
+      if (!Number.isSafeInteger(beforeSeq) || beforeSeq < 1) {
         throw invalid('cursor', options.cursor, 'pass the nextCursor of the previous page');
       }
     }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import { readInstant } from '../core/instant.ts';
 import { compilePattern } from '../events/matcher.ts';
 import type { EventPattern } from '../events/types.ts';
 import { type ErrorRecord, isNonRetryable, retryAfterOf, toErrorRecord } from '../runtime/errors.ts';
@@ -517,8 +518,10 @@ export class Session {
   }
 
   async #waitUntil(scope: Scope, name: string | null, date: Date | string | number): Promise<void> {
-    const at = date instanceof Date ? date.getTime() : typeof date === 'number' ? date : Date.parse(date);
-    if (!Number.isFinite(at) || (typeof date === 'string' && !/(Z|[+-]\d\d:?\d\d)$/i.test(date.trim()))) {
+    // Strings and Dates through core/instant.ts: on the calendar, with a zone, years 0000–9999.
+    const read = typeof date === 'number' ? date : readInstant(date);
+    const at = typeof read === 'number' ? read : Number.NaN;
+    if (!Number.isFinite(at)) {
       throw invalid(
         'waitUntil',
         'date',

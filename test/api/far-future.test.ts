@@ -12,6 +12,7 @@ import { FakeClock } from '../../src/core/clock.ts';
 import { MAX_DURATION_MS, parseDuration } from '../../src/core/duration.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { defineFunction } from '../../src/runtime/function.ts';
+import { defineWorkflow } from '../../src/workflow/define.ts';
 import { fakeApp } from '../helpers/app.ts';
 import { BACKENDS, type BackendFixture, tempDir } from '../helpers/backends.ts';
 
@@ -116,6 +117,59 @@ describe('a message stored with a far-future delay by an older version', () => {
       expect(read.body).toMatchObject({ id, state: 'delayed', visibleAt: new Date(8.64e15).toISOString() });
     } finally {
       await ms.close();
+    }
+  });
+});
+
+// Found by chaos/hostile.ts: instants the calendar has not (Date.parse reads February 30 as
+// March 2) or past the year 9999 once in UTC, and page cursors past what PostgreSQL's
+// bigint holds (a 500 there), are refused naming the field.
+describe.each(BACKENDS)('instants and cursors on $name', (backend: BackendFixture) => {
+  const it_ = backend.skip ? it.skip : it;
+  const wf = defineWorkflow({ name: 'wf', handler: async () => 1 });
+
+  it_('an instant off the calendar or past 9999 is refused naming the field; nothing is stored', async () => {
+    const { ms } = await fakeApp(backend, { queues: [q], functions: [act] });
+    const call = await serve(ms);
+    for (const due of ['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '9999-12-31T23:59:59-14:00']) {
+      const task = await call('POST', '/v1/tasks', { id: 't', due, action: 'a' });
+      expect(task.status, due).toBe(400);
+      expect(task.body.error?.details?.field, due).toBe('due');
+    }
+    const start = await call('POST', '/v1/schedules', {
+      name: 's',
+      expression: 'rate(1 hour)',
+      target: { kind: 'function', function: 'a' },
+      start: '2027-02-29T09:00:00Z',
+    });
+    expect(start.status).toBe(400);
+    expect(start.body.error?.details?.field).toBe('start');
+    const list = await call('GET', '/v1/tasks?dueAfter=2026-02-30T00%3A00%3A00Z');
+    expect(list.status).toBe(400);
+    expect(list.body.error?.details?.field).toBe('dueAfter');
+    await expect(ms.tasks.upsert({ id: 't', due: new Date(8.64e15), action: 'a' })).rejects.toMatchObject({
+      code: 'E_TASK_INVALID',
+      details: { field: 'due' },
+    });
+    expect((await call('GET', '/v1/tasks')).body).toMatchObject({ tasks: [] });
+    expect((await call('GET', '/v1/schedules')).body).toMatchObject({ schedules: [] });
+    // The last instant accepted.
+    const last = await call('POST', '/v1/tasks', { id: 't', due: '9999-12-31T23:59:59.999Z', action: 'a' });
+    expect(last.status).toBe(200);
+  });
+
+  it_('a page cursor past a 64-bit integer is refused with 400 naming cursor', async () => {
+    const { ms } = await fakeApp(backend, { queues: [q], functions: [act], workflows: [wf] });
+    const call = await serve(ms);
+    for (const path of [
+      '/v1/tasks?cursor=-99999999999999999999:x',
+      '/v1/tasks?cursor=99999999999999999999:x',
+      '/v1/workflows/wf/executions?cursor=99999999999999999999',
+      '/v1/executions?cursor=99999999999999999999',
+    ]) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error?.details?.field, path).toBe('cursor');
     }
   });
 });
