@@ -100,6 +100,15 @@ const SWEEP_GRACE_MS = 30_000;
 
 type Validated = { ok: true; event: NewEvent } | { ok: false; code: string; message: string };
 
+/** A value for an error message: JSON nested deeper than the stack goes must not throw here. */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Array.isArray(value) ? 'a nested array' : typeof value;
+  }
+}
+
 function bad(index: number, field: string, message: string): Validated {
   return { ok: false, code: 'E_EVENT_INVALID', message: `entries[${index}].${field} ${message}` };
 }
@@ -122,11 +131,18 @@ function validate(entry: unknown, index: number, nowMs: number): Validated {
   const e = entry as Record<string, unknown>;
   for (const field of ['source', 'detailType'] as const) {
     const v = e[field];
-    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_NAME) {
+    // A control character or half a surrogate pair is no name (PostgreSQL refuses a NUL).
+    if (
+      typeof v !== 'string' ||
+      v.length === 0 ||
+      v.length > MAX_NAME ||
+      /\p{Cc}/u.test(v) ||
+      !v.isWellFormed()
+    ) {
       return bad(
         index,
         field,
-        `is ${v === undefined ? 'missing' : JSON.stringify(v)}; give a string of 1 to ${MAX_NAME} characters`,
+        `is ${v === undefined ? 'missing' : shown(v)}; give a string of 1 to ${MAX_NAME} printable characters`,
       );
     }
   }
@@ -149,7 +165,7 @@ function validate(entry: unknown, index: number, nowMs: number): Validated {
   if (e['time'] !== undefined) {
     const t = parseTime(e['time']);
     if (t === null)
-      return bad(index, 'time', `is ${JSON.stringify(e['time'])}; use ISO 8601, e.g. "2026-01-01T00:00:00Z"`);
+      return bad(index, 'time', `is ${shown(e['time'])}; use ISO 8601, e.g. "2026-01-01T00:00:00Z"`);
     timeMs = t;
   }
   let id: string = randomUUID();
@@ -158,7 +174,7 @@ function validate(entry: unknown, index: number, nowMs: number): Validated {
       return bad(
         index,
         'id',
-        `is ${JSON.stringify(e['id'])}; use 1 to ${MAX_ID} printable ASCII characters without spaces`,
+        `is ${shown(e['id'])}; use 1 to ${MAX_ID} printable ASCII characters without spaces`,
       );
     }
     id = e['id'];

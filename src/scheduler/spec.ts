@@ -198,6 +198,13 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   return value as T;
 }
 
+const TARGET_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  function: ['kind', 'function'],
+  queue: ['kind', 'queue'],
+  workflow: ['kind', 'workflow'],
+  http: ['kind', 'url', 'method', 'headers', 'body', 'timeout'],
+};
+
 function checkTarget(target: unknown): StoredTarget {
   if (typeof target !== 'object' || target === null) {
     throw scheduleInvalid(
@@ -206,6 +213,17 @@ function checkTarget(target: unknown): StoredTarget {
     );
   }
   const t = target as Record<string, unknown>;
+  // A field of another kind (a url on a function target) would be dropped without a word.
+  const fields = Object.hasOwn(TARGET_FIELDS, String(t['kind']))
+    ? TARGET_FIELDS[String(t['kind'])]
+    : undefined;
+  const stray = fields && Object.keys(t).find((k) => !fields.includes(k));
+  if (fields && stray !== undefined) {
+    throw scheduleInvalid(
+      `target.${stray}`,
+      `is not a field of a ${String(t['kind'])} target; give only ${fields.join(', ')}`,
+    );
+  }
   switch (t['kind']) {
     case 'function':
       if (typeof t['function'] !== 'string' || t['function'] === '') {

@@ -100,7 +100,8 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
         tags: ['locks'],
         params: NameParams,
         body: Type.Object(
-          { token: Type.Integer({ minimum: 1 }), ttl: DurationSchema },
+          // Past a safe integer PostgreSQL's bigint overflows (1e308 is an integer to JSON Schema).
+          { token: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), ttl: DurationSchema },
           { additionalProperties: false },
         ),
         response: { 200: LeaseSchema, 409: ErrorSchema },

@@ -124,9 +124,10 @@ const ExecutionId = Type.Object({
 const CallbackId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
-// A bare POST (no body) means no input or result: Fastify would validate `undefined`.
+// A bare POST (no body) means no input or result: Fastify would validate `undefined`. A JSON
+// null is a body, and not an object: refused like any other.
 const bareIsEmpty = async (req: { body: unknown }) => {
-  req.body ??= {};
+  if (req.body === undefined) req.body = {};
 };
 
 export function workflowRoutes(app: Api, { workflows }: ApiDeps): void {
