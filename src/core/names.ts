@@ -11,6 +11,8 @@ export const NAME_LIMITS = {
   execution: 200,
   lock: 200,
   eventRule: 40,
+  /** A caller-chosen event id (`put` entries' `id`), reached at GET /v1/events/:id. */
+  event: 128,
   fileTrigger: 30,
 } as const;
 

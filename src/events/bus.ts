@@ -14,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
+import { NAME_LIMITS } from '../core/names.ts';
 import type { BatchEntry, Queues } from '../queue/queues.ts';
 import type { EventRow, EventStore, NewEvent } from '../store/event-row.ts';
 import type { RuleDefinition } from './rules-define.ts';
@@ -93,7 +94,8 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 export const MAX_PUT_ENTRIES = 1000;
 export const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 const MAX_NAME = 256;
-const MAX_ID = 128;
+const MAX_ID = NAME_LIMITS.event;
+const ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_ID}}$`);
 const PAGE = 500;
 /** The sweep leaves younger unrouted events to the put that is routing them now (real time). */
 const SWEEP_GRACE_MS = 30_000;
@@ -170,7 +172,7 @@ function validate(entry: unknown, index: number, nowMs: number): Validated {
   }
   let id: string = randomUUID();
   if (e['id'] !== undefined) {
-    if (typeof e['id'] !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(e['id'])) {
+    if (typeof e['id'] !== 'string' || !ID.test(e['id'])) {
       return bad(
         index,
         'id',

@@ -103,6 +103,16 @@ describe.each(BACKENDS)('names at their limits on $name', (backend: BackendFixtu
     expect((await call('GET', `/v1/queues/${queueName}`)).status).toBe(200);
     expect((await call('POST', `/v1/functions/${functionName}/invoke`, { input: 1 })).status).toBe(202);
     expect((await call('GET', `/v1/functions/${functionName}/logs`)).status).toBe(200);
+
+    const eventId = `e:${'x'.repeat(L.event - 2)}`;
+    const put = await call('POST', '/v1/events', {
+      entries: [
+        { id: eventId, source: 's', detailType: 't', detail: {} },
+        { id: `${eventId}x`, source: 's', detailType: 't', detail: {} },
+      ],
+    });
+    expect(put.body).toMatchObject({ failedEntryCount: 1, entries: [{}, { errorCode: 'E_EVENT_INVALID' }] });
+    expect((await call('GET', `/v1/events/${enc(eventId)}`)).body['id']).toBe(eventId);
   });
 
   it_(

@@ -2,6 +2,7 @@
 // event, and replay a time range to the rules.
 
 import { Type } from 'typebox';
+import { NAME_LIMITS } from '../../core/names.ts';
 import { ErrorSchema } from '../schemas.ts';
 import type { Api, ApiDeps } from '../server.ts';
 
@@ -54,7 +55,7 @@ export function eventRoutes(app: Api, { events }: ApiDeps): void {
       schema: {
         summary: 'A stored event',
         tags: ['events'],
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: NAME_LIMITS.event }) }),
         response: { 200: EventSchema, ...Errors },
       },
     },
@@ -72,7 +73,7 @@ export function eventRoutes(app: Api, { events }: ApiDeps): void {
           {
             from: Type.String({ format: 'date-time' }),
             to: Type.String({ format: 'date-time' }),
-            rule: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+            rule: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_LIMITS.eventRule })),
           },
           { additionalProperties: false },
         ),
