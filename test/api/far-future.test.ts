@@ -158,6 +158,24 @@ describe.each(BACKENDS)('instants and cursors on $name', (backend: BackendFixtur
     expect(last.status).toBe(200);
   });
 
+  it_('a run or log filter instant past 9999 (in UTC) is refused naming the field', async () => {
+    const { ms } = await fakeApp(backend, { queues: [q], functions: [act] });
+    const call = await serve(ms);
+    const late = encodeURIComponent('9999-12-31T23:59:59-14:00');
+    for (const [path, field] of [
+      [`/v1/runs?from=${late}`, 'from'],
+      [`/v1/runs?to=${late}`, 'to'],
+      [`/v1/functions/a/logs?since=${late}`, 'since'],
+    ] as const) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error?.details?.field, path).toBe(field);
+    }
+    expect((await call('GET', `/v1/runs?from=${encodeURIComponent('9999-12-31T23:59:59Z')}`)).status).toBe(
+      200,
+    );
+  });
+
   it_('a page cursor past a 64-bit integer is refused with 400 naming cursor', async () => {
     const { ms } = await fakeApp(backend, { queues: [q], functions: [act], workflows: [wf] });
     const call = await serve(ms);

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
+import { readInstant } from '../../core/instant.ts';
 import { NAME_LIMITS } from '../../core/names.ts';
 import { RUN_STATUSES, type RunLogLine, type Runs } from '../../runtime/runs.ts';
 import type { RunStatus, TriggerKind } from '../../store/run-row.ts';
@@ -81,6 +82,15 @@ function sse(event: string, data: unknown, id?: number): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** A filter's instant: the date-time format lets through a zone that puts it past 9999 in UTC. */
+function instant(value: string, field: string): Date {
+  const ms = readInstant(value);
+  if (typeof ms !== 'number') {
+    throw new MainspringError('E_VALIDATION', `${field}: ${ms.why}`, { details: { field, value } });
+  }
+  return new Date(ms);
+}
+
 export function runRoutes(app: Api, { runs }: ApiDeps): void {
   // Open streams would hold the server's close until their runs finish: end them first
   // (an EventSource reconnects elsewhere with Last-Event-ID).
@@ -141,8 +151,8 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         ...(q.function !== undefined ? { function: q.function } : {}),
         ...(q.status !== undefined ? { status: q.status as RunStatus } : {}),
         ...(q.trigger !== undefined ? { trigger: q.trigger as TriggerKind } : {}),
-        ...(q.from !== undefined ? { from: new Date(q.from) } : {}),
-        ...(q.to !== undefined ? { to: new Date(q.to) } : {}),
+        ...(q.from !== undefined ? { from: instant(q.from, 'from') } : {}),
+        ...(q.to !== undefined ? { to: instant(q.to, 'to') } : {}),
         ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
         ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
       });
@@ -281,7 +291,7 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
     },
     async (req, reply) => {
       const { name } = req.params;
-      const since = req.query.since === undefined ? undefined : new Date(req.query.since);
+      const since = req.query.since === undefined ? undefined : instant(req.query.since, 'since');
       const afterId = Number(req.query.afterId ?? 0);
       await runs.checkFunction(name);
       if (req.query.follow !== '1' && req.query.follow !== 'true') {
