@@ -35,10 +35,14 @@ type Body = { error?: { code: string; details?: { field?: string } | { field: st
   unknown
 >;
 
+/** The last server's URL, for calls whose answer has no body. */
+let baseUrl = '';
+
 async function serve(ms: Mainspring) {
   const api = await buildApi({ ...ms, bodyLimit: 1024 * 1024 });
   apis.push(api);
   const { url } = await listenApi(api, { host: '127.0.0.1', port: 0 });
+  baseUrl = url;
   return async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -90,6 +94,8 @@ describe.each(BACKENDS)('names at their limits on $name', (backend: BackendFixtu
     });
     expect(t.status).toBe(200);
     expect((await call('GET', `/v1/tasks/${enc(task)}`)).body['id']).toBe(task);
+    expect((await call('DELETE', `/v1/tasks/${enc(task)}`)).status).toBe(200);
+    expect((await call('GET', `/v1/tasks/${enc(task)}`)).status).toBe(404);
 
     const execution = `e/${'x'.repeat(L.execution - 2)}`;
     const e = await call('POST', `/v1/workflows/${workflowName}/executions`, { id: execution });
@@ -99,6 +105,8 @@ describe.each(BACKENDS)('names at their limits on $name', (backend: BackendFixtu
     const lock = 'l'.repeat(L.lock);
     expect((await call('POST', `/v1/locks/${lock}`, { ttl: '1m' })).status).toBe(200);
     expect((await call('GET', `/v1/locks/${lock}`)).body['name']).toBe(lock);
+    const released = await fetch(`${baseUrl}/v1/locks/${lock}?force=1`, { method: 'DELETE' });
+    expect(released.status).toBeLessThan(300);
 
     expect((await call('GET', `/v1/queues/${queueName}`)).status).toBe(200);
     expect((await call('POST', `/v1/functions/${functionName}/invoke`, { input: 1 })).status).toBe(202);
