@@ -197,7 +197,10 @@ class LoadShedder {
    * costs no routing, no body read and no store call, so shedding stays cheap under a burst.
    */
   admit(req: IncomingMessage, res: ServerResponse, run: () => void): void {
-    if (this.closing) return this.#refuseClosing(res);
+    if (this.closing) {
+      this.#refuseClosing(res);
+      return;
+    }
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       const err = new MainspringError('E_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header; send one', {
         details: { field: 'host' },
@@ -205,7 +208,10 @@ class LoadShedder {
       refuse(res, err.status, JSON.stringify({ error: err.toJSON() }), { connection: 'close' });
       return;
     }
-    if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) return run();
+    if (NEVER_SHED.has((req.url ?? '').split('?')[0]!)) {
+      run();
+      return;
+    }
     if (this.#limit !== undefined && this.count >= this.#limit) {
       if (this.#waiting.length < this.#maxQueued) {
         this.#waiting.push({ req, res, run });
