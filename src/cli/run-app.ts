@@ -11,7 +11,7 @@ import { clockFromEnv, ScaledClock } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { loadConfig } from './load-config.ts';
-import { createLogger, resolveLogFormat } from './log-format.ts';
+import { createLogger, resolveLogFormat, storePassword } from './log-format.ts';
 import { appFromConfig } from './with-app.ts';
 
 export interface RunFlags {
@@ -78,7 +78,9 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   );
   if (mode.api) assertSafeBinding(options.host, options.token);
   const clock = clockFromEnv();
-  const logger = await createLogger(logFormat, options.logLevel);
+  const logger = await createLogger(logFormat, options.logLevel, {
+    secrets: [options.token, storePassword(options.dbUrl)],
+  });
   // Listening from here on, so a signal during start-up (or just after the line saying it is
   // up) stops the process in order rather than killing it.
   const stopping = stopSignal(logger);

@@ -131,3 +131,67 @@ function suggestName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9_]/g, '_');
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned || 'SECRET';
 }
+
+/** Secret values shorter than this are not redacted: they would blank out ordinary words. */
+export const MIN_REDACTED_SECRET_LENGTH = 4;
+export const REDACTED = '[REDACTED]';
+
+export interface Redactor {
+  /** Byte length of the longest redacted value (0 when none). */
+  readonly maxBytes: number;
+  /** Redacts `text`, returning at most its first `limit` characters (redacted) when given. */
+  redact(text: string, limit?: number): string;
+}
+
+/**
+ * The forms a secret takes in text: as it is, escaped inside a JSON string (a command logging
+ * `JSON.stringify({ token })`, or our own quoting of an argument), URL-encoded (with `%20` or
+ * `+` for spaces), and base64 / base64url (a Basic auth header). Each is redacted.
+ */
+export function secretForms(value: string): string[] {
+  const url = encodeURIComponent(value);
+  const base64 = Buffer.from(value, 'utf8').toString('base64');
+  return [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    url,
+    url.replaceAll('%20', '+'),
+    base64,
+    base64.replace(/=+$/, ''),
+    Buffer.from(value, 'utf8').toString('base64url'),
+  ];
+}
+
+export function redactor(secrets: Readonly<Record<string, string>>): Redactor {
+  const values = [
+    ...new Set(
+      Object.values(secrets)
+        .filter((v) => v.length >= MIN_REDACTED_SECRET_LENGTH)
+        .flatMap(secretForms),
+    ),
+  ];
+  values.sort((a, b) => b.length - a.length);
+  const re = values.length === 0 ? null : new RegExp(values.map(escapeRegExp).join('|'), 'g');
+  const maxBytes = values.reduce((max, v) => Math.max(max, Buffer.byteLength(v)), 0);
+  return {
+    maxBytes,
+    redact(text, limit = text.length) {
+      if (re === null) return text.slice(0, limit);
+      let result = '';
+      let pos = 0;
+      re.lastIndex = 0;
+      // A match that starts before the limit is replaced whole, even when it runs past it,
+      // so a cut line never shows the first part of a secret.
+      for (let m = re.exec(text); m !== null && m.index < limit; m = re.exec(text)) {
+        result += text.slice(pos, m.index) + REDACTED;
+        pos = m.index + m[0].length;
+      }
+      if (pos < limit) result += text.slice(pos, limit);
+      return result;
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
