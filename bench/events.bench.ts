@@ -6,7 +6,7 @@
 
 import { arch, cpus, platform } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { compileRules, type EventPattern, type EventRule, type RuleMatcher } from '../src/events/index.ts';
+import { compileRules, type EventPattern, type EventRule, type RuleMatcher } from '../src/patterns/index.ts';
 
 /** mulberry32: a small seeded PRNG, so every run benchmarks the same rules and events. */
 function prng(seed: number): () => number {

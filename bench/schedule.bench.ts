@@ -11,7 +11,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseSchedule, type ScheduleOptions } from '../src/schedule/index.ts';
+import { parseSchedule, type ScheduleOptions } from '../src/expressions/index.ts';
 
 interface Case {
   expression: string;

@@ -297,6 +297,8 @@ export interface ResolvedOptions {
   readonly port: number;
   readonly host: string;
   readonly token: string | undefined;
+  /** MAINSPRING_API_READ_TOKEN: may read, not act (the dashboard's read-only view). */
+  readonly readToken: string | undefined;
   readonly bodyLimit: number;
   readonly maxInFlight: number;
   readonly maxQueued: number;
@@ -363,6 +365,7 @@ export function resolveOptions(
     port: cli.port ?? envPort(env) ?? config.api?.port ?? DEFAULT_PORT,
     host: cli.host ?? (env['MAINSPRING_HOST'] || undefined) ?? config.api?.host ?? DEFAULT_HOST,
     token: env['MAINSPRING_API_TOKEN']?.trim() || undefined,
+    readToken: env['MAINSPRING_API_READ_TOKEN']?.trim() || undefined,
     bodyLimit: config.api?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     maxInFlight: cli.maxInFlight ?? envMaxInFlight(env) ?? config.api?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     maxQueued: config.api?.maxQueued ?? DEFAULT_MAX_QUEUED,

@@ -13,17 +13,18 @@ export { defineConfig, type LogLevel, type MainspringConfig } from './config.ts'
 export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { ERROR_CODES, type ErrorCode, isMainspringError, MainspringError } from './core/errors.ts';
-export {
-  type BusEvent,
-  EventBus,
-  type PutEventEntry,
-  type PutEventResultEntry,
-  type PutEventsResult,
-  type ReplayOptions,
-  type ReplayResult,
-  type StoredEvent,
-} from './events/bus.ts';
+export { EventBus } from './events/bus.ts';
 export type { RuleInput } from './events/bus-input.ts';
+export type {
+  BusEvent,
+  EventPublisher,
+  PutEventEntry,
+  PutEventResultEntry,
+  PutEventsResult,
+  ReplayOptions,
+  ReplayResult,
+  StoredEvent,
+} from './events/event.ts';
 export {
   defineFileTrigger,
   type FileTriggerDefinition,
@@ -32,20 +33,6 @@ export {
 } from './events/files/define.ts';
 export type { FileOutcome, FileWatcher } from './events/files/watcher.ts';
 export {
-  type AnythingButOperand,
-  type CompiledPattern,
-  compilePattern,
-  compileRules,
-  type EventPattern,
-  type EventRule,
-  type IgnoreCaseOperand,
-  PatternError,
-  type PatternErrorDetails,
-  type PatternOperator,
-  type PatternValue,
-  type RuleMatcher,
-} from './events/index.ts';
-export {
   defineRule,
   type RuleDefinition,
   type RuleOptions,
@@ -53,6 +40,19 @@ export {
   type RuleTarget,
 } from './events/rules-define.ts';
 export type { WebhookScheme, WebhookSourceConfig } from './events/webhooks/verify.ts';
+export {
+  type CronObject,
+  formatInTimeZone,
+  MAX_EXPRESSION_LENGTH,
+  parseSchedule,
+  type Schedule,
+  ScheduleError,
+  type ScheduleErrorDetails,
+  type ScheduleKind,
+  type ScheduleOptions,
+  type ScheduleSyntax,
+} from './expressions/index.ts';
+export { type ErrorRecord, NonRetryableError, RetryAfterError } from './functions/errors.ts';
 export {
   type AcquireOptions,
   type Lease,
@@ -70,6 +70,21 @@ export {
 } from './observability/alerts.ts';
 export { Metrics, type MetricsOptions } from './observability/metrics.ts';
 export {
+  type AnythingButOperand,
+  type CompiledPattern,
+  compilePattern,
+  compileRules,
+  type EventPattern,
+  type EventRule,
+  type IgnoreCaseOperand,
+  PatternError,
+  type PatternErrorDetails,
+  type PatternOperator,
+  type PatternValue,
+  type RuleMatcher,
+} from './patterns/index.ts';
+export type { WorkerEventMap, WorkerEvents } from './queue/consumer-events.ts';
+export {
   defineQueue,
   type QueueDefinition,
   type QueueOptions,
@@ -85,7 +100,6 @@ export {
   type SendOptions,
 } from './queue/queues.ts';
 export { type CommandOptions, defineCommand } from './runtime/define-command.ts';
-export { type ErrorRecord, NonRetryableError, RetryAfterError } from './runtime/errors.ts';
 export {
   type BatchResult,
   type CommandSettings,
@@ -113,19 +127,6 @@ export {
   Runs,
 } from './runtime/runs.ts';
 export { type StopOptions, Worker, type WorkerOptions } from './runtime/worker.ts';
-export type { WorkerEventMap, WorkerEvents } from './runtime/worker-events.ts';
-export {
-  type CronObject,
-  formatInTimeZone,
-  MAX_EXPRESSION_LENGTH,
-  parseSchedule,
-  type Schedule,
-  ScheduleError,
-  type ScheduleErrorDetails,
-  type ScheduleKind,
-  type ScheduleOptions,
-  type ScheduleSyntax,
-} from './schedule/index.ts';
 export { type FiredRun, NEAR_CLOCK_MS, type RunDueOptions, type RunDueResult } from './scheduler/run-due.ts';
 export { type Due, type Fired, Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 export { type ListSchedulesOptions, type ScheduleInfo, Schedules } from './scheduler/schedules.ts';

@@ -4,29 +4,13 @@
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  LogController,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
-import type { Clock } from '../core/clock.ts';
+import Fastify, { LogController } from 'fastify';
 import { MainspringError } from '../core/errors.ts';
 import { LONGEST_NAME } from '../core/names.ts';
-import type { EventBus } from '../events/bus.ts';
-import type { WebhookSourceConfig } from '../events/webhooks/verify.ts';
-import type { Locks } from '../locks/locks.ts';
+import { dashboardRoutes } from '../dashboard/serve.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Queues } from '../queue/queues.ts';
-import type { Runs } from '../runtime/runs.ts';
-import type { Schedules } from '../scheduler/schedules.ts';
-import type { Tasks } from '../scheduler/tasks.ts';
-import type { Store } from '../store/types.ts';
 import { VERSION } from '../version.ts';
-import type { Workflows } from '../workflow/client.ts';
-import { assertSafeBinding, bearerAuth } from './auth.ts';
+import { assertSafeBinding, assertTokens, bearerAuth } from './auth.ts';
 import {
   clientErrorHandler,
   errorHandler,
@@ -36,6 +20,7 @@ import {
   sendError,
   toApiError,
 } from './errors.ts';
+import { changeRoutes } from './routes/changes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -47,51 +32,11 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import type { Api, ApiOptions, RouteGroup, RouteOptions } from './types.ts';
 
-export interface ApiDeps {
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly locks: Locks;
-  readonly queues: Queues;
-  readonly events: EventBus;
-  /** Run history, invocation, cancellation and logs. */
-  readonly runs: Runs;
-  /** Persistent schedules. */
-  readonly schedules: Schedules;
-  /** One-off tasks. */
-  readonly tasks: Tasks;
-  /** Durable workflow executions and their callbacks. */
-  readonly workflows: Workflows;
-  /** Served at /metrics. */
-  readonly metrics: Metrics;
-}
+export type { Api, ApiDeps, ApiOptions, RouteGroup } from './types.ts';
 
-export interface ApiOptions extends ApiDeps {
-  /** Bearer token required on every route but /healthz; none = open (loopback only). */
-  readonly token?: string | undefined;
-  /** Largest request body accepted, in bytes. */
-  readonly bodyLimit: number;
-  /** Webhook sources by name (`config.webhooks`); a request to any other source is a 404. */
-  readonly webhooks?: Readonly<Record<string, WebhookSourceConfig>>;
-  readonly logger?: FastifyBaseLogger;
-  /**
-   * Most requests served at once (default: no limit); past it a request is answered 503
-   * E_OVERLOADED with Retry-After before its body is read. /healthz and /metrics are exempt.
-   */
-  readonly maxInFlight?: number | undefined;
-  /**
-   * Requests past `maxInFlight` that wait for a slot, in arrival order, before any more are
-   * refused (default 0: refuse at once). Each holds only its socket and headers until it runs.
-   */
-  readonly maxQueued?: number | undefined;
-  /**
-   * Only these route groups (default: all, with /openapi.json). A process that answers its own
-   * requests builds only what it calls: compiling every route's schemas costs ~150 ms.
-   */
-  readonly routes?: readonly RouteGroup[];
-}
-
-const ROUTE_GROUPS = {
+const ROUTE_GROUPS: Readonly<Record<RouteGroup, (app: Api, options: RouteOptions) => void>> = {
   health: healthRoutes,
   locks: lockRoutes,
   queues: queueRoutes,
@@ -103,9 +48,8 @@ const ROUTE_GROUPS = {
   workflows: workflowRoutes,
   metrics: metricsRoutes,
   webhooks: webhookRoutes,
+  changes: changeRoutes,
 } as const;
-
-export type RouteGroup = keyof typeof ROUTE_GROUPS;
 
 /** The route groups serving `path` (an API path such as `/v1/runs/x`), by its first segment. */
 export function routeGroupsFor(path: string): RouteGroup[] {
@@ -121,18 +65,12 @@ export function routeGroupsFor(path: string): RouteGroup[] {
       return ['workflows'];
     case 'healthz':
       return ['health'];
+    case 'access':
+      return ['changes'];
     default:
       return Object.hasOwn(ROUTE_GROUPS, segment) ? [segment as RouteGroup] : [];
   }
 }
-
-export type Api = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
 
 /**
  * Longest path parameter the router matches (Fastify's default is 100), from the longest name
@@ -363,8 +301,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
     if (fields.length > 0) throw nulError(fields);
   });
   const webhooks = options.webhooks ?? {};
+  assertTokens(options.token, options.readToken);
+  app.decorateRequest('access', 'full');
   if (options.token) {
-    const auth = bearerAuth(options.token);
+    const auth = bearerAuth({ token: options.token, readToken: options.readToken });
     // A signed webhook source is authenticated by its signature: GitHub or Stripe cannot send our token.
     app.addHook('onRequest', async (req, reply) =>
       isSignedWebhookPath(req.url, webhooks) ? undefined : auth(req, reply),
@@ -387,6 +327,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       },
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // The dashboard comes with the whole API (it is one of its clients).
+    dashboardRoutes(app);
   }
   const routeOptions = { ...options, webhooks };
   for (const group of options.routes ?? (Object.keys(ROUTE_GROUPS) as RouteGroup[]))

@@ -79,7 +79,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
   if (mode.api) assertSafeBinding(options.host, options.token);
   const clock = clockFromEnv();
   const logger = await createLogger(logFormat, options.logLevel, {
-    secrets: [options.token, storePassword(options.dbUrl)],
+    secrets: [options.token, options.readToken, storePassword(options.dbUrl)],
   });
   // Listening from here on, so a signal during start-up (or just after the line saying it is
   // up) stops the process in order rather than killing it.
@@ -130,6 +130,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
       api = await buildApi({
         ...ms,
         token: options.token,
+        readToken: options.readToken,
         bodyLimit: options.bodyLimit,
         maxInFlight: options.maxInFlight,
         maxQueued: options.maxQueued,
@@ -143,7 +144,7 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
       );
       // Where a person who just started it looks next.
       logger.info(
-        `look at: ${bound.url}/v1/runs · mainspring runs list · mainspring logs <function> --follow · mainspring queues list · mainspring workflows list`,
+        `look at: ${bound.url}/ (the dashboard) · mainspring runs list · mainspring logs <function> --follow · mainspring queues list · mainspring workflows list`,
       );
     } else {
       logger.info(info, `mainspring ${mode.worker ? 'worker' : 'scheduler'} running`);

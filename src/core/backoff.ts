@@ -34,6 +34,40 @@ export function isTransient(err: unknown): boolean {
 }
 
 /**
+ * The one backoff every retry in mainspring waits by. Queue messages (visible again after
+ * it), function invocations and schedule targets (which retry through their queues), event
+ * rule targets and workflow steps map the options users write onto a policy; Backoff below
+ * uses it for reconnecting to a lost store.
+ */
+/** How long to wait before each next attempt. */
+export interface BackoffPolicy {
+  /** The wait before the second attempt. */
+  readonly initialMs: number;
+  /** Each next wait is this many times the last (1: a fixed wait). */
+  readonly rate: number;
+  /** No wait grows past this. */
+  readonly maxMs: number;
+  /**
+   * `full`: anywhere from 0 to the wait; `half`: from half of it to all of it, so retries
+   * of many failures at one instant spread out but none comes back early; `none`: exact.
+   */
+  readonly jitter: 'full' | 'half' | 'none';
+}
+
+/** The wait after failed attempt `attempt` (1 for the first). */
+export function backoffDelayMs(
+  p: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  // The exponent is capped: past 2^40 every wait is maxMs anyway, and the power stays finite.
+  const raw = Math.min(p.maxMs, p.initialMs * p.rate ** Math.min(attempt - 1, 40));
+  if (p.jitter === 'none') return Math.round(raw);
+  if (p.jitter === 'half') return Math.round(raw / 2 + random() * (raw / 2));
+  return Math.round(random() * raw);
+}
+
+/**
  * Exponential backoff with jitter: 250 ms, 500 ms, 1 s, … up to `maxMs`, each wait between
  * half and all of that step, so processes cut off at the same instant do not all come back
  * at the same instant. `reset()` after a success.
@@ -65,9 +99,12 @@ export class Backoff {
 
   /** Counts a failure and returns how long to wait before the next try. */
   next(): number {
-    const step = Math.min(this.#maxMs, this.#baseMs * 2 ** Math.min(this.#failures, 30));
     this.#failures++;
-    return Math.round(step / 2 + (this.#random() * step) / 2);
+    return backoffDelayMs(
+      { initialMs: this.#baseMs, rate: 2, maxMs: this.#maxMs, jitter: 'half' },
+      this.#failures,
+      this.#random,
+    );
   }
 
   reset(): void {

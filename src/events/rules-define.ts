@@ -5,12 +5,12 @@
 import type { Duration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
+import { PatternError } from '../patterns/errors.ts';
+import { compilePattern } from '../patterns/matcher.ts';
+import type { EventPattern } from '../patterns/types.ts';
 import { defineQueue, isQueueDefinition, type QueueDefinition } from '../queue/define.ts';
 import { type FunctionDefinition, fromQueue, isFunctionDefinition } from '../runtime/function.ts';
 import { compileInput, type InputTransform, type RuleInput } from './bus-input.ts';
-import { PatternError } from './errors.ts';
-import { compilePattern } from './matcher.ts';
-import type { EventPattern } from './types.ts';
 
 /** Retries of a function target: how often, and how far apart, before the event is dead-lettered. */
 export interface RuleRetryOptions {

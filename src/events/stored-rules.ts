@@ -11,12 +11,12 @@
 
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { compilePattern } from '../patterns/matcher.ts';
+import { compileRules } from '../patterns/rules.ts';
+import type { EventPattern, EventRule, RuleMatcher } from '../patterns/types.ts';
 import type { NewRule, RuleRow, RuleStore } from '../store/rule-row.ts';
 import { compileInput, type InputTransform, type RuleInput } from './bus-input.ts';
-import { compilePattern } from './matcher.ts';
-import { compileRules } from './rules.ts';
 import type { ResolvedRuleTarget, RuleDefinition } from './rules-define.ts';
-import type { EventPattern, EventRule, RuleMatcher } from './types.ts';
 
 /** A stored rule, ready to route: where its matches go and what they receive. */
 export interface RoutingRule {

@@ -281,6 +281,46 @@ function oneLine(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+/** The run an alert is about, and how its attempt ended. */
+export interface AlertingRun {
+  readonly function: string;
+  readonly runId: string;
+  readonly invocationId: string;
+  readonly attempt: number;
+  readonly trigger: unknown;
+  readonly timedOut: boolean;
+  readonly error: {
+    readonly name: string;
+    readonly message: string;
+    readonly code?: string | undefined;
+    readonly exitCode?: number | null | undefined;
+  } | null;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+}
+
+/** The alert for a run that failed for good or timed out; `baseUrl` is where its link points. */
+export function runAlert(run: AlertingRun, baseUrl: string): Alert {
+  const error = run.error ?? { name: 'Error', message: 'failed' };
+  return {
+    function: run.function,
+    runId: run.runId,
+    invocationId: run.invocationId,
+    attempt: run.attempt,
+    status: run.timedOut ? 'timed_out' : 'failed',
+    error: {
+      name: error.name,
+      message: error.message,
+      ...(error.code !== undefined ? { code: error.code } : {}),
+      ...(error.exitCode !== undefined ? { exitCode: error.exitCode } : {}),
+    },
+    trigger: run.trigger,
+    startedAt: new Date(run.startedAtMs).toISOString(),
+    finishedAt: new Date(run.finishedAtMs).toISOString(),
+    link: `${baseUrl}/v1/runs/${encodeURIComponent(run.runId)}`,
+  };
+}
+
 /** The e-mail subject for `alert`: `[mainspring] send-receipt failed: <error message>`. */
 export function alertSubject(alert: Alert): string {
   const what = alert.status === 'timed_out' ? 'timed out' : 'failed';

@@ -1,6 +1,7 @@
 // Queue definitions: what a user declares with defineQueue, checked once and
 // resolved into settings with every default filled in (SQS's defaults where SQS has one).
 
+import { backoffDelayMs } from '../core/backoff.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
@@ -174,15 +175,26 @@ export function isQueueDefinition(value: unknown): value is QueueDefinition {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'queue';
 }
 
-/** The wait before a message that failed on its `receiveCount`-th receive is visible again. */
+/**
+ * The wait before a message that failed on its `receiveCount`-th receive is visible again:
+ * `fixed` waits `base` every time (past `max` too: by default it is the visibility timeout,
+ * as with SQS), `exponential` doubles from `base` up to `max`; `jitter` spreads each wait
+ * over its upper half.
+ */
 export function backoffMs(
   retry: QueueSettings['retry'],
   receiveCount: number,
   random: () => number = Math.random,
-) {
-  const raw =
-    retry.backoff === 'fixed'
-      ? retry.baseMs
-      : Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(receiveCount - 1, 40));
-  return retry.jitter ? Math.round(raw / 2 + random() * (raw / 2)) : raw;
+): number {
+  const fixed = retry.backoff === 'fixed';
+  return backoffDelayMs(
+    {
+      initialMs: retry.baseMs,
+      rate: fixed ? 1 : 2,
+      maxMs: fixed ? Number.POSITIVE_INFINITY : retry.maxMs,
+      jitter: retry.jitter ? 'half' : 'none',
+    },
+    receiveCount,
+    random,
+  );
 }

@@ -5,19 +5,19 @@ import { resolve as resolvePath } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
-import type { EventBus } from '../events/bus.ts';
+import type { EventPublisher } from '../events/event.ts';
+import { type ErrorRecord, toErrorRecord } from '../functions/errors.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { Batcher } from '../queue/batcher.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { RunRow, RunStatus, TriggerKind } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
 import type { Workflows } from '../workflow/client.ts';
-import { Batcher } from './batcher.ts';
 import { type CommandSpec, commandError, runCommand } from './command.ts';
 import { type ConsoleSink, withConsoleSink } from './console-capture.ts';
 import { FifoDeadlines } from './deadlines.ts';
-import { type ErrorRecord, toErrorRecord } from './errors.ts';
 import type {
   FunctionContext,
   FunctionDefinition,
@@ -344,7 +344,7 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
     return this.#rt.clients.queues;
   }
 
-  get events(): EventBus {
+  get events(): EventPublisher {
     return this.#rt.clients.events;
   }
 

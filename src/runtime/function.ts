@@ -5,12 +5,12 @@ import type { Logger } from 'pino';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
-import type { EventBus } from '../events/bus.ts';
+import type { EventPublisher } from '../events/event.ts';
+import type { CronObject } from '../expressions/index.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { AlertSettings } from '../observability/alerts.ts';
 import type { QueueDefinition } from '../queue/define.ts';
 import type { Queues } from '../queue/queues.ts';
-import type { CronObject } from '../schedule/index.ts';
 import type { ScheduleSettings } from '../scheduler/spec.ts';
 import type { Workflows } from '../workflow/client.ts';
 
@@ -64,7 +64,7 @@ export type TriggerInfo =
       readonly queue: string;
       readonly messageIds: readonly string[];
     }
-  | { readonly kind: 'manual'; readonly by?: string }
+  | { readonly kind: 'manual'; readonly by?: string; readonly retryOf?: string }
   | { readonly kind: 'schedule'; readonly schedule: string; readonly tickAt: string }
   | { readonly kind: 'task'; readonly task: string };
 
@@ -115,7 +115,7 @@ export interface FunctionContext {
    */
   readonly queues: Queues;
   /**
-   * The app's event bus (`ms.events`): events put here are routed by the stored rules.
+   * Puts events on the app's bus (`ms.events.put`): they are routed by the stored rules.
    *
    * @example
    * ```ts
@@ -124,7 +124,7 @@ export interface FunctionContext {
    * }
    * ```
    */
-  readonly events: EventBus;
+  readonly events: EventPublisher;
   /**
    * The app's workflows (`ms.workflows`), to start an execution of one the app defines.
    *
@@ -187,7 +187,16 @@ export interface FunctionOptions<I, O> {
   readonly maxResultBytes?: number;
   /** Log lines kept per run (default 1000); the rest still reach the process log. */
   readonly maxLogLines?: number;
+  /**
+   * Which queue-triggered runs get a record (default `'all'`): `'failures'` keeps only
+   * failed, timed-out and cancelled attempts (with their errors and logs), `'none'` none.
+   * Invocations, schedule ticks and tasks are always recorded: their record is how they are
+   * tracked. The app-wide `recordRuns: false` turns queue records off for every function.
+   */
+  readonly record?: RecordRuns;
 }
+
+export type RecordRuns = 'all' | 'failures' | 'none';
 
 /** A function's retry policy with defaults filled in. */
 export interface ResolvedRetry {
@@ -223,6 +232,7 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
   readonly alerts: AlertSettings | null;
   readonly maxResultBytes: number;
   readonly maxLogLines: number;
+  readonly record: RecordRuns;
   /** Set for command functions: the worker runs this process instead of `handler`. */
   readonly command: CommandSettings | null;
 }
@@ -285,7 +295,7 @@ export function defineFunction<I = unknown, O = unknown>(
 
 type CommonOptions = Pick<
   FunctionOptions<unknown, unknown>,
-  'timeout' | 'retry' | 'concurrency' | 'env' | 'alerts' | 'maxResultBytes' | 'maxLogLines'
+  'timeout' | 'retry' | 'concurrency' | 'env' | 'alerts' | 'maxResultBytes' | 'maxLogLines' | 'record'
 >;
 
 /** The settings functions and commands share, checked and with defaults filled in. */
@@ -313,6 +323,14 @@ export function commonSettings(name: string, options: CommonOptions) {
       retry.backoff,
     );
   }
+  const record = options.record ?? 'all';
+  if (record !== 'all' && record !== 'failures' && record !== 'none') {
+    throw invalid(
+      `${field('record')} is ${JSON.stringify(record)}; use "all", "failures" or "none"`,
+      'record',
+      record,
+    );
+  }
   const env = options.env ?? {};
   for (const [k, v] of Object.entries(env)) {
     if (typeof v !== 'string') {
@@ -338,6 +356,7 @@ export function commonSettings(name: string, options: CommonOptions) {
       64 * 1024 * 1024,
     ),
     maxLogLines: positiveInt(options.maxLogLines, DEFAULT_MAX_LOG_LINES, 'maxLogLines', 1_000_000),
+    record,
   } satisfies Omit<FunctionDefinition, 'kind' | 'name' | 'handler' | 'triggers' | 'command'>;
 }
 

@@ -30,8 +30,6 @@ const WRITE_TRIES = 7;
 
 interface PendingWrite {
   readonly row: RunWrite;
-  /** Believed not stored yet (a short run's only write). */
-  readonly fresh: boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -42,9 +40,8 @@ export class RunRecorder {
   readonly #log: Logger;
   readonly runningWrites: FifoDeadlines;
   #writes: PendingWrite[] = [];
-  /** Writes nobody waits for, by whether they are believed new: no promise, no wrapper. */
-  #laterFresh: RunWrite[] = [];
-  #laterStored: RunWrite[] = [];
+  /** Writes nobody waits for: no promise, no wrapper. */
+  #later: RunWrite[] = [];
   #logs: NewLogLine[] = [];
   #flushing: Promise<void> | null = null;
   readonly #coalesceMs: number;
@@ -63,22 +60,18 @@ export class RunRecorder {
    * Queues a full write of the run; resolves once it is stored. `urgent`: someone waits for
    * it (an invocation's outcome goes before its message is acked), so it goes out at once.
    */
-  write(row: RunWrite, urgent = false, fresh = false): Promise<void> {
+  write(row: RunWrite, urgent = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#writes.push({ row, fresh, resolve, reject });
+      this.#writes.push({ row, resolve, reject });
       if (urgent || this.#writes.length >= MAX_BATCH) this.#hurry?.();
       this.#flushing ??= this.#flush(urgent);
     });
   }
 
-  /**
-   * Queues a write nobody waits for (a queue-triggered run's record): no promise per run.
-   * `fresh`: the run is believed not stored yet. A failure is logged.
-   */
-  writeLater(row: RunWrite, fresh: boolean): void {
-    const later = fresh ? this.#laterFresh : this.#laterStored;
-    later.push(row);
-    if (later.length >= MAX_BATCH) this.#hurry?.();
+  /** Queues a write nobody waits for (a queue-triggered run's record): no promise per run. A failure is logged. */
+  writeLater(row: RunWrite): void {
+    this.#later.push(row);
+    if (this.#later.length >= MAX_BATCH) this.#hurry?.();
     this.#flushing ??= this.#flush(false);
   }
 
@@ -112,34 +105,24 @@ export class RunRecorder {
       });
       this.#hurry = null;
     }
-    while (
-      this.#writes.length > 0 ||
-      this.#laterFresh.length > 0 ||
-      this.#laterStored.length > 0 ||
-      this.#logs.length > 0
-    ) {
+    while (this.#writes.length > 0 || this.#later.length > 0 || this.#logs.length > 0) {
       const writes = this.#writes.splice(0, MAX_BATCH);
-      const laterFresh = this.#laterFresh.splice(0, MAX_BATCH);
-      const laterStored = this.#laterStored.splice(0, MAX_BATCH);
+      const later = this.#later.splice(0, MAX_BATCH);
       const logs = this.#logs.splice(0, MAX_BATCH * 5);
       // One after the other: a row inserted while its lines are appended could miss them in
       // its logCount. Lines first, so a follower that sees a run finished finds all its lines.
       await this.#storeLogs(logs);
-      const fresh = writes.filter((w) => w.fresh);
-      const stored = fresh.length === writes.length ? [] : writes.filter((w) => !w.fresh);
-      await Promise.all([
-        this.#store1([...fresh.map((w) => w.row), ...laterFresh], true, fresh),
-        this.#store1([...stored.map((w) => w.row), ...laterStored], false, stored),
-      ]);
+      await this.#store1(writes, later);
     }
     this.#flushing = null;
   }
 
-  /** Stores `rows`; `waiting` (whose rows lead `rows`) learn the outcome, the rest are logged. */
-  async #store1(rows: RunWrite[], fresh: boolean, waiting: PendingWrite[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** Stores the rows of `waiting` and `later` in one batch; `waiting` learn the outcome, a failure of `later` is logged. */
+  async #store1(waiting: PendingWrite[], later: RunWrite[]): Promise<void> {
+    if (waiting.length === 0 && later.length === 0) return;
+    const rows = waiting.length === 0 ? later : [...waiting.map((w) => w.row), ...later];
     try {
-      await this.#retrying('run records', () => this.#runs.write(rows, { fresh }));
+      await this.#retrying('run records', () => this.#runs.write(rows));
       for (const w of waiting) w.resolve();
     } catch (err) {
       this.#log.error({ err, runs: rows.length }, 'could not store run records');

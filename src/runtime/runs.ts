@@ -2,9 +2,10 @@
 // schedule tick or task) becomes a queued run plus a message on the function's
 // own invocation queue, so it is retried, leased and recovered like any message.
 
-import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import type { ErrorRecord } from '../functions/errors.ts';
+import { attemptRunId, invocationQueueName } from '../functions/ids.ts';
 import type { QueueDefinition, QueueSettings } from '../queue/define.ts';
 import type { Queues } from '../queue/queues.ts';
 import {
@@ -18,7 +19,6 @@ import {
   type TriggerKind,
 } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
-import type { ErrorRecord } from './errors.ts';
 import type { FunctionDefinition, TriggerInfo } from './function.ts';
 import { RUN_CANCEL_CHANNEL, RUN_LOGS_CHANNEL } from './recorder.ts';
 
@@ -57,7 +57,13 @@ export interface RunLogLine {
 export interface ListRunsOptions {
   readonly function?: string;
   readonly status?: RunStatus;
+  /** Any of these statuses. */
+  readonly statuses?: readonly RunStatus[];
   readonly trigger?: TriggerKind;
+  /** Only the attempts of this invocation. */
+  readonly invocation?: string;
+  /** A case-insensitive substring of the input, the error or a log line (1 to 200 characters). */
+  readonly search?: string;
   readonly from?: Date;
   readonly to?: Date;
   /** `nextCursor` of the previous page. */
@@ -133,19 +139,6 @@ export function newInvocation(
 }
 
 export { RUN_STATUSES };
-
-/** The run id of attempt `attempt` of an invocation: ids of one invocation sort together. */
-export function attemptRunId(invocationId: string, attempt: number): string {
-  return `${invocationId}-${attempt}`;
-}
-
-/** The internal queue a function's invocations wait in (names reserved: `fn.…`). */
-export function invocationQueueName(fn: string): string {
-  const safe = fn.replaceAll(':', '_');
-  if (safe.length <= 77) return `fn.${safe}`;
-  const hash = createHash('sha256').update(fn).digest('hex').slice(0, 8);
-  return `fn.${safe.slice(0, 68)}.${hash}`;
-}
 
 const MINUTE = 60_000;
 const MAX_LEASE_MS = 12 * 3_600_000;
@@ -263,6 +256,13 @@ export class Runs {
     if (options.status !== undefined && !RUN_STATUSES.includes(options.status)) {
       throw invalid('status', options.status, `use one of ${RUN_STATUSES.join(', ')}`);
     }
+    for (const s of options.statuses ?? []) {
+      if (!RUN_STATUSES.includes(s))
+        throw invalid('status', s, `use one or more of ${RUN_STATUSES.join(', ')}`);
+    }
+    if (options.search !== undefined && (options.search.length < 1 || options.search.length > 200)) {
+      throw invalid('q', options.search, 'search for 1 to 200 characters');
+    }
     if (options.trigger !== undefined && !TRIGGER_KINDS.includes(options.trigger)) {
       throw invalid('trigger', options.trigger, `use one of ${TRIGGER_KINDS.join(', ')}`);
     }
@@ -277,6 +277,9 @@ export class Runs {
       ...(options.function !== undefined ? { functionName: options.function } : {}),
       ...(options.status !== undefined ? { status: options.status } : {}),
       ...(options.trigger !== undefined ? { triggerKind: options.trigger } : {}),
+      ...(options.statuses !== undefined ? { statuses: options.statuses } : {}),
+      ...(options.invocation !== undefined ? { invocationId: options.invocation } : {}),
+      ...(options.search !== undefined ? { search: options.search } : {}),
       ...(options.from !== undefined ? { fromMs: options.from.getTime() } : {}),
       ...(options.to !== undefined ? { toMs: options.to.getTime() } : {}),
       ...(options.cursor !== undefined ? { beforeId: options.cursor } : {}),
@@ -286,6 +289,43 @@ export class Runs {
       runs: page.map(toRun),
       nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
     };
+  }
+
+  /**
+   * Runs created in the last `hours` hours, per hour and status (oldest hour first), for
+   * the dashboard's chart.
+   */
+  async hourly(
+    hours: number,
+  ): Promise<{ from: Date; hours: { start: Date; counts: Partial<Record<RunStatus, number>> }[] }> {
+    if (!Number.isInteger(hours) || hours < 1 || hours > 168) throw invalid('hours', hours, 'use 1 to 168');
+    const hour = 3_600_000;
+    const fromMs = (Math.floor(this.#clock.now() / hour) - hours + 1) * hour;
+    const buckets = Array.from({ length: hours }, (_, i) => ({
+      start: new Date(fromMs + i * hour),
+      counts: {} as Partial<Record<RunStatus, number>>,
+    }));
+    for (const { bucket, status, count } of await this.#store.runs.countByBucket(fromMs, hour)) {
+      const b = buckets[Math.floor(bucket)];
+      if (b) b.counts[status] = (b.counts[status] ?? 0) + count;
+    }
+    return { from: new Date(fromMs), hours: buckets };
+  }
+
+  /**
+   * Invokes a finished run's function again with the same input, as a new invocation whose
+   * trigger names the run (`{ kind: 'manual', retryOf }`). Only runs that did not succeed.
+   */
+  async retry(id: string): Promise<Run> {
+    const run = toRun(await this.#row(id));
+    if (run.status !== 'failed' && run.status !== 'timed_out' && run.status !== 'cancelled') {
+      throw new MainspringError(
+        'E_CONFLICT',
+        `run ${id} is ${run.status}: only a failed, timed-out or cancelled run can be retried`,
+        { details: { id, status: run.status } },
+      );
+    }
+    return this.invoke(run.function, run.input, { trigger: { kind: 'manual', retryOf: id } });
   }
 
   /** A run's stored log lines after `afterSeq`. */

@@ -3,20 +3,20 @@
 
 import pino, { type Logger } from 'pino';
 import { MainspringError } from '../core/errors.ts';
+import { invocationQueueName } from '../functions/ids.ts';
+import { Batcher } from '../queue/batcher.ts';
+import { WorkerEvents } from '../queue/consumer-events.ts';
+import { Limiter } from '../queue/limiter.ts';
 import type { Queues } from '../queue/queues.ts';
 import { MESSAGES_CHANNEL } from '../store/message-row.ts';
 import type { Receipt, Unlisten } from '../store/types.ts';
 import type { WorkflowDefinition } from '../workflow/define.ts';
 import { WorkflowEngine, type WorkflowEngineOptions } from '../workflow/engine.ts';
 import { Runtime, type RuntimeSettings } from './attempt.ts';
-import { Batcher } from './batcher.ts';
 import { QueueConsumer } from './consumer.ts';
 import type { FunctionDefinition, QueueTrigger } from './function.ts';
-import { Limiter } from './limiter.ts';
 import { RUN_CANCEL_CHANNEL } from './recorder.ts';
 import { RunRetention } from './retention.ts';
-import { invocationQueueName } from './runs.ts';
-import { WorkerEvents } from './worker-events.ts';
 
 export interface WorkerOptions {
   /** Handler calls at once in this process, across all functions (default 1000). */

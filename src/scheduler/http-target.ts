@@ -4,7 +4,7 @@
 // when the request is sent (the list may have changed since).
 
 import { MainspringError } from '../core/errors.ts';
-import { NonRetryableError, RetryAfterError } from '../runtime/errors.ts';
+import { NonRetryableError, RetryAfterError } from '../functions/errors.ts';
 import { defineFunction, type FunctionDefinition } from '../runtime/function.ts';
 import type { HttpMethod } from './spec.ts';
 

@@ -3,10 +3,11 @@
 // worker on the tasks due by a date. A made-up instant away from the clock fires
 // tasks only: ticking schedules as of it would move every schedule's next tick there.
 
-import type { Mainspring } from '../app.ts';
+import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
-import type { Run } from '../runtime/runs.ts';
+import type { Run, Runs } from '../runtime/runs.ts';
+import type { Worker } from '../runtime/worker.ts';
 import type { Due, Fired, PassOptions, Scheduler } from './scheduler.ts';
 
 /** How far `now` may be from the clock and still count as now: schedules then tick by default. */
@@ -85,8 +86,15 @@ const DONE = ['succeeded', 'failed', 'timed_out', 'cancelled'];
  * for (const f of result.fired) console.log(f.kind, f.name, f.run?.status);
  * ```
  */
+/** What runDue uses of the app (a Mainspring has it all). */
+export interface RunDueApp {
+  readonly clock: Clock;
+  readonly runs: Pick<Runs, 'wait'>;
+  startWorker(): Promise<Pick<Worker, 'stop'>>;
+}
+
 export async function runDue(
-  ms: Mainspring,
+  ms: RunDueApp,
   scheduler: Scheduler,
   options: RunDueOptions,
 ): Promise<RunDueResult> {

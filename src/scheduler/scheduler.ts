@@ -9,10 +9,11 @@
 import pino, { type Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Schedule } from '../expressions/index.ts';
+import { attemptRunId } from '../functions/ids.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { FunctionDefinition, TriggerInfo } from '../runtime/function.ts';
-import { attemptRunId, newInvocation } from '../runtime/runs.ts';
-import type { Schedule } from '../schedule/index.ts';
+import { newInvocation } from '../runtime/runs.ts';
 import type { RunWrite } from '../store/run-row.ts';
 import { type DueSchedule, type FirePlan, SCHEDULER_CHANNEL, type TaskRow } from '../store/schedule-row.ts';
 import type { NewMessage, Store, Unlisten } from '../store/types.ts';

@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
+import { attemptRunId } from '../functions/ids.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { FunctionDefinition } from '../runtime/function.ts';
-import { attemptRunId, type Runs } from '../runtime/runs.ts';
+import type { Runs } from '../runtime/runs.ts';
 import type { RunStatus } from '../store/run-row.ts';
 import { SCHEDULER_CHANNEL, type ScheduleRow, type ScheduleSource } from '../store/schedule-row.ts';
 import type { Store } from '../store/types.ts';

@@ -5,8 +5,8 @@ import { type Duration, parseDuration } from '../core/duration.ts';
 import { type ErrorCode, isMainspringError, MainspringError } from '../core/errors.ts';
 import { readInstant } from '../core/instant.ts';
 import { NAME_LIMITS } from '../core/names.ts';
-import type { CronObject, Schedule } from '../schedule/index.ts';
-import { parseSchedule } from '../schedule/index.ts';
+import type { CronObject, Schedule } from '../expressions/index.ts';
+import { parseSchedule } from '../expressions/index.ts';
 
 export type MisfirePolicy = 'skip' | 'once' | 'all';
 export type OverlapPolicy = 'allow' | 'skip' | 'queue';

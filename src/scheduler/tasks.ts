@@ -4,8 +4,9 @@
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
+import { attemptRunId } from '../functions/ids.ts';
 import type { FunctionDefinition } from '../runtime/function.ts';
-import { attemptRunId, type Runs } from '../runtime/runs.ts';
+import type { Runs } from '../runtime/runs.ts';
 import { type NewTask, SCHEDULER_CHANNEL, type TaskRow, type TaskStatus } from '../store/schedule-row.ts';
 import type { Store } from '../store/types.ts';
 import { instantMs, invalidField, payloadJson } from './spec.ts';

@@ -2,7 +2,7 @@
 // overlap policies and the flexible window. Pure: the clock reading and the random
 // source come in as arguments, so every policy is tested without waiting.
 
-import type { Schedule } from '../schedule/index.ts';
+import type { Schedule } from '../expressions/index.ts';
 import type { ScheduleSpec } from './spec.ts';
 
 export interface TickInput {

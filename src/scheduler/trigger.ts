@@ -1,8 +1,8 @@
 // The schedule trigger users put on a function in the config. Checked when declared,
 // so a bad expression fails at load time, naming the field, not at the first tick.
 
+import type { CronObject } from '../expressions/index.ts';
 import type { FunctionDefinition, ScheduleTrigger } from '../runtime/function.ts';
-import type { CronObject } from '../schedule/index.ts';
 import type { DeclaredSchedule } from './schedules.ts';
 import { checkScheduleName, resolveSpec, type ScheduleSettings } from './spec.ts';
 

@@ -4,7 +4,7 @@
 // (or one whose worker died after starting) never starts a second execution.
 
 import { isMainspringError } from '../core/errors.ts';
-import { NonRetryableError } from '../runtime/errors.ts';
+import { NonRetryableError } from '../functions/errors.ts';
 import { defineFunction, type FunctionDefinition } from '../runtime/function.ts';
 import type { Workflows } from '../workflow/client.ts';
 

@@ -1,4 +1,158 @@
-import type { ClaimedMessage, MessageRow, QueueRow } from './types.ts';
+// The queue contract (store.queues) and its rows as the backends read them.
+
+/** A queue's definition as stored, so every process (producers, API, CLI) sees the same settings. */
+export interface QueueRow {
+  readonly name: string;
+  /** The resolved queue settings, opaque to the store. */
+  readonly config: unknown;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+export interface NewMessage {
+  /** JSON text. */
+  readonly body: string;
+  readonly priority: number;
+  readonly visibleAtMs: number;
+  readonly groupId: string | null;
+  readonly dedupKey: string | null;
+}
+
+export interface InsertedMessage {
+  readonly id: number;
+  /** True when a live dedup key matched: nothing was inserted and `id` is the first message's. */
+  readonly deduplicated: boolean;
+}
+
+export interface ClaimedMessage {
+  readonly id: number;
+  readonly body: string;
+  readonly priority: number;
+  /** Includes this receive: 1 on first delivery. Also the receipt: acks must quote it. */
+  readonly receiveCount: number;
+  /**
+   * Receives before receiveCount last restarted (the message was dead-lettered, or redriven):
+   * `priorReceives + receiveCount` numbers this receive among all the message ever had.
+   */
+  readonly priorReceives: number;
+  readonly sentAtMs: number;
+  readonly groupId: string | null;
+  /** When it is due: may be after now for messages leased ahead (ClaimOptions.dueByMs). */
+  readonly visibleAtMs: number;
+}
+
+/** A received message, identified by id plus the receive count it was received with. */
+export interface Receipt {
+  readonly id: number;
+  readonly receiveCount: number;
+}
+
+export interface FailedReceipt extends Receipt {
+  /** When the message may be received again (now + backoff). */
+  readonly visibleAtMs: number;
+  /** Appended to the message's error history. */
+  readonly error: unknown;
+}
+
+export interface MessageRow {
+  readonly id: number;
+  readonly queue: string;
+  readonly body: string;
+  readonly priority: number;
+  readonly visibleAtMs: number;
+  readonly receiveCount: number;
+  readonly leased: boolean;
+  /** While leased: when the visibility timeout ends. */
+  readonly leaseUntilMs: number | null;
+  readonly groupId: string | null;
+  readonly sentAtMs: number;
+  readonly errors: unknown[];
+  readonly sourceQueue: string | null;
+  readonly deadAtMs: number | null;
+}
+
+export interface QueueCounts {
+  readonly queue: string;
+  /** Receivable now. */
+  readonly visible: number;
+  /** Received and within their visibility timeout. */
+  readonly inFlight: number;
+  /** Waiting for a delay or a retry backoff. */
+  readonly delayed: number;
+  /** In a dead-letter queue, moved there from this queue. */
+  readonly dead: number;
+  readonly oldestSentAtMs: number | null;
+}
+
+export interface ClaimOptions {
+  readonly limit: number;
+  readonly nowMs: number;
+  /**
+   * Also lease messages that become visible by then (>= nowMs), so a consumer can
+   * start each at its exact due time; a message's lease runs from its due time.
+   */
+  readonly dueByMs: number;
+  /** The visibility timeout: each claimed message stays leased this long after max(now, its due time). */
+  readonly visibilityMs: number;
+  /** Deliver only the oldest message of each group, and none of a group with one in flight. */
+  readonly fifo: boolean;
+}
+
+export interface ListMessagesOptions {
+  readonly limit: number;
+  readonly afterId?: number;
+  readonly sourceQueue?: string;
+}
+
+export interface RedriveFilter {
+  readonly sourceQueue?: string;
+  readonly ids?: readonly number[];
+}
+
+export interface QueueStore {
+  upsertQueue(name: string, config: unknown, nowMs: number): Promise<void>;
+  getQueue(name: string): Promise<QueueRow | null>;
+  listQueues(): Promise<QueueRow[]>;
+  /**
+   * Inserts messages in order (ids ascend in array order) and wakes consumers of the queue.
+   * A message whose dedup key is live (within `dedupWindowMs` of its first send) is not inserted.
+   */
+  send(
+    queue: string,
+    messages: readonly NewMessage[],
+    nowMs: number,
+    dedupWindowMs: number,
+  ): Promise<InsertedMessage[]>;
+  /** Leases up to `limit` visible messages, highest priority first, then oldest. */
+  claim(queue: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
+  /** Deletes messages still held with these receipts; returns the ids deleted. */
+  ack(receipts: readonly Receipt[]): Promise<number[]>;
+  /** Returns failed messages to the queue at their `visibleAtMs`, recording the error. */
+  fail(receipts: readonly FailedReceipt[], nowMs: number): Promise<number>;
+  /** Moves messages still held with these receipts into `deadLetterQueue`, recording their errors. */
+  deadLetter(
+    receipts: readonly (Receipt & { error?: unknown })[],
+    deadLetterQueue: string,
+    nowMs: number,
+  ): Promise<number>;
+  /** Pushes a held message's visibility timeout to `visibleAtMs`; false if the lease was lost. */
+  extend(receipt: Receipt, visibleAtMs: number, nowMs: number): Promise<boolean>;
+  /** Makes held messages visible again at once (graceful shutdown). */
+  release(receipts: readonly Receipt[], nowMs: number): Promise<number>;
+  /** The earliest time a message of the queue becomes visible after `nowMs`, or null. */
+  nextVisibleAt(queue: string, nowMs: number): Promise<number | null>;
+  counts(nowMs: number): Promise<QueueCounts[]>;
+  getMessage(id: number): Promise<MessageRow | null>;
+  /** Messages of a queue by id, `limit` at a time after `afterId`; only those from `sourceQueue` if given. */
+  listMessages(queue: string, options: ListMessagesOptions): Promise<MessageRow[]>;
+  /**
+   * Moves dead letters back to the queue they came from; only those from `sourceQueue`
+   * and only `ids` when given. Returns how many moved.
+   */
+  redrive(deadLetterQueue: string, filter: RedriveFilter, nowMs: number): Promise<number>;
+  /** Deletes every message of the queue; returns how many. */
+  purge(queue: string): Promise<number>;
+}
 
 /** The channel on which a send wakes the consumers of a queue; the payload is the queue name. */
 export const MESSAGES_CHANNEL = 'messages';

@@ -57,12 +57,39 @@ export interface RunRow {
  * `logCount` is how many lines the writer stored for the run so far: an existing row keeps
  * the larger of its count (lines appended after it was written) and this one.
  */
-export type RunWrite = Omit<RunRow, 'cancelRequestedAtMs'>;
+export type RunWrite = Omit<RunRow, 'cancelRequestedAtMs'> & {
+  /**
+   * Set on the finished record of a one-message queue run written once (never stored as
+   * running): the store keeps it as a narrow queue-run record, whose trigger, invocation id,
+   * attempt and creation time follow from this and the run id (see docs/architecture.md); its
+   * `trigger` is not read, so the writer need not build it.
+   */
+  readonly source?: QueueRunSource | null;
+  /** With `source`: the run's message. */
+  readonly messageId?: number | null;
+};
+
+/**
+ * What every one-message run of one consumer shares: its function, the queue its messages
+ * came through (and, for a rule's delivery, the rule), and the process running them. One
+ * object per consumer: a store may remember what it stored for it by the object.
+ */
+export interface QueueRunSource {
+  readonly functionName: string;
+  readonly queue: string;
+  readonly rule: string | null;
+  readonly owner: string | null;
+}
 
 export interface RunFilter {
   readonly functionName?: string;
   readonly status?: RunStatus;
+  /** Any of these statuses (with `status`, both must hold). */
+  readonly statuses?: readonly RunStatus[];
   readonly triggerKind?: TriggerKind;
+  readonly invocationId?: string;
+  /** A case-insensitive substring of the input, the error or a log line's message. */
+  readonly search?: string;
   /** createdAtMs >= fromMs */
   readonly fromMs?: number;
   /** createdAtMs < toMs */
@@ -92,12 +119,11 @@ export interface LogRow extends NewLogLine {
 
 export interface RunStore {
   /**
-   * Runs a batch of full writes (see RunWrite) in one transaction. `fresh`: the writer believes
-   * none of these runs is stored yet, so a store may skip the conflict check, and may commit the
-   * batch in parts (each run whole: they are independent); the outcome is the same either way (a
-   * store that meets a stored one falls back to the full write).
+   * Runs a batch of full writes (see RunWrite) in one transaction. A write with `source` is a
+   * one-message queue run's only record and goes in as a narrow record (written once: a retried
+   * write that finds it stored leaves it be); reads show both kinds alike.
    */
-  write(runs: readonly RunWrite[], options?: { readonly fresh?: boolean }): Promise<void>;
+  write(runs: readonly RunWrite[]): Promise<void>;
   /**
    * Moves the queued runs among `ids` to running at `nowMs` for `owner`, in one statement,
    * and returns them; an id that is not queued (cancelled, already started elsewhere, or
@@ -107,6 +133,11 @@ export interface RunStore {
   get(id: string): Promise<RunRow | null>;
   /** Newest first (id descending). */
   list(filter: RunFilter): Promise<RunRow[]>;
+  /** Runs created since `fromMs`, counted per `bucketMs` (0 = the bucket starting at fromMs) and status. */
+  countByBucket(
+    fromMs: number,
+    bucketMs: number,
+  ): Promise<{ bucket: number; status: RunStatus; count: number }[]>;
   /**
    * Cancels a run: a queued one becomes `cancelled` at once (finished at `nowMs`, `error` set);
    * a running one gets `cancelRequestedAtMs` (its worker aborts it). Returns the row after
@@ -230,8 +261,6 @@ function randomChars(n: number): string {
 
 /** How many values a run write has (see putRunValues). */
 export const RUN_VALUES = 16;
-/** Which of them are numbers (or null): attempt, scheduled for, created, started, finished, log count. */
-export const RUN_NUMBERS: readonly number[] = [3, 8, 9, 10, 11, 15];
 
 /** A run write's values, in the order every store's batch statements take them, from `at`. */
 export function putRunValues(v: unknown[], at: number, r: RunWrite): void {
@@ -251,4 +280,25 @@ export function putRunValues(v: unknown[], at: number, r: RunWrite): void {
   v[at + 13] = r.error;
   v[at + 14] = r.owner;
   v[at + 15] = r.logCount;
+}
+
+/** How many values a one-message queue run's narrow record has (see putQueueRunValues). */
+export const QUEUE_RUN_VALUES = 9;
+
+/**
+ * A one-message queue run's narrow record (its write has `source`, stored as `sourceId`), in
+ * the order every store's queue_runs statements take them, from `at`. The message id is read
+ * back from the run id (`<sent instant, 9 characters>m<message id in base 36>-<attempt>`); the
+ * attempt, invocation id, trigger and creation time follow from the rest when it is read.
+ */
+export function putQueueRunValues(v: unknown[], at: number, r: RunWrite, sourceId: number): void {
+  v[at] = r.id;
+  v[at + 1] = sourceId;
+  v[at + 2] = r.messageId ?? Number.parseInt(r.id.slice(10, r.id.lastIndexOf('-')), 36);
+  v[at + 3] = r.status;
+  v[at + 4] = r.startedAtMs;
+  v[at + 5] = r.finishedAtMs;
+  v[at + 6] = r.result;
+  v[at + 7] = r.error;
+  v[at + 8] = r.logCount;
 }

@@ -3,8 +3,8 @@
 // backends implement it. The store knows nothing of expressions: the engine
 // computes ticks in a plan callback that runs inside the claiming transaction.
 
+import type { NewMessage } from './message-row.ts';
 import type { RunWrite } from './run-row.ts';
-import type { NewMessage } from './types.ts';
 
 export type ScheduleSource = 'config' | 'api';
 

@@ -126,6 +126,8 @@ export type OpOutcome =
 export interface ExecutionFilter {
   readonly workflow?: string;
   readonly status?: ExecutionStatus;
+  /** Any of these statuses. */
+  readonly statuses?: readonly ExecutionStatus[];
   readonly parentId?: string;
   /** Cursor: executions with a smaller seq (older). */
   readonly beforeSeq?: number;

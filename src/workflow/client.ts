@@ -4,9 +4,9 @@
 import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
-import type { BusEvent } from '../events/bus.ts';
-import { compilePattern } from '../events/matcher.ts';
-import type { CompiledPattern, EventPattern } from '../events/types.ts';
+import type { BusEvent } from '../events/event.ts';
+import { compilePattern } from '../patterns/matcher.ts';
+import type { CompiledPattern, EventPattern } from '../patterns/types.ts';
 import { newRunId } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
 import {
@@ -84,6 +84,8 @@ export interface StartOptions {
 export interface ListExecutionsOptions {
   readonly workflow?: string;
   readonly status?: ExecutionStatus;
+  /** Any of these statuses. */
+  readonly statuses?: readonly ExecutionStatus[];
   readonly limit?: number;
   readonly cursor?: string;
 }
@@ -188,6 +190,11 @@ export class Workflows {
     if (options.status !== undefined && !EXECUTION_STATUSES.includes(options.status)) {
       throw invalid('status', options.status, `use one of ${EXECUTION_STATUSES.join(', ')}`);
     }
+    for (const s of options.statuses ?? []) {
+      if (!EXECUTION_STATUSES.includes(s)) {
+        throw invalid('status', s, `use one or more of ${EXECUTION_STATUSES.join(', ')}`);
+      }
+    }
     let beforeSeq: number | undefined;
     if (options.cursor !== undefined) {
       beforeSeq = Number(options.cursor);
@@ -200,6 +207,7 @@ export class Workflows {
       limit: limit + 1,
       ...(options.workflow !== undefined ? { workflow: options.workflow } : {}),
       ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.statuses !== undefined ? { statuses: options.statuses } : {}),
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
     });
     const page = rows.slice(0, limit);

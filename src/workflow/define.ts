@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
-import type { EventPattern } from '../events/types.ts';
+import type { EventPattern } from '../patterns/types.ts';
 
 /** A wait as AWS's SDK writes it (`{ hours: 24 }`), or a Duration (`'24h'`, milliseconds). */
 export type WaitDuration =

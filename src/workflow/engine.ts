@@ -175,7 +175,7 @@ export class WorkflowEngine {
     }
     const journal = await this.#store.workflows.ops(row.id);
     const session = new Session(
-      { store: this.#store, clock: this.#clock, log: this.#log, definitions: this.#definitions },
+      { journal: this.#store.workflows, clock: this.#clock, log: this.#log, definitions: this.#definitions },
       def,
       row,
       journal,

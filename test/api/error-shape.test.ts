@@ -307,6 +307,8 @@ describe.each(BACKENDS)('error shape on $name', (backend) => {
     const bodies = ['{', 'null', '[]', '"x"', '{"__proto__": {}}', '{"a": 1e999}'];
     let sent = 0;
     for (const [template, operations] of Object.entries(paths)) {
+      // GET /v1/changes streams until the client goes, whatever the query: not a request/answer route.
+      if (template === '/v1/changes') continue;
       for (const method of Object.keys(operations).map((m) => m.toUpperCase())) {
         for (const param of ['%00', 'x%FFy', 'a%2Fb', '__proto__']) {
           const path = template.replace(/\{[^}]+\}/g, param);

@@ -5,10 +5,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Api, buildApi, listenApi } from '../../src/api/server.ts';
 import type { CreateMainspringOptions } from '../../src/app.ts';
+import { invocationQueueName } from '../../src/functions/ids.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { defineCommand } from '../../src/runtime/define-command.ts';
 import { defineFunction, type FunctionDefinition, fromQueue } from '../../src/runtime/function.ts';
-import { invocationQueueName, type Run } from '../../src/runtime/runs.ts';
+import type { Run } from '../../src/runtime/runs.ts';
 import { fakeApp } from '../helpers/app.ts';
 import { BACKENDS, type BackendFixture } from '../helpers/backends.ts';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { BusEvent } from '../../src/events/bus.ts';
+import type { BusEvent } from '../../src/events/event.ts';
 import { defineFileTrigger, type ObjectCreatedDetail } from '../../src/events/files/define.ts';
 import { readInside } from '../../src/events/files/read-inside.ts';
 import { type FileOutcome, FileWatcher } from '../../src/events/files/watcher.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { BusEvent } from '../../src/events/bus.ts';
+import type { BusEvent } from '../../src/events/event.ts';
 import { defineFileTrigger, type ObjectCreatedDetail } from '../../src/events/files/define.ts';
 import type { FileOutcome } from '../../src/events/files/watcher.ts';
 import { defineQueue } from '../../src/queue/define.ts';

@@ -3,8 +3,8 @@
 import { afterEach, expect, vi } from 'vitest';
 import { type CreateMainspringOptions, createMainspring, type Mainspring } from '../../src/app.ts';
 import { FakeClock } from '../../src/core/clock.ts';
+import type { WorkerEventMap } from '../../src/queue/consumer-events.ts';
 import type { Worker } from '../../src/runtime/worker.ts';
-import type { WorkerEventMap } from '../../src/runtime/worker-events.ts';
 import type { BackendFixture } from './backends.ts';
 
 const apps = new Map<Mainspring, FakeClock>();

@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, expect, vi } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import type { Clock } from '../../src/core/clock.ts';
 import { openStore } from '../../src/store/open.ts';
-import { markBusy, runWriterOf } from '../../src/store/sqlite/run-writer.ts';
-import { RUN_WRITER_SQL } from '../../src/store/sqlite/runs.ts';
 import type { Store } from '../../src/store/types.ts';
 
 export const PG_URL = process.env['MAINSPRING_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -89,25 +87,6 @@ function fixture(name: 'sqlite' | 'postgres'): BackendFixture {
 }
 
 export const BACKENDS: readonly BackendFixture[] = [fixture('sqlite'), fixture('postgres')];
-
-/**
- * SQLite with run records and log lines going through the run writer thread from the start:
- * each store's file is declared busy at once (a real process gets there by writing 10,000 rows).
- */
-export const SQLITE_RUN_WRITER: BackendFixture = (() => {
-  const sqlite = fixture('sqlite');
-  return {
-    ...sqlite,
-    async open(options = {}) {
-      const url = options.url ?? sqlite.freshUrl();
-      const store = await sqlite.open({ ...options, url });
-      const path = url.slice('sqlite:'.length);
-      markBusy(path, RUN_WRITER_SQL);
-      await vi.waitFor(() => expect(runWriterOf(path)).not.toBeNull(), { timeout: 10_000, interval: 5 });
-      return store;
-    },
-  };
-})();
 
 afterEach(async () => {
   for (const s of openStores) await s.close().catch(() => {});

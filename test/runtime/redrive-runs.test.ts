@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Mainspring } from '../../src/app.ts';
 import { defineQueue } from '../../src/queue/define.ts';
-import { defineFunction, fromQueue } from '../../src/runtime/function.ts';
+import { defineFunction, fromQueue, type RecordRuns } from '../../src/runtime/function.ts';
 import type { Run } from '../../src/runtime/runs.ts';
 import { fakeApp, recordEvents, tickUntil } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
@@ -14,7 +14,7 @@ describe.each(BACKENDS)('runs of redriven messages on $name', (backend) => {
   const it_ = backend.skip ? it.skip : it;
 
   /** A function on a queue with maxReceiveCount 2 and a DLQ, failing its first `failures` attempts. */
-  async function flakyApp(failures: number) {
+  async function flakyApp(failures: number, record?: RecordRuns) {
     const dlq = defineQueue({ name: 'jobs-dlq' });
     const jobs = defineQueue({
       name: 'jobs',
@@ -26,6 +26,7 @@ describe.each(BACKENDS)('runs of redriven messages on $name', (backend) => {
     const fn = defineFunction({
       name: 'work',
       triggers: [fromQueue(jobs)],
+      ...(record ? { record } : {}),
       handler: (_body: unknown, ctx) => {
         calls++;
         ctx.log.info({ receiveCount: ctx.message?.receiveCount }, `attempt ${ctx.run.attempt}`);
@@ -36,7 +37,7 @@ describe.each(BACKENDS)('runs of redriven messages on $name', (backend) => {
     const { ms, clock } = await fakeApp(backend, { queues: [jobs, dlq], functions: [fn] });
     const worker = await ms.startWorker();
     const events = recordEvents(worker);
-    return { ms, clock, events };
+    return { ms, clock, events, worker };
   }
 
   /** The function's runs, oldest first, once `n` of them are stored with their log lines. */
@@ -109,6 +110,30 @@ describe.each(BACKENDS)('runs of redriven messages on $name', (backend) => {
       null,
     ]);
     await expectOneLineEach(ms, runs);
+  });
+
+  it_('keeps only the failed attempts with record: failures, and none with record: none', async () => {
+    const failures = await flakyApp(2, 'failures');
+    await failures.ms.queues.send('jobs', { n: 1 });
+    await tickUntil(failures.clock, () => failures.events.ids('message:dead').length === 1);
+    expect(await failures.ms.queues.redrive('jobs')).toBe(1);
+    await tickUntil(failures.clock, () => failures.events.ids('message:acked').length === 1);
+    const runs = await runsOf(failures.ms, 2);
+    expect(runs.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'failed'],
+      [2, 'failed'],
+    ]);
+    await expectOneLineEach(failures.ms, runs);
+    // Stopping waits for every record queued: the success left none.
+    await failures.worker.stop();
+    expect((await failures.ms.runs.list({ function: 'work' })).runs).toHaveLength(2);
+
+    const none = await flakyApp(1, 'none');
+    await none.ms.queues.send('jobs', { n: 1 });
+    await tickUntil(none.clock, () => none.events.ids('message:acked').length === 1);
+    expect(none.events.ids('message:failed')).toHaveLength(1);
+    await none.worker.stop();
+    expect((await none.ms.runs.list({ function: 'work' })).runs).toEqual([]);
   });
 
   it_('gives a function on the dead-letter queue runs of its own, apart from the source’s', async () => {

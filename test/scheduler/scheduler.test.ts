@@ -6,10 +6,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Mainspring } from '../../src/app.ts';
 import type { FakeClock } from '../../src/core/clock.ts';
+import { parseSchedule } from '../../src/expressions/index.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { defineFunction, type Trigger } from '../../src/runtime/function.ts';
 import type { Run } from '../../src/runtime/runs.ts';
-import { parseSchedule } from '../../src/schedule/index.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { schedule } from '../../src/scheduler/trigger.ts';
 import { fakeApp, tick } from '../helpers/app.ts';

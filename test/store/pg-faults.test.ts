@@ -6,7 +6,7 @@
 
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newRunId, type RunWrite } from '../../src/store/run-row.ts';
+import { newRunId, type RunWrite, runIdPrefix } from '../../src/store/run-row.ts';
 import type { NewScheduleRow } from '../../src/store/schedule-row.ts';
 import type { NewMessage, Store } from '../../src/store/types.ts';
 import { BACKENDS, REQUIRE_PG } from '../helpers/backends.ts';
@@ -148,14 +148,22 @@ describe.skipIf(skip)('PostgreSQL connections terminated mid-operation', () => {
     expect(await store.queues.ack([receipt])).toEqual([claimed!.id]);
   });
 
-  it('runs: a batch of fresh runs (COPY) rejects, then is written', async () => {
+  it('runs: a batch of queue run records rejects, then is written', async () => {
     const store = await openStore();
-    const rows = [run(), run()];
-    const cut = await cutMidway(store, 'LOCK TABLE runs IN EXCLUSIVE MODE', () =>
-      store.runs.write(rows, { fresh: true }),
+    // One source object, as a consumer has: the store remembers its stored id by it.
+    const source = { functionName: 'f', queue: 'jobs', rule: null, owner: null };
+    const queueRun = (messageId: number): RunWrite => {
+      const invocationId = `${runIdPrefix(T0)}m${messageId.toString(36)}`;
+      return { ...run(`${invocationId}-1`), invocationId, source, messageId };
+    };
+    // The source row is stored first (once per consumer): only the records' insert is cut.
+    await store.runs.write([queueRun(9)]);
+    const rows = [queueRun(1), queueRun(2)];
+    const cut = await cutMidway(store, 'LOCK TABLE queue_runs IN EXCLUSIVE MODE', () =>
+      store.runs.write(rows),
     );
     expect(cut.ok).toBe(false);
-    await store.runs.write(rows, { fresh: true });
+    await store.runs.write(rows);
     expect((await store.runs.get(rows[0]!.id))?.status).toBe('succeeded');
   });
 
@@ -242,7 +250,7 @@ describe.skipIf(skip)('PostgreSQL connections terminated mid-operation', () => {
     await cluster.start();
     const [sent] = await store.queues.send('jobs', [message('x', 'k')], T0, 60_000);
     expect(sent!.id).toBeGreaterThan(0);
-    await store.runs.write([run()], { fresh: true });
+    await store.runs.write([run()]);
     expect(await store.scheduler.countPendingTasks()).toBe(0);
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NewLogLine, newRunId, type RunWrite, runIdPrefix } from '../../src/store/run-row.ts';
 import type { Store } from '../../src/store/types.ts';
-import { BACKENDS, SQLITE_RUN_WRITER } from '../helpers/backends.ts';
+import { BACKENDS } from '../helpers/backends.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -47,10 +47,39 @@ function line(runId: string, seq: number, overrides: Partial<NewLogLine> = {}): 
 
 const ERR = '{"name":"CancelledError","message":"cancelled"}';
 
-const CASES = [
-  ...BACKENDS.map((b) => ({ ...b, label: b.name })),
-  { ...SQLITE_RUN_WRITER, label: 'sqlite, records by the writer thread' },
-];
+const CASES = BACKENDS.map((b) => ({ ...b, label: b.name }));
+
+/** A one-message queue run's only write: the store keeps it as a narrow record. */
+function queueRun(messageId: number, attempt: number, overrides: Partial<RunWrite> = {}): RunWrite {
+  const sentAtMs = overrides.createdAtMs ?? T0;
+  const invocationId = `${runIdPrefix(sentAtMs)}m${messageId.toString(36)}`;
+  const startedAtMs = sentAtMs + 10;
+  return {
+    id: `${invocationId}-${attempt}`,
+    functionName: 'f',
+    invocationId,
+    attempt,
+    status: 'succeeded',
+    triggerKind: 'queue',
+    trigger: JSON.stringify({ kind: 'queue', queue: 'jobs', messageIds: [String(messageId)] }),
+    input: null,
+    scheduledForMs: null,
+    startedAtMs,
+    finishedAtMs: startedAtMs + 5,
+    result: null,
+    error: null,
+    owner: 'host-1',
+    logCount: 0,
+    source: { functionName: 'f', queue: 'jobs', rule: null, owner: 'host-1' },
+    ...overrides,
+    createdAtMs: startedAtMs,
+  };
+}
+
+/** A write as the store reads it back: every column of a run, no `source`. */
+function asRow({ source: _, ...r }: RunWrite) {
+  return { ...r, cancelRequestedAtMs: null };
+}
 
 describe.each(CASES)('store.runs on $label', (backend) => {
   const it_ = backend.skip ? it.skip : it;
@@ -79,18 +108,89 @@ describe.each(CASES)('store.runs on $label', (backend) => {
     expect(await store.runs.get(r.id)).toEqual({ ...done, cancelRequestedAtMs: null });
   });
 
-  it_('gives a batch believed fresh the same outcome when one of its runs is stored', async () => {
+  it_('reads a one-message queue run’s narrow record back as the run it was written as', async () => {
     const store = await backend.open();
-    const stored = run();
-    await store.runs.write([stored]);
-    const fresh = run({ status: 'succeeded', startedAtMs: T0, finishedAtMs: T0 + 1 });
-    const update = { ...stored, status: 'succeeded' as const, startedAtMs: T0, finishedAtMs: T0 + 2 };
-    await store.runs.write([fresh, update], { fresh: true });
-    expect(await store.runs.get(fresh.id)).toEqual({ ...fresh, cancelRequestedAtMs: null });
-    expect(await store.runs.get(update.id)).toEqual({ ...update, cancelRequestedAtMs: null });
-    const another = run({ status: 'failed', finishedAtMs: T0 });
-    await store.runs.write([another], { fresh: true });
-    expect(await store.runs.get(another.id)).toMatchObject({ status: 'failed' });
+    const ok = queueRun(5, 1);
+    const failed = queueRun(1234567, 3, {
+      status: 'failed',
+      error: '{"name":"Error","message":"boom \\"quoted\\""}',
+      createdAtMs: T0 + 1000,
+    });
+    const event = queueRun(36, 1, {
+      triggerKind: 'event',
+      trigger: JSON.stringify({ kind: 'event', rule: 'on "order"', queue: 'rule.x', messageIds: ['36'] }),
+      source: { functionName: 'f', queue: 'rule.x', rule: 'on "order"', owner: 'host-1' },
+      result: '{"sent":true}',
+      createdAtMs: T0 + 2000,
+    });
+    await store.runs.write([ok, failed, event]);
+    for (const r of [ok, failed, event]) {
+      const got = await store.runs.get(r.id);
+      expect(got).toEqual(asRow(r));
+      expect(JSON.parse(got!.trigger)).toEqual(JSON.parse(r.trigger));
+      expect(got!.trigger).toBe(r.trigger);
+    }
+    // Written once: a write retried after a lost connection leaves the record as it was.
+    await store.runs.write([{ ...ok, status: 'failed' }]);
+    expect(await store.runs.get(ok.id)).toEqual(asRow(ok));
+    // Finished: cancelling it changes nothing.
+    expect(await store.runs.cancel(ok.id, ERR, T0 + 9)).toEqual(asRow(ok));
+  });
+
+  it_('lists runs and narrow queue run records as one history, newest first', async () => {
+    const store = await backend.open();
+    const rows: RunWrite[] = [];
+    for (let i = 0; i < 12; i++) {
+      const createdAtMs = T0 + i * 1000;
+      rows.push(
+        i % 3 === 0
+          ? run({ createdAtMs, status: 'failed', error: `{"message":"manual ${i}"}` })
+          : queueRun(100 + i, 1 + (i % 2), {
+              createdAtMs,
+              ...(i % 4 === 1 ? { status: 'timed_out' as const, error: `{"message":"slow ${i}"}` } : {}),
+            }),
+      );
+    }
+    await store.runs.write(rows);
+    const newestFirst = [...rows].sort((a, b) => (a.id < b.id ? 1 : -1)).map(asRow);
+    expect(await store.runs.list({ limit: 100 })).toEqual(newestFirst);
+    // Paging walks both kinds by id.
+    const page1 = await store.runs.list({ limit: 5 });
+    const page2 = await store.runs.list({ limit: 5, beforeId: page1.at(-1)!.id });
+    const page3 = await store.runs.list({ limit: 5, beforeId: page2.at(-1)!.id });
+    expect([...page1, ...page2, ...page3]).toEqual(newestFirst);
+    const ids = (f: Omit<Parameters<Store['runs']['list']>[0], 'limit'>) =>
+      store.runs.list({ limit: 100, ...f }).then((rs) => rs.map((r) => r.id));
+    const expected = (pick: (r: RunWrite) => boolean) => newestFirst.filter(pick).map((r) => r.id);
+    expect(await ids({ triggerKind: 'queue' })).toEqual(expected((r) => r.triggerKind === 'queue'));
+    expect(await ids({ statuses: ['failed', 'timed_out'] })).toEqual(
+      expected((r) => r.status === 'failed' || r.status === 'timed_out'),
+    );
+    expect(await ids({ status: 'succeeded', functionName: 'f' })).toEqual(
+      expected((r) => r.status === 'succeeded'),
+    );
+    expect(await ids({ functionName: 'g' })).toEqual([]);
+    expect(await ids({ invocationId: rows[4]!.invocationId })).toEqual([rows[4]!.id]);
+    expect(await ids({ search: 'SLOW 5' })).toEqual([rows[5]!.id]);
+    expect(await ids({ fromMs: rows[4]!.createdAtMs, toMs: rows[8]!.createdAtMs })).toEqual(
+      expected((r) => r.createdAtMs >= rows[4]!.createdAtMs && r.createdAtMs < rows[8]!.createdAtMs),
+    );
+    const buckets = await store.runs.countByBucket(T0, 6000);
+    const count = (bucket: number, status: string) =>
+      buckets.find((b) => b.bucket === bucket && b.status === status)?.count ?? 0;
+    expect(count(0, 'failed') + count(1, 'failed')).toBe(4);
+    expect(
+      count(0, 'succeeded') + count(1, 'succeeded') + count(1, 'timed_out') + count(0, 'timed_out'),
+    ).toBe(8);
+    // Log lines of a narrow record count on it and are found by search; retention takes both kinds.
+    const q = rows[2]!;
+    await store.runs.appendLogs([line(q.id, 1, { msg: 'charged card 4242' })]);
+    expect(await store.runs.get(q.id)).toMatchObject({ logCount: 1 });
+    expect(await ids({ search: 'card 4242' })).toEqual([q.id]);
+    expect(await store.runs.deleteFinishedBefore(runIdPrefix(T0 + 6000), 100)).toBe(6);
+    expect(await store.runs.get(q.id)).toBeNull();
+    expect(await store.runs.logs(q.id, 0, 10)).toEqual([]);
+    expect(await store.runs.list({ limit: 100 })).toEqual(newestFirst.slice(0, 6));
   });
 
   it_('applies writes of one run in order inside a large batch too', async () => {
@@ -150,7 +250,7 @@ describe.each(CASES)('store.runs on $label', (backend) => {
         owner: text,
       }),
     );
-    await store.runs.write(runs, { fresh: true });
+    await store.runs.write(runs);
     for (const r of runs) expect(await store.runs.get(r.id)).toEqual({ ...r, cancelRequestedAtMs: null });
   });
 

@@ -141,7 +141,8 @@ describe('SQLite migration 0008 (runs rebuilt with a cheaper status check)', () 
           "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL ORDER BY name",
         )
         .all();
-      expect(indexes.map((r) => r['name'])).toEqual(['runs_failures', 'runs_function']);
+      // 0008's two, and the dashboard's runs_active (0012) from the later migrations.
+      expect(indexes.map((r) => r['name'])).toEqual(['runs_active', 'runs_failures', 'runs_function']);
       const bad = db.prepare(INSERT);
       expect(() => bad.run('0000000003ccc-1', '0000000003ccc', 'done', 3, 0, null)).toThrow(
         /CHECK constraint failed/,

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { NAME_LIMITS } from '../../core/names.ts';
 import type { FunctionDefinition } from '../../runtime/function.ts';
 import { ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 import { RunSchema } from './runs.ts';
 
 const DEFAULT_WAIT_MS = 30_000;

@@ -3,7 +3,7 @@
 
 import { Type } from 'typebox';
 import { VERSION } from '../../version.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),

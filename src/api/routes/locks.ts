@@ -6,7 +6,7 @@ import { MainspringError } from '../../core/errors.ts';
 import { NAME_LIMITS } from '../../core/names.ts';
 import type { Lease } from '../../locks/locks.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const LeaseSchema = Type.Object({
   name: Type.String(),

@@ -3,7 +3,7 @@
 // Prometheus the token with `authorization: { credentials: … }` in its scrape config.
 
 import { Type } from 'typebox';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 export function metricsRoutes(app: Api, { metrics }: ApiDeps): void {
   app.get(

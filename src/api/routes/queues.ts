@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { NAME_LIMITS } from '../../core/names.ts';
 import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const SendOptions = {
   delay: Type.Optional(DurationSchema),

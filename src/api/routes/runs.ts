@@ -9,7 +9,7 @@ import { NAME_LIMITS } from '../../core/names.ts';
 import { RUN_STATUSES, type RunLogLine, type Runs } from '../../runtime/runs.ts';
 import type { RunStatus, TriggerKind } from '../../store/run-row.ts';
 import { ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'queue', 'event', 'schedule', 'task', 'webhook'];
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
@@ -122,8 +122,28 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         querystring: Type.Object(
           {
             function: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_LIMITS.function })),
-            status: Type.Optional(Type.Enum([...RUN_STATUSES])),
+            status: Type.Optional(
+              Type.String({
+                pattern: `^(${RUN_STATUSES.join('|')})(,(${RUN_STATUSES.join('|')}))*$`,
+                maxLength: 100,
+                description: `One or more of ${RUN_STATUSES.join(', ')}, comma-separated (any of them)`,
+              }),
+            ),
             trigger: Type.Optional(Type.Enum([...TRIGGER_KINDS])),
+            invocation: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 128,
+                description: 'Only the attempts of this invocation',
+              }),
+            ),
+            q: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description: 'A case-insensitive substring of the input, the error or a log line',
+              }),
+            ),
             from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
             to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before' })),
             cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -149,7 +169,9 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
       const q = req.query;
       return runs.list({
         ...(q.function !== undefined ? { function: q.function } : {}),
-        ...(q.status !== undefined ? { status: q.status as RunStatus } : {}),
+        ...(q.status !== undefined ? { statuses: q.status.split(',') as RunStatus[] } : {}),
+        ...(q.invocation !== undefined ? { invocation: q.invocation } : {}),
+        ...(q.q !== undefined ? { search: q.q } : {}),
         ...(q.trigger !== undefined ? { trigger: q.trigger as TriggerKind } : {}),
         ...(q.from !== undefined ? { from: instant(q.from, 'from') } : {}),
         ...(q.to !== undefined ? { to: instant(q.to, 'to') } : {}),
@@ -157,6 +179,53 @@ export function runRoutes(app: Api, { runs }: ApiDeps): void {
         ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
       });
     },
+  );
+
+  app.get(
+    '/v1/runs/hourly',
+    {
+      schema: {
+        summary: 'Runs per hour and status',
+        description:
+          "Runs created in the last `hours` hours (default 24), oldest hour first: the dashboard's chart.",
+        tags: ['runs'],
+        querystring: Type.Object(
+          { hours: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: '1 to 168' })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            from: DateTime,
+            hours: Type.Array(
+              Type.Object({ start: DateTime, counts: Type.Record(Type.String(), Type.Integer()) }),
+            ),
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (req) => {
+      const { from, hours } = await runs.hourly(Number(req.query.hours ?? 24));
+      return {
+        from: from.toISOString(),
+        hours: hours.map((h) => ({ start: h.start.toISOString(), counts: h.counts })),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/runs/:id/retry',
+    {
+      schema: {
+        summary: 'Run a failed run again',
+        description:
+          'Invokes the function again with the same input, as a new invocation whose trigger is `{ kind: "manual", retryOf: <id> }`. Only failed, timed-out or cancelled runs (else 409).',
+        tags: ['runs'],
+        params: Id,
+        response: { 200: Type.Object({ run: RunSchema }), 409: ErrorSchema, ...Errors },
+      },
+    },
+    async (req) => ({ run: await runs.retry(req.params.id) }),
   );
 
   app.get(

@@ -11,11 +11,12 @@
 // module, whose E_SCHEDULE_INVALID errors name the field in `details.field`.
 
 import { Type } from 'typebox';
+import { MainspringError } from '../../core/errors.ts';
 import { NAME_LIMITS } from '../../core/names.ts';
 import { RUN_STATUSES } from '../../runtime/runs.ts';
 import type { CreateScheduleInput, UpdateScheduleInput } from '../../scheduler/spec.ts';
 import { DurationSchema, ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const DateTime = Type.String({ format: 'date-time' });
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
@@ -149,7 +150,7 @@ const Name = Type.Object({
 });
 const Errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
-export function scheduleRoutes(app: Api, { schedules }: ApiDeps): void {
+export function scheduleRoutes(app: Api, { schedules, runs, queues, workflows }: ApiDeps): void {
   app.get(
     '/v1/schedules',
     {
@@ -272,6 +273,49 @@ export function scheduleRoutes(app: Api, { schedules }: ApiDeps): void {
       async (req) => schedules[action](req.params.name),
     );
   }
+
+  app.post(
+    '/v1/schedules/:name/run',
+    {
+      schema: {
+        summary: "Run a schedule's target once, now",
+        description:
+          'Outside its cadence: its next tick does not move, and it works while disabled. A function target answers the new run, a queue target the message id, a workflow target the execution id. An HTTP target answers 409: call its URL yourself.',
+        tags: ['schedules'],
+        params: Name,
+        response: {
+          200: Type.Object({
+            runId: Type.Optional(Type.String()),
+            messageId: Type.Optional(Type.String()),
+            executionId: Type.Optional(Type.String()),
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (req) => {
+      const s = await schedules.get(req.params.name);
+      const t = s.target;
+      switch (t.kind) {
+        case 'function': {
+          const run = await runs.invoke(t.function, s.payload, {
+            trigger: { kind: 'manual', by: `schedule:${s.name}` },
+          });
+          return { runId: run.id };
+        }
+        case 'queue':
+          return { messageId: await queues.send(t.queue, s.payload ?? {}) };
+        case 'workflow':
+          return { executionId: (await workflows.start(t.workflow, s.payload)).id };
+        default:
+          throw new MainspringError(
+            'E_CONFLICT',
+            `schedule ${s.name} sends an HTTP request; run now works for function, queue and workflow targets`,
+            { details: { field: 'target' } },
+          );
+      }
+    },
+  );
 
   app.get(
     '/v1/schedules/:name/next',

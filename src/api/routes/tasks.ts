@@ -16,7 +16,7 @@ import { invalidField } from '../../scheduler/spec.ts';
 import { MAX_TASK_ID, type TaskInput } from '../../scheduler/tasks.ts';
 import type { TaskStatus } from '../../store/schedule-row.ts';
 import { ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const DateTime = Type.String({ format: 'date-time' });
 

@@ -8,7 +8,7 @@ import { MainspringError } from '../../core/errors.ts';
 import { webhookEvent } from '../../events/webhooks/ingest.ts';
 import type { WebhookSourceConfig } from '../../events/webhooks/verify.ts';
 import { ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 /** True for a webhook path whose source is signed: its signature, not the API token, authenticates it. */
 export function isSignedWebhookPath(

@@ -17,7 +17,7 @@ import { NAME_LIMITS } from '../../core/names.ts';
 import { type ExecutionStatus, FINISHED_STATUSES } from '../../store/workflow-row.ts';
 import { EXECUTION_STATUSES, type Execution } from '../../workflow/client.ts';
 import { ErrorSchema } from '../schemas.ts';
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../types.ts';
 
 const DateTime = Type.String({ format: 'date-time' });
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
@@ -92,7 +92,13 @@ const Page = Type.Object({
 });
 
 const paging = {
-  status: Type.Optional(StatusSchema),
+  status: Type.Optional(
+    Type.String({
+      pattern: `^(${EXECUTION_STATUSES.join('|')})(,(${EXECUTION_STATUSES.join('|')}))*$`,
+      maxLength: 100,
+      description: `One or more of ${EXECUTION_STATUSES.join(', ')}, comma-separated (any of them)`,
+    }),
+  ),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   // Query values are strings (the API's Ajv does not coerce): numbers are matched as text.
   limit: Type.Optional(
@@ -134,7 +140,7 @@ export function workflowRoutes(app: Api, { workflows }: ApiDeps): void {
   const list = (q: { status?: string; cursor?: string; limit?: string }, workflow?: string) =>
     workflows.list({
       ...(workflow !== undefined ? { workflow } : {}),
-      ...(q.status !== undefined ? { status: q.status as ExecutionStatus } : {}),
+      ...(q.status !== undefined ? { statuses: q.status.split(',') as ExecutionStatus[] } : {}),
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
       ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
     });

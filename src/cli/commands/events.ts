@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { MainspringError } from '../../core/errors.ts';
-import type { StoredEvent } from '../../events/bus.ts';
+import type { StoredEvent } from '../../events/event.ts';
 import { addClientOptions, type ClientFlags, out, withClient } from '../connect.ts';
 
 interface PutResult {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { clockFromEnv } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
-import type { CronObject } from '../../schedule/index.ts';
+import type { CronObject } from '../../expressions/index.ts';
 
 interface NextFlags {
   tz: string;
@@ -82,7 +82,7 @@ export function registerScheduleCommand(program: Command): void {
       const count = readCount(flags.count);
       const from = readFrom(flags.from);
       const text = readExpression(expression);
-      const { formatInTimeZone, parseSchedule } = await import('../../schedule/index.ts');
+      const { formatInTimeZone, parseSchedule } = await import('../../expressions/index.ts');
       const s = parseSchedule(text, { timezone: flags.tz });
       const times = s.next(from, count);
       if (flags.json) {

@@ -5,7 +5,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { MainspringError } from '../../core/errors.ts';
-import type { PutEventEntry } from '../bus.ts';
+import type { PutEventEntry } from '../event.ts';
 import { type Headers, verifyWebhook, type WebhookSourceConfig } from './verify.ts';
 
 function parseBody(source: string, raw: Buffer, contentType: string | undefined): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { isMainspringError, MainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import type {
+  ChangeMarks,
   EventStore,
   LockStore,
   QueueStore,
@@ -17,6 +18,7 @@ import type {
   Unlisten,
 } from '../types.ts';
 import { WORKFLOW_CHANNEL, type WorkflowStore } from '../workflow-row.ts';
+import { readChangeMarks } from './changes.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgEventStore } from './events.ts';
 import { PgListener } from './listener.ts';
@@ -104,6 +106,11 @@ export class PgStore implements Store {
   async ping(): Promise<void> {
     this.#check();
     await this.pool.query('SELECT 1');
+  }
+
+  async changeMarks(): Promise<ChangeMarks> {
+    this.#check();
+    return readChangeMarks(this.pool);
   }
 
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {

@@ -4,28 +4,26 @@
 
 import type pg from 'pg';
 import {
+  type ClaimedMessage,
+  type ClaimOptions,
+  type FailedReceipt,
+  type InsertedMessage,
+  type ListMessagesOptions,
   MESSAGE_COLUMNS,
+  type MessageRow,
+  type NewMessage,
+  type QueueCounts,
+  type QueueRow,
+  type QueueStore,
   type RawClaimed,
   type RawMessage,
   type RawQueue,
+  type Receipt,
+  type RedriveFilter,
   toClaimed,
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
-import type {
-  ClaimedMessage,
-  ClaimOptions,
-  FailedReceipt,
-  InsertedMessage,
-  ListMessagesOptions,
-  MessageRow,
-  NewMessage,
-  QueueCounts,
-  QueueRow,
-  QueueStore,
-  Receipt,
-  RedriveFilter,
-} from '../types.ts';
 import { transaction } from './connect.ts';
 
 const RETURN_CLAIMED =

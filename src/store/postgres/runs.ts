@@ -1,15 +1,18 @@
-// The run history on PostgreSQL: runs and their log lines. Every operation is one
+// The run history on PostgreSQL: runs, the narrow records of one-message queue runs
+// (queue_runs, read through the queue_run_rows view in the shape of runs; see migration
+// 0011), and their log lines. Reads take both tables as one history. Every operation is one
 // statement; batches (writes, log lines) pass one JSON array, whatever their size.
 
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Filter, PG_PARAM } from '../filter.ts';
 import {
   LOG_COLUMNS,
   type LogRow,
   type NewLogLine,
+  putQueueRunValues,
   putRunValues,
+  QUEUE_RUN_VALUES,
+  type QueueRunSource,
   type RawLog,
   type RawRun,
   RUN_COLUMNS,
@@ -19,11 +22,11 @@ import {
   type RunStatus,
   type RunStore,
   type RunWrite,
+  runIdPrefix,
   TERMINAL_STATUSES,
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
-import { withClient } from './connect.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -57,8 +60,28 @@ const START = `
    WHERE id = ANY($1::text[]) AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 
-// One run by id $1.
-const GET = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`;
+// Store the narrow records of one-message queue runs ($1: a JSON array of arrays, in
+// putQueueRunValues' order). A record is written once, so the insert has no conflict clause:
+// its speculative insertion would cost about a fifth of the row (npm run bench:record-shapes).
+// Only a write retried after a lost connection can find one stored; that retry goes again with
+// ON CONFLICT DO NOTHING and leaves the stored ones be.
+const INSERT_QUEUE_RUNS = `
+  INSERT INTO queue_runs (id, source, message_id, status, started_at_ms, finished_at_ms, result, error, log_count)
+  SELECT r->>0, (r->>1)::int, (r->>2)::bigint, r->>3, (r->>4)::bigint, (r->>5)::bigint, r->>6, r->>7, (r->>8)::int
+    FROM jsonb_array_elements($1::jsonb) AS r`;
+const INSERT_QUEUE_RUNS_AGAIN = `${INSERT_QUEUE_RUNS} ON CONFLICT (id) DO NOTHING`;
+const UNIQUE_VIOLATION = '23505';
+
+// The id of source (function $1, queue $2, rule $3 or '', owner $4 or ''), stored the first
+// time (the no-op update lets RETURNING answer for one already stored, by this process or another).
+const SOURCE_ID = `
+  INSERT INTO queue_run_sources (function_name, queue, rule, owner) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (function_name, queue, rule, owner) DO UPDATE SET owner = excluded.owner
+  RETURNING id`;
+
+// One run by id $1, wherever it is kept.
+const GET = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1
+  UNION ALL SELECT ${RUN_COLUMNS} FROM queue_run_rows WHERE id = $1`;
 
 // Cancel run $1 at $3 (now, ms): a queued one becomes cancelled with error $2; a running one records
 // the first cancellation request; a finished one is left as it was. Returns the row after.
@@ -93,10 +116,11 @@ const APPEND_LOGS = `
            WITH ORDINALITY AS l(run_id, function_name, seq, at_ms, level, msg, fields, n)
      ORDER BY n
     ON CONFLICT (run_id, seq) DO NOTHING
-    RETURNING run_id)
-  UPDATE runs SET log_count = runs.log_count + s.n
-    FROM (SELECT run_id, count(*) AS n FROM stored GROUP BY run_id) s
-   WHERE runs.id = s.run_id`;
+    RETURNING run_id),
+  counts AS (SELECT run_id, count(*) AS n FROM stored GROUP BY run_id),
+  queue_run_counts AS (
+    UPDATE queue_runs SET log_count = queue_runs.log_count + c.n FROM counts c WHERE queue_runs.id = c.run_id)
+  UPDATE runs SET log_count = runs.log_count + c.n FROM counts c WHERE runs.id = c.run_id`;
 
 // Up to $3 lines of run $1 with seq after $2, in order.
 const LOGS = `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`;
@@ -107,14 +131,18 @@ const FUNCTION_LOGS = `
    WHERE function_name = $1 AND id > $2 AND at_ms >= $3
    ORDER BY id LIMIT $4`;
 
-// Delete the oldest $2 finished runs with an id below $1 (created before the cutoff) and their
-// log lines. Rows locked by another transaction (a cancel in flight) wait for the next batch.
+// Delete the oldest $2 finished runs with an id below $1 (created before the cutoff) of each
+// table (every queue run record is finished) and their log lines; returns how many runs. Rows
+// locked by another transaction (a cancel in flight) wait for the next batch.
 const DELETE_FINISHED = `
   WITH doomed AS (
     SELECT id FROM runs WHERE id < $1 AND status IN ${TERMINAL} ORDER BY id LIMIT $2
        FOR UPDATE SKIP LOCKED),
-  logs AS (DELETE FROM run_logs WHERE run_id IN (SELECT id FROM doomed))
-  DELETE FROM runs WHERE id IN (SELECT id FROM doomed)`;
+  doomed_queue_runs AS (SELECT id FROM queue_runs WHERE id < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED),
+  logs AS (DELETE FROM run_logs WHERE run_id IN (SELECT id FROM doomed UNION ALL SELECT id FROM doomed_queue_runs)),
+  gone AS (DELETE FROM runs WHERE id IN (SELECT id FROM doomed) RETURNING 1),
+  gone_queue_runs AS (DELETE FROM queue_runs WHERE id IN (SELECT id FROM doomed_queue_runs) RETURNING 1)
+  SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM gone_queue_runs) AS n`;
 
 const terminal = new Set<RunStatus>(TERMINAL_STATUSES);
 
@@ -133,10 +161,25 @@ function collapse(runs: readonly RunWrite[]): RunWrite[] {
   return [...byId.values()];
 }
 
+// The dashboard's search: the input, the error, or any of the run's log lines (ILIKE with
+// backslash escapes). Bounded by the other filters and the page size: newest first, it stops at
+// the page's last match.
+const SEARCH = `(r.input ILIKE ? ESCAPE '\\' OR r.error ILIKE ? ESCAPE '\\' OR EXISTS (
+  SELECT 1 FROM run_logs l WHERE l.run_id = r.id AND l.msg ILIKE ? ESCAPE '\\'))`;
+
+// Runs since a time, by bucket and status: the id range (ids start with their creation time)
+// keeps it on the primary key.
+const BUCKETS = `SELECT (created_at_ms - $1) / $2 AS bucket, status, count(*) AS count
+  FROM (SELECT created_at_ms, status FROM runs WHERE id >= $3 AND created_at_ms >= $1
+        UNION ALL SELECT started_at_ms, status FROM queue_runs WHERE id >= $3 AND started_at_ms >= $1) AS r
+  GROUP BY bucket, status`;
+
 export class PgRunStore implements RunStore {
   readonly #db: pg.Pool;
   /** For writes of runs and lines: commits without waiting for the WAL flush. */
   readonly #fast: pg.Pool;
+  /** The stored id of each consumer's source (see QueueRunSource). */
+  readonly #sources = new WeakMap<QueueRunSource, number>();
 
   /**
    * `fast` commits without waiting for the WAL flush: a crash of the server may lose the last
@@ -147,34 +190,38 @@ export class PgRunStore implements RunStore {
     this.#fast = fast;
   }
 
-  async write(runs: readonly RunWrite[], options: { readonly fresh?: boolean } = {}): Promise<void> {
+  async write(runs: readonly RunWrite[]): Promise<void> {
     if (runs.length === 0) return;
-    const rs = collapse(runs);
-    if (options.fresh) {
-      // COPY skips the upsert's speculative insertion and the JSON; a run that turns out to
-      // be stored sends the batch the full way.
-      try {
-        await this.#copy(rs);
-        return;
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== '23505') throw err;
+    const full: RunWrite[] = [];
+    const narrow: unknown[][] = [];
+    for (const r of runs) {
+      if (!r.source) full.push(r);
+      else {
+        const v = new Array<unknown>(QUEUE_RUN_VALUES);
+        putQueueRunValues(v, 0, r, this.#sources.get(r.source) ?? (await this.#sourceOf(r.source)));
+        narrow.push(v);
       }
     }
-    await this.#fast.query(WRITE, runParams(rs));
+    await Promise.all([
+      full.length > 0 ? this.#fast.query(WRITE, runParams(collapse(full))) : null,
+      narrow.length > 0 ? this.#insertQueueRuns(JSON.stringify(narrow)) : null,
+    ]);
   }
 
-  async #copy(rs: readonly RunWrite[]): Promise<void> {
-    await withClient(this.#fast, async (client, discard) => {
-      try {
-        const copy = client.query(copyFrom(COPY_RUNS));
-        copy.end(copyText(rs));
-        await finished(copy);
-      } catch (err) {
-        // A connection whose COPY failed is not trusted with the next statement.
-        discard(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      }
-    });
+  async #sourceOf(source: QueueRunSource): Promise<number> {
+    const key = [source.functionName, source.queue, source.rule ?? '', source.owner ?? ''];
+    const { rows } = await this.#fast.query<{ id: number }>(SOURCE_ID, key);
+    this.#sources.set(source, rows[0]!.id);
+    return rows[0]!.id;
+  }
+
+  async #insertQueueRuns(json: string): Promise<void> {
+    try {
+      await this.#fast.query(INSERT_QUEUE_RUNS, [json]);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+      await this.#fast.query(INSERT_QUEUE_RUNS_AGAIN, [json]);
+    }
   }
 
   async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {
@@ -190,22 +237,42 @@ export class PgRunStore implements RunStore {
 
   async list(filter: RunFilter): Promise<RunRow[]> {
     const f = new Filter<unknown>(PG_PARAM);
-    f.add('function_name = ?', filter.functionName);
-    f.add('status = ?', filter.status);
-    f.add('trigger_kind = ?', filter.triggerKind);
-    f.add('created_at_ms >= ?', filter.fromMs);
-    f.add('created_at_ms < ?', filter.toMs);
-    f.add('id < ?', filter.beforeId);
+    f.add('r.function_name = ?', filter.functionName);
+    f.add('r.status = ?', filter.status);
+    f.add('r.trigger_kind = ?', filter.triggerKind);
+    f.add('r.invocation_id = ?', filter.invocationId);
+    if (filter.statuses && filter.statuses.length > 0)
+      f.add(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
+    if (filter.search !== undefined) {
+      const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      f.add(SEARCH, like, like, like);
+    }
+    f.add('r.created_at_ms >= ?', filter.fromMs);
+    f.add('r.created_at_ms < ?', filter.toMs);
+    f.add('r.id < ?', filter.beforeId);
     const { where: clause, limit } = f.end(filter.limit);
-    // Runs matching the filter, newest first by id, up to the last parameter (the limit).
-    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${clause} ORDER BY id DESC LIMIT ${limit}`;
+    // Runs matching the filter, newest first by id, up to the last parameter (the limit): each
+    // table's newest, merged.
+    const newest = (table: string) =>
+      `(SELECT ${RUN_COLUMNS} FROM ${table} r ${clause} ORDER BY id DESC LIMIT ${limit})`;
+    const sql = `${newest('runs')} UNION ALL ${newest('queue_run_rows')} ORDER BY id DESC LIMIT ${limit}`;
     const { rows } = await this.#db.query<RawRun>(sql, f.params);
     return rows.map(toRunRow);
   }
 
+  async countByBucket(fromMs: number, bucketMs: number) {
+    const { rows } = await this.#db.query<{ bucket: string; status: RunStatus; count: string }>(BUCKETS, [
+      fromMs,
+      bucketMs,
+      runIdPrefix(fromMs),
+    ]);
+    return rows.map((r) => ({ bucket: Number(r.bucket), status: r.status, count: Number(r.count) }));
+  }
+
   async cancel(id: string, error: string, nowMs: number): Promise<RunRow | null> {
     const { rows } = await this.#db.query<RawRun>(CANCEL, [id, error, nowMs]);
-    return rows[0] ? toRunRow(rows[0]) : null;
+    // A queue run record is finished: it stays as it is.
+    return rows[0] ? toRunRow(rows[0]) : this.get(id);
   }
 
   async cancelRequested(ids: readonly string[]): Promise<string[]> {
@@ -240,41 +307,9 @@ export class PgRunStore implements RunStore {
   }
 
   async deleteFinishedBefore(beforeId: string, limit: number): Promise<number> {
-    const { rowCount } = await this.#db.query(DELETE_FINISHED, [beforeId, limit]);
-    return rowCount ?? 0;
+    const { rows } = await this.#db.query<{ n: string }>(DELETE_FINISHED, [beforeId, limit]);
+    return Number(rows[0]!.n);
   }
-}
-
-// Runs believed new, as COPY text (see copyText): the server's cheapest way in, about a
-// fifth less of its time a run than INSERT_RUNS, which parses JSON and evaluates 16
-// expressions a row. Fails with a unique violation if one is stored.
-const COPY_RUNS = `
-  COPY runs (id, function_name, invocation_id, attempt, status, trigger_kind, trigger, input,
-             scheduled_for_ms, created_at_ms, started_at_ms, finished_at_ms, result, error, owner, log_count)
-  FROM STDIN`;
-
-/** COPY's text format: values by tab, rows by newline, null as \N, and those characters escaped. */
-function copyText(rs: readonly RunWrite[]): string {
-  const values = new Array<unknown>(RUN_VALUES);
-  const lines = new Array<string>(rs.length);
-  for (let i = 0; i < rs.length; i++) {
-    putRunValues(values, 0, rs[i]!);
-    for (let k = 0; k < RUN_VALUES; k++) {
-      const v = values[k];
-      if (v === null) values[k] = '\\N';
-      else if (typeof v === 'string' && COPY_SPECIAL.test(v))
-        values[k] = v.replace(COPY_SPECIAL_ALL, copyEscape);
-    }
-    lines[i] = values.join('\t');
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-function copyEscape(c: string): string {
-  return COPY_ESCAPES[c]!;
 }
 
 /** WRITE's and INSERT_RUNS's parameter: the runs as one JSON array of arrays (no keys to send). */

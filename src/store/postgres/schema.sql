@@ -57,6 +57,43 @@ TABLE queue_dedup
   message_id bigint NOT NULL
   expires_at_ms bigint NOT NULL
 
+TABLE queue_run_rows
+  id text
+  function_name text
+  invocation_id text
+  attempt integer
+  status text
+  trigger_kind text
+  trigger text
+  input text
+  scheduled_for_ms bigint
+  created_at_ms bigint
+  started_at_ms bigint
+  finished_at_ms bigint
+  result text
+  error text
+  cancel_requested_at_ms bigint
+  owner text
+  log_count integer
+
+TABLE queue_run_sources
+  id integer NOT NULL
+  function_name text NOT NULL
+  queue text NOT NULL
+  rule text NOT NULL
+  owner text NOT NULL
+
+TABLE queue_runs
+  id text NOT NULL
+  source integer NOT NULL
+  message_id bigint NOT NULL
+  status text NOT NULL
+  started_at_ms bigint NOT NULL
+  finished_at_ms bigint NOT NULL
+  result text
+  error text
+  log_count integer NOT NULL
+
 TABLE queues
   name text NOT NULL
   config jsonb NOT NULL
@@ -182,10 +219,15 @@ CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (
 CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms);
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
+CREATE UNIQUE INDEX queue_run_sources_function_name_queue_rule_owner_key ON queue_run_sources USING btree (function_name, queue, rule, owner);
+CREATE UNIQUE INDEX queue_run_sources_pkey ON queue_run_sources USING btree (id);
+CREATE INDEX queue_runs_failures ON queue_runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
+CREATE UNIQUE INDEX queue_runs_pkey ON queue_runs USING btree (id);
 CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);
 CREATE INDEX run_logs_function ON run_logs USING btree (function_name, id);
 CREATE UNIQUE INDEX run_logs_pkey ON run_logs USING btree (id);
 CREATE UNIQUE INDEX run_logs_run_seq ON run_logs USING btree (run_id, seq);
+CREATE INDEX runs_active ON runs USING btree (status) WHERE (status = ANY (ARRAY['queued'::text, 'running'::text]));
 CREATE INDEX runs_failures ON runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
 CREATE INDEX runs_function ON runs USING btree (function_name, id);
 CREATE UNIQUE INDEX runs_pkey ON runs USING btree (id);
@@ -214,6 +256,9 @@ CONSTRAINT file_announcements.file_announcements_pkey PRIMARY KEY (trigger, key)
 CONSTRAINT locks.locks_pkey PRIMARY KEY (name);
 CONSTRAINT messages.messages_pkey PRIMARY KEY (id);
 CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);
+CONSTRAINT queue_run_sources.queue_run_sources_function_name_queue_rule_owner_key UNIQUE (function_name, queue, rule, owner);
+CONSTRAINT queue_run_sources.queue_run_sources_pkey PRIMARY KEY (id);
+CONSTRAINT queue_runs.queue_runs_pkey PRIMARY KEY (id);
 CONSTRAINT queues.queues_pkey PRIMARY KEY (name);
 CONSTRAINT run_logs.run_logs_pkey PRIMARY KEY (id);
 CONSTRAINT runs.runs_pkey PRIMARY KEY (id);

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { PG_DIALECT, patchUpdate } from '../dialect.ts';
 import { Filter, PG_PARAM } from '../filter.ts';
 import type {
   CallbackResolution,
@@ -215,6 +216,8 @@ export class PgWorkflowStore implements WorkflowStore {
     f.add('workflow = ?', filter.workflow);
     f.add('status = ?', filter.status);
     f.add('parent_id = ?', filter.parentId);
+    if (filter.statuses && filter.statuses.length > 0)
+      f.add(`status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
     f.add('seq < ?', filter.beforeSeq);
     const { where: clause, limit } = f.end(filter.limit);
     // Executions matching the filter, newest first, up to the last parameter (the limit).
@@ -277,7 +280,7 @@ export class PgWorkflowStore implements WorkflowStore {
         const { rows } = await c.query<{ n: number }>(UPSERT_OPS, columns);
         added = rows[0]!.n;
       }
-      const { sql, params } = patchUpdate(executionId, token, patch, added, nowMs);
+      const { sql, params } = patchUpdate<unknown>(PG_DIALECT, executionId, token, patch, added, nowMs);
       const { rows } = await c.query<RawExecution>(sql, params);
       const row = toExecutionRow(rows[0]!);
       if (isFinished(row.status)) await this.#propagate(c, row, nowMs);
@@ -391,58 +394,4 @@ export class PgWorkflowStore implements WorkflowStore {
   #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return transaction(this.#db, fn);
   }
-}
-
-/**
- * The checkpoint's update of execution $1 held with token $2: the patch's columns, $3 more
- * operations, updated at $4 (now). Finishing clears the lease and the due time (the due index
- * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
- * time, or now when woken or asked to stop meanwhile (the next claim then stops it). Returns
- * the row after.
- */
-function patchUpdate(
-  id: string,
-  token: string,
-  patch: ExecutionPatch,
-  added: number,
-  nowMs: number,
-): { sql: string; params: unknown[] } {
-  const params: unknown[] = [id, token, added, nowMs];
-  const p = (v: unknown, type: string) => {
-    params.push(v);
-    return `$${params.length}::${type}`;
-  };
-  const sets = ['op_count = op_count + $3', 'updated_at_ms = $4'];
-  const columns = [
-    ['status', patch.status],
-    ['output', patch.output],
-    ['error', patch.error],
-    ['progress', patch.progress],
-    ['wait', patch.wait],
-  ] as const;
-  for (const [column, value] of columns)
-    if (value !== undefined) sets.push(`${column} = ${p(value, 'text')}`);
-  if (patch.status !== undefined && isFinished(patch.status)) {
-    sets.push(
-      `finished_at_ms = ${patch.finishedAtMs != null ? p(patch.finishedAtMs, 'bigint') : 'coalesce(finished_at_ms, $4)'}`,
-      'due_at_ms = NULL',
-      'lease_token = NULL',
-      'lease_until_ms = NULL',
-      'woken = false',
-    );
-  } else {
-    if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs, 'bigint')}`);
-    if (patch.release) {
-      sets.push(
-        `due_at_ms = CASE WHEN woken OR stop_requested_at_ms IS NOT NULL THEN $4 ELSE ${p(patch.release.dueAtMs, 'bigint')} END`,
-        'woken = false',
-        'lease_token = NULL',
-        'lease_until_ms = NULL',
-      );
-    }
-  }
-  return {
-    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = $1 AND lease_token = $2 RETURNING ${EXECUTION_COLUMNS}`,
-    params,
-  };
 }

@@ -21,37 +21,11 @@ const HANDOVER_CHANGES = 10_000;
 /** How often a file not yet handed over is looked at (real time: this is I/O housekeeping). */
 const WATCH_MS = 50;
 
-// The thread: a PASSIVE checkpoint (never blocks readers or writers) every 50 ms while the
-// log keeps growing, backing off to 1 s while it does not. It answers 'close' by closing its
-// connection, so the store's own connection is the last and removes the log on close.
-const THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { DatabaseSync } = require('node:sqlite');
-const db = new DatabaseSync(workerData.path);
-db.exec('PRAGMA busy_timeout = 5000');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-let delay = 50;
-let timer = null;
-let closed = false;
-let last = '';
-function pass() {
-  timer = null;
-  const r = checkpoint.get();
-  const now = r.log + '/' + r.checkpointed;
-  delay = now !== last ? 50 : Math.min(delay * 2, 1000);
-  last = now;
-  if (!closed) timer = setTimeout(pass, delay);
-}
-parentPort.on('message', (m) => {
-  if (m !== 'close') return;
-  closed = true;
-  if (timer) clearTimeout(timer);
-  db.close();
-  parentPort.close();
-});
-parentPort.postMessage('running');
-pass();
-`;
+// The thread's module: .ts when the library runs from its sources (tests), .js from dist/.
+const THREAD = new URL(
+  `./checkpoint-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
 
 interface Entry {
   readonly path: string;
@@ -62,17 +36,12 @@ interface Entry {
   exited: Promise<void> | null;
   /** Whether the thread has taken checkpoints over. */
   running: boolean;
-  /** Called once, when the file turns out to be busy (see HANDOVER_CHANGES). */
-  readonly onBusy: (() => void)[];
 }
 
 const entries = new Map<string, Entry>();
 
-/**
- * Registers a connection to a file; checkpoints move to a thread once the file is busy, and
- * `onBusy` is called then (at once if it already is).
- */
-export function attachCheckpointer(path: string, db: DatabaseSync, onBusy?: () => void): void {
+/** Registers a connection to a file; checkpoints move to a thread once the file is busy. */
+export function attachCheckpointer(path: string, db: DatabaseSync): void {
   let entry = entries.get(path);
   if (!entry) {
     entry = {
@@ -82,7 +51,6 @@ export function attachCheckpointer(path: string, db: DatabaseSync, onBusy?: () =
       thread: null,
       exited: null,
       running: false,
-      onBusy: [],
     };
     entries.set(path, entry);
     const e = entry;
@@ -90,8 +58,6 @@ export function attachCheckpointer(path: string, db: DatabaseSync, onBusy?: () =
   }
   entry.connections.set(db, db.prepare('SELECT total_changes() AS n'));
   if (entry.running) db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-  if (onBusy && entry.thread) onBusy();
-  else if (onBusy) entry.onBusy.push(onBusy);
 }
 
 /** Unregisters a connection (before it closes); the last one stops the thread. */
@@ -113,11 +79,10 @@ function watch(entry: Entry): void {
   if (entry.watch) clearInterval(entry.watch);
   entry.watch = null;
   start(entry);
-  for (const f of entry.onBusy.splice(0)) f();
 }
 
 function start(entry: Entry): void {
-  const thread = new Worker(THREAD, { eval: true, workerData: { path: entry.path } });
+  const thread = new Worker(THREAD, { workerData: { path: entry.path } });
   thread.unref();
   entry.thread = thread;
   entry.exited = new Promise((resolve) => thread.once('exit', () => resolve()));

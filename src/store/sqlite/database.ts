@@ -4,15 +4,8 @@
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import type {
-  DatabaseSync,
-  SQLInputValue,
-  SQLOutputValue,
-  StatementResultingChanges,
-  StatementSync,
-} from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MainspringError } from '../../core/errors.ts';
-import type { WriteLock } from './write-lock.ts';
 
 // Required when this module runs, not linked as an import: on a Node.js without node:sqlite,
 // linking would fail before the library's entry could say which version it needs.
@@ -71,54 +64,16 @@ function checkExisting(path: string): void {
   if (buf.toString('latin1') !== HEADER) throw notDatabase(path, 'holds other data');
 }
 
-/**
- * A prepared statement whose runs take the file's write lock when it may write (anything but
- * a SELECT), so it never meets the run writer thread inside SQLite.
- */
-export class Statement {
-  readonly #s: StatementSync;
-  readonly #lock: WriteLock | null;
+/** A prepared statement (node:sqlite's). */
+export type Statement = StatementSync;
 
-  constructor(s: StatementSync, lock: WriteLock | null) {
-    this.#s = s;
-    this.#lock = lock;
-  }
-
-  run(...params: SQLInputValue[]): StatementResultingChanges {
-    return this.#locked(this.#s.run, params);
-  }
-
-  get(...params: SQLInputValue[]): Record<string, SQLOutputValue> | undefined {
-    return this.#locked(this.#s.get, params);
-  }
-
-  all(...params: SQLInputValue[]): Record<string, SQLOutputValue>[] {
-    return this.#locked(this.#s.all, params);
-  }
-
-  #locked<R>(method: (this: StatementSync, ...params: SQLInputValue[]) => R, params: SQLInputValue[]): R {
-    const lock = this.#lock;
-    if (lock === null) return method.apply(this.#s, params);
-    lock.enter();
-    try {
-      return method.apply(this.#s, params);
-    } finally {
-      lock.leave();
-    }
-  }
-}
-
-/** A connection of the main thread: every write goes through the file's write lock. */
+/** The store's connection to its file. */
 export class Connection {
   /** The connection itself, for tests and tools that read around the store. */
   readonly raw: DatabaseSync;
-  readonly lock: WriteLock;
-  /** Whether this connection holds the lock for an open transaction. */
-  #inTransaction = false;
 
-  constructor(raw: DatabaseSync, lock: WriteLock) {
+  constructor(raw: DatabaseSync) {
     this.raw = raw;
-    this.lock = lock;
   }
 
   get isTransaction(): boolean {
@@ -130,31 +85,17 @@ export class Connection {
   }
 
   prepare(sql: string): Statement {
-    return new Statement(this.raw.prepare(sql), READS_ONLY.test(sql) ? null : this.lock);
+    return this.raw.prepare(sql);
   }
 
-  /** Runs SQL under the lock; a transaction it opens keeps the lock until it ends. */
   exec(sql: string): void {
-    this.lock.enter();
-    try {
-      this.raw.exec(sql);
-    } finally {
-      // However the transaction began or ended (BEGIN, COMMIT, ROLLBACK, a failed COMMIT).
-      if (this.raw.isOpen && this.raw.isTransaction !== this.#inTransaction) {
-        this.#inTransaction = !this.#inTransaction;
-        if (this.#inTransaction) this.lock.enter();
-        else this.lock.leave();
-      }
-      this.lock.leave();
-    }
+    this.raw.exec(sql);
   }
 
   close(): void {
     this.raw.close();
   }
 }
-
-const READS_ONLY = /^\s*SELECT\b/i;
 
 export function openDatabase(path: string, options: { readOnly?: boolean } = {}): DatabaseSync {
   if (path !== ':memory:' && !options.readOnly) {

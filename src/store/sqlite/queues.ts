@@ -3,29 +3,27 @@
 // IMMEDIATE transaction with prepared statements.
 
 import {
+  type ClaimedMessage,
+  type ClaimOptions,
+  type FailedReceipt,
+  type InsertedMessage,
+  type ListMessagesOptions,
   MESSAGE_COLUMNS,
   MESSAGES_CHANNEL,
+  type MessageRow,
+  type NewMessage,
+  type QueueCounts,
+  type QueueRow,
+  type QueueStore,
   type RawClaimed,
   type RawMessage,
   type RawQueue,
+  type Receipt,
+  type RedriveFilter,
   toClaimed,
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
-import type {
-  ClaimedMessage,
-  ClaimOptions,
-  FailedReceipt,
-  InsertedMessage,
-  ListMessagesOptions,
-  MessageRow,
-  NewMessage,
-  QueueCounts,
-  QueueRow,
-  QueueStore,
-  Receipt,
-  RedriveFilter,
-} from '../types.ts';
 import { type Connection, type Statement, transaction } from './database.ts';
 
 // Insert one message into queue ?1, sent at ?6. The scheduler's fire transaction inserts with it too.

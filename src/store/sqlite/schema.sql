@@ -1,3 +1,15 @@
+CREATE VIEW queue_run_rows AS
+SELECT r.id, s.function_name, substr(r.id, 1, instr(r.id, '-') - 1) AS invocation_id,
+  CAST(substr(r.id, instr(r.id, '-') + 1) AS INTEGER) AS attempt, r.status,
+  CASE WHEN s.rule = '' THEN 'queue' ELSE 'event' END AS trigger_kind,
+  CASE WHEN s.rule = '' THEN '{"kind":"queue","queue":' || json_quote(s.queue)
+  ELSE '{"kind":"event","rule":' || json_quote(s.rule) || ',"queue":' || json_quote(s.queue) END
+  || ',"messageIds":["' || r.message_id || '"]}' AS trigger,
+  NULL AS input, NULL AS scheduled_for_ms, r.started_at_ms AS created_at_ms, r.started_at_ms,
+  r.finished_at_ms, r.result, r.error, NULL AS cancel_requested_at_ms, nullif(s.owner, '') AS owner,
+  r.log_count
+  FROM queue_runs r JOIN queue_run_sources s ON s.id = r.source;
+
 CREATE TABLE event_rules (
   name TEXT PRIMARY KEY,
   pattern TEXT NOT NULL,
@@ -62,6 +74,29 @@ CREATE TABLE queue_dedup (
   message_id INTEGER NOT NULL,
   expires_at_ms INTEGER NOT NULL,
   PRIMARY KEY (queue, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE queue_run_sources (
+  id INTEGER PRIMARY KEY,
+  function_name TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  -- A rule's delivery queue: the rule ('' for a user's queue, so the key is unique).
+  rule TEXT NOT NULL,
+  -- The process that ran them ('' when not known).
+  owner TEXT NOT NULL,
+  UNIQUE (function_name, queue, rule, owner)
+) STRICT;
+
+CREATE TABLE queue_runs (
+  id TEXT PRIMARY KEY,
+  source INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER NOT NULL,
+  result TEXT,
+  error TEXT,
+  log_count INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE queues (
@@ -200,9 +235,13 @@ CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS N
 
 CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
 
+CREATE INDEX queue_runs_failures ON queue_runs (id) WHERE status = 'failed' OR status = 'timed_out';
+
 CREATE INDEX run_logs_function ON run_logs (function_name, id);
 
 CREATE UNIQUE INDEX run_logs_run_seq ON run_logs (run_id, seq);
+
+CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running');
 
 CREATE INDEX runs_failures ON runs (id) WHERE status IN ('failed', 'timed_out');
 

@@ -8,6 +8,7 @@ import type { Clock } from '../../core/clock.ts';
 import { MainspringError } from '../../core/errors.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import type {
+  ChangeMarks,
   EventStore,
   LockStore,
   QueueStore,
@@ -18,17 +19,16 @@ import type {
   Unlisten,
 } from '../types.ts';
 import type { WorkflowStore } from '../workflow-row.ts';
+import { readChangeMarks } from './changes.ts';
 import { attachCheckpointer, detachCheckpointer } from './checkpointer.ts';
 import { Connection, openDatabase, translateOpenError } from './database.ts';
 import { SqliteEventStore } from './events.ts';
 import { SqliteLockStore } from './locks.ts';
 import { currentVersion, migrateSqlite, SQLITE_MIGRATIONS } from './migrate.ts';
 import { SqliteQueueStore } from './queues.ts';
-import { acquireFile, markBusy, releaseFile, runWriterOf } from './run-writer.ts';
-import { RUN_WRITER_SQL, SqliteRunStore } from './runs.ts';
+import { SqliteRunStore } from './runs.ts';
 import { SqliteSchedulerStore } from './scheduler.ts';
 import { SqliteWorkflowStore } from './workflows.ts';
-import { WriteLock } from './write-lock.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
 
@@ -73,7 +73,7 @@ export class SqliteStore implements Store {
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
   readonly workflows: WorkflowStore;
-  /** The connection itself, for tests and tools: its writes bypass the write lock. */
+  /** The connection itself, for tests and tools. */
   readonly db: DatabaseSync;
   readonly #conn: Connection;
   readonly #path: string;
@@ -86,12 +86,12 @@ export class SqliteStore implements Store {
     this.#path = path;
     this.url = display;
     const file = path !== ':memory:';
-    this.runs = new SqliteRunStore(db, file ? () => runWriterOf(path) : undefined);
+    this.runs = new SqliteRunStore(db);
     this.events = new SqliteEventStore(db);
     this.locks = new SqliteLockStore(db);
     this.#bus = acquireBus(path);
-    // Both threads start once this process writes to the file in earnest.
-    if (file && !readOnly) attachCheckpointer(path, db.raw, () => markBusy(path, RUN_WRITER_SQL));
+    // Checkpoints move to their thread once this process writes to the file in earnest.
+    if (file && !readOnly) attachCheckpointer(path, db.raw);
     const bus = this.#bus;
     const notify = (channel: string, payload: string) => bus.emit(channel, payload);
     this.queues = new SqliteQueueStore(db, notify);
@@ -105,7 +105,7 @@ export class SqliteStore implements Store {
     if (options.existing && (!file || !existsSync(options.path)))
       throw storeNotFound(options.display, 0, SQLITE_MIGRATIONS.length);
     const raw = openDatabase(options.path, { readOnly });
-    const db = new Connection(raw, file ? acquireFile(options.path) : new WriteLock());
+    const db = new Connection(raw);
     try {
       const found = currentVersion(db);
       if (found > SQLITE_MIGRATIONS.length)
@@ -121,7 +121,6 @@ export class SqliteStore implements Store {
       return new SqliteStore(db, options.path, options.display, readOnly);
     } catch (err) {
       db.close();
-      if (file) void releaseFile(options.path);
       throw translateOpenError(options.path, err);
     }
   }
@@ -134,6 +133,11 @@ export class SqliteStore implements Store {
   async ping(): Promise<void> {
     this.#check();
     this.#conn.prepare('SELECT 1').get();
+  }
+
+  async changeMarks(): Promise<ChangeMarks> {
+    this.#check();
+    return readChangeMarks(this.#conn);
   }
 
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
@@ -154,8 +158,6 @@ export class SqliteStore implements Store {
     this.#closed = true;
     releaseBus(this.#path, this.#bus);
     if (this.#path !== ':memory:') {
-      // The writer's queue first: its records are written before the connections close.
-      await releaseFile(this.#path);
       await detachCheckpointer(this.#path, this.db);
     }
     this.#conn.close();

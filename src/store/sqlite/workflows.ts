@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { SQLInputValue } from 'node:sqlite';
+import { patchUpdate, SQLITE_DIALECT } from '../dialect.ts';
 import { Filter, SQLITE_PARAM } from '../filter.ts';
 import {
   type CallbackResolution,
@@ -238,6 +239,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
     f.add('workflow = ?', filter.workflow);
     f.add('status = ?', filter.status);
     f.add('parent_id = ?', filter.parentId);
+    if (filter.statuses && filter.statuses.length > 0)
+      f.add(`status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
     f.add('seq < ?', filter.beforeSeq);
     const { where: clause, limit } = f.end(filter.limit);
     // Executions matching the filter, newest first, up to the last parameter (the limit).
@@ -294,7 +297,14 @@ export class SqliteWorkflowStore implements WorkflowStore {
         // Ops of another execution would break the count: the journal is this execution's.
         for (const o of ops) this.#upsertOp.run(...opValues({ ...o, executionId }));
       }
-      const { sql, params } = patchUpdate(executionId, token, patch, added, nowMs);
+      const { sql, params } = patchUpdate<SQLInputValue>(
+        SQLITE_DIALECT,
+        executionId,
+        token,
+        patch,
+        added,
+        nowMs,
+      );
       const row = toExecutionRow(this.#statement(sql).get(...params) as unknown as RawExecution);
       return isFinished(row.status) ? this.#propagate(row, nowMs) : null;
     });
@@ -421,57 +431,4 @@ export class SqliteWorkflowStore implements WorkflowStore {
     }
     return statement;
   }
-}
-
-/**
- * The checkpoint's update of execution ?1 held with token ?2: the patch's columns, ?3 more
- * operations, updated at ?4 (now). Finishing clears the lease and the due time (the due index
- * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
- * time, or now when woken or asked to stop meanwhile (the next claim then stops it). Returns
- * the row after.
- */
-function patchUpdate(
-  id: string,
-  token: string,
-  patch: ExecutionPatch,
-  added: number,
-  nowMs: number,
-): { sql: string; params: SQLInputValue[] } {
-  const params: SQLInputValue[] = [id, token, added, nowMs];
-  const p = (v: SQLInputValue) => {
-    params.push(v);
-    return `?${params.length}`;
-  };
-  const sets = ['op_count = op_count + ?3', 'updated_at_ms = ?4'];
-  const columns = [
-    ['status', patch.status],
-    ['output', patch.output],
-    ['error', patch.error],
-    ['progress', patch.progress],
-    ['wait', patch.wait],
-  ] as const;
-  for (const [column, value] of columns) if (value !== undefined) sets.push(`${column} = ${p(value)}`);
-  if (patch.status !== undefined && isFinished(patch.status)) {
-    sets.push(
-      `finished_at_ms = ${patch.finishedAtMs != null ? p(patch.finishedAtMs) : 'coalesce(finished_at_ms, ?4)'}`,
-      'due_at_ms = NULL',
-      'lease_token = NULL',
-      'lease_until_ms = NULL',
-      'woken = 0',
-    );
-  } else {
-    if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs)}`);
-    if (patch.release) {
-      sets.push(
-        `due_at_ms = CASE WHEN woken = 1 OR stop_requested_at_ms IS NOT NULL THEN ?4 ELSE ${p(patch.release.dueAtMs)} END`,
-        'woken = 0',
-        'lease_token = NULL',
-        'lease_until_ms = NULL',
-      );
-    }
-  }
-  return {
-    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ?1 AND lease_token = ?2 RETURNING ${EXECUTION_COLUMNS}`,
-    params,
-  };
 }

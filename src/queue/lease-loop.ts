@@ -1,0 +1,326 @@
+// The receiving side of one queue trigger in one process: leases messages (up to its
+// prefetch) and hands them to handlers (up to its concurrency and the process's limit).
+// What becomes of each message afterwards is the handler side's business (settle.ts).
+//
+// The loop is in one of these states at a time:
+//
+//   claiming     the buffer has fallen to its low-water mark (half the prefetch) and a
+//                handler slot is free: one claim fills it; a full claim claims again at once.
+//   dispatching  after every claim and every handler that returns: buffered messages start
+//                while slots are free; leased-ahead messages join the buffer when due.
+//   idle         sleeping until the soonest of: the next message entering the lease-ahead
+//                window, a leased-ahead message's due time, the poll interval, or a wake-up
+//                (a send's LISTEN/NOTIFY or in-process event, a freed slot, stop()).
+//   backing off  a claim failed (a lost connection, a restarting server): a growing,
+//                jittered wait that only stop() cuts short.
+//   stopping     no more claims; unstarted messages go back to the queue; running handlers
+//                get the grace period, then are aborted and their messages released; then
+//                the outcomes still being written are waited for.
+//
+// Leases (the visibility timeout, extendVisibility), the stop grace and the poll are real
+// time (`clock.real`): a scaled clock makes messages due sooner, never a handler's lease
+// shorter. Retry backoff and delays are clock time: they say when a message is due.
+
+import type { Logger } from 'pino';
+import { Backoff, isTransient } from '../core/backoff.ts';
+import type { Clock } from '../core/clock.ts';
+import type { ClaimedMessage, QueueStore } from '../store/types.ts';
+import type { WorkerEvents } from './consumer-events.ts';
+import type { QueueSettings } from './define.ts';
+import type { Limiter } from './limiter.ts';
+import type { Settlement } from './settle.ts';
+
+/** Messages handed to one handler call, and the call once it started (stopped at shutdown past the grace). */
+export interface Lease {
+  readonly messages: ClaimedMessage[];
+  run: { stop(reason: 'shutdown'): void } | null;
+}
+
+export interface LeaseLoopDeps {
+  readonly queue: string;
+  readonly store: QueueStore;
+  readonly clock: Clock;
+  readonly settings: QueueSettings;
+  /** Messages per handler call, handler calls at once, messages leased ahead. */
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly prefetch: number;
+  /** The process-wide limit on handler calls. */
+  readonly limiter: Limiter;
+  readonly settlement: Settlement;
+  readonly events: WorkerEvents;
+  readonly log: Logger;
+  readonly pollIntervalMs: number;
+  /** The function the messages are for (named in logs). */
+  readonly functionName: string;
+  /**
+   * Runs a handler on a lease; `done` frees its slot once the handler returned (settling the
+   * messages may go on after, in the background: hand that to `track`).
+   */
+  readonly handle: (lease: Lease, done: () => void) => Promise<void>;
+}
+
+// Messages due within this window are leased ahead and started on a timer at their due
+// time, so a delayed message starts within a timer tick of due rather than a claim later.
+const LEASE_AHEAD_MS = 250;
+// Aborting with a plain reason: the default reason is a DOMException, costly at thousands of wakes per second.
+const WOKEN = Symbol('woken');
+
+export class LeaseLoop {
+  readonly #d: LeaseLoopDeps;
+  #buffer: ClaimedMessage[] = [];
+  /** Leased ahead of their due time, soonest first: each starts at its due time, not a poll later. */
+  #scheduled: ClaimedMessage[] = [];
+  readonly #running = new Set<Lease>();
+  /** Outcomes (acks, retries, dead letters) still being written. */
+  readonly #settling = new Set<Promise<void>>();
+  #stopping = false;
+  #loop: Promise<void> | null = null;
+  #sleep: AbortController | null = null;
+  /** Set while backing off after a failed claim: only stop() cuts it short, not a wake-up. */
+  #backingOff: AbortController | null = null;
+  /** Waits after failed claims (a lost connection, a restarting server): grows, with jitter. */
+  readonly #backoff = new Backoff();
+  #wakePending = false;
+  /** Set while stop() waits for running handlers: called when the last one returns. */
+  #allDone: (() => void) | null = null;
+  readonly #onLimiterFree = () => this.#dispatch(false);
+  /** Refill when the local buffer falls to this many messages (half the prefetch). */
+  readonly #lowWater: number;
+
+  constructor(deps: LeaseLoopDeps) {
+    this.#d = deps;
+    this.#lowWater = Math.floor(deps.prefetch / 2);
+  }
+
+  get queue(): string {
+    return this.#d.queue;
+  }
+
+  start(): void {
+    this.#loop = this.#run();
+  }
+
+  /** Interrupts the current sleep (new messages, a free slot, or shutdown). */
+  wake(): void {
+    this.#wakePending = true;
+    this.#sleep?.abort(WOKEN);
+  }
+
+  /** Tracked so stop() waits for outcomes being written (but never for a handler that ignored its abort). */
+  async track(settling: Promise<void>): Promise<void> {
+    this.#settling.add(settling);
+    await settling;
+    this.#settling.delete(settling);
+  }
+
+  /** Stops leasing, returns unstarted messages, and waits up to `graceMs` for running handlers. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    this.#backingOff?.abort();
+    await this.#loop;
+    const unstarted = [...this.#buffer.splice(0), ...this.#scheduled.splice(0)];
+    if (unstarted.length > 0) await this.#release(unstarted);
+    if (this.#running.size > 0) {
+      const all = new Promise<void>((resolve) => {
+        this.#allDone = resolve;
+      });
+      const timer = new AbortController();
+      const timedOut = await Promise.race([
+        all.then(() => false),
+        this.#d.clock.sleep(this.#d.clock.real(graceMs), timer.signal).then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      timer.abort();
+      if (timedOut) {
+        // Past the grace period: abort the handlers and hand their messages back at once.
+        const left = [...this.#running];
+        for (const r of left) r.run?.stop('shutdown');
+        const released = await this.#release(left.flatMap((r) => r.messages));
+        this.#d.log.warn(
+          { queue: this.#d.queue, released },
+          'handlers still running at shutdown; released their messages',
+        );
+      }
+    }
+    await Promise.all(this.#settling);
+    await this.#d.settlement.idle();
+    this.#d.limiter.forget(this.#onLimiterFree);
+  }
+
+  /** Moves a lease's visibility timeout to `seconds` from now (the handler's extendVisibility). */
+  async extend(messages: readonly ClaimedMessage[], seconds: number): Promise<void> {
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 43_200) {
+      throw new RangeError(`extendVisibility(${seconds}): give seconds from 0 to 43200 (12 hours)`);
+    }
+    const { clock, store } = this.#d;
+    const now = clock.now();
+    const until = now + clock.real(seconds * 1000);
+    const held = await Promise.all(messages.map((m) => store.extend(m, until, now)));
+    if (held.includes(false)) {
+      throw new Error(
+        `extendVisibility: the lease on message ${messages.map((m) => m.id).join(', ')} was already lost to another consumer`,
+      );
+    }
+  }
+
+  async #run(): Promise<void> {
+    const { settings, store, clock, queue } = this.#d;
+    while (!this.#stopping) {
+      this.#wakePending = false;
+      let claimedAll = false;
+      try {
+        this.#dispatch(true);
+        const room =
+          this.#d.prefetch - this.#buffer.length - this.#scheduled.length - this.#runningMessages();
+        // Claim in large batches: only once the buffer has drained to its low-water mark.
+        const worthIt = room > 0 && this.#buffer.length <= this.#lowWater;
+        if (worthIt && this.#d.limiter.available > 0) {
+          const now = clock.now();
+          const claimed = await store.claim(queue, {
+            limit: room,
+            nowMs: now,
+            dueByMs: now + LEASE_AHEAD_MS,
+            visibilityMs: clock.real(settings.visibilityTimeoutMs),
+            fifo: settings.fifo,
+          });
+          claimedAll = claimed.length === room;
+          await this.#accept(claimed);
+          this.#dispatch(true);
+          // Let timers and I/O run between claims. On an in-process store a claim never waits
+          // for I/O, so handlers finishing on microtasks and this loop would otherwise starve
+          // the batched acks (setImmediate): leased rows pile up and claims shrink.
+          if (claimed.length > 0) await new Promise((r) => setImmediate(r));
+        }
+        this.#backoff.reset();
+        if (claimedAll && !this.#stopping) continue;
+        await this.#idle(worthIt);
+      } catch (err) {
+        if (this.#stopping) break;
+        const retryInMs = this.#backoff.next();
+        // A restart or a cut connection is expected weather: say so, and keep going.
+        if (isTransient(err))
+          this.#d.log.warn(
+            { err, queue, retryInMs },
+            'queue consumer lost its connection to the store; retrying',
+          );
+        else this.#d.log.error({ err, queue, retryInMs }, 'queue consumer failed; retrying');
+        this.#d.events.emit('consumer:error', err as Error);
+        await this.#backOff(clock.real(retryInMs));
+      }
+    }
+  }
+
+  async #backOff(ms: number): Promise<void> {
+    const ac = new AbortController();
+    this.#backingOff = ac;
+    await this.#d.clock.sleep(ms, ac.signal).catch(() => {});
+    this.#backingOff = null;
+  }
+
+  /** Hands messages back at shutdown; if the store is unreachable their leases simply run out. */
+  async #release(messages: readonly ClaimedMessage[]): Promise<number> {
+    try {
+      return await this.#d.store.release(messages, this.#d.clock.now());
+    } catch (err) {
+      this.#d.log.warn(
+        { err, queue: this.#d.queue, messages: messages.length },
+        'could not release messages at shutdown; they are redelivered when their visibility timeout ends',
+      );
+      return 0;
+    }
+  }
+
+  #runningMessages(): number {
+    let n = 0;
+    for (const r of this.#running) n += r.messages.length;
+    return n;
+  }
+
+  /** Messages received more often than maxReceiveCount (their leases kept expiring) go to the DLQ unhandled. */
+  async #accept(claimed: ClaimedMessage[]): Promise<void> {
+    const over = this.#d.settlement.overReceived(claimed);
+    this.#take(over.length === 0 ? claimed : claimed.filter((m) => !over.includes(m)));
+    await this.#d.settlement.deadLetterUnhandled(over, this.#d.functionName);
+  }
+
+  /** Due messages join the buffer; those leased ahead wait in `#scheduled` for their due time. */
+  #take(claimed: readonly ClaimedMessage[]): void {
+    const now = this.#d.clock.now();
+    let added = false;
+    for (const m of claimed) {
+      if (m.visibleAtMs <= now) this.#buffer.push(m);
+      else {
+        this.#scheduled.push(m);
+        added = true;
+      }
+    }
+    if (added) this.#scheduled.sort((a, b) => a.visibleAtMs - b.visibleAtMs);
+  }
+
+  /**
+   * Starts handlers on buffered messages while slots are free. Called from outside
+   * the claim loop (a handler finished, the limiter freed up), it also wakes the
+   * loop when the buffer runs low.
+   */
+  #dispatch(fromLoop = false): void {
+    const { batchSize, concurrency, limiter } = this.#d;
+    if (this.#scheduled.length > 0 && this.#scheduled[0]!.visibleAtMs <= this.#d.clock.now()) {
+      const now = this.#d.clock.now();
+      const due = this.#scheduled.findIndex((m) => m.visibleAtMs > now);
+      this.#buffer.push(...this.#scheduled.splice(0, due === -1 ? this.#scheduled.length : due));
+    }
+    while (this.#buffer.length > 0 && this.#running.size < concurrency && !this.#stopping) {
+      if (!limiter.tryAcquire()) {
+        limiter.notifyOnRelease(this.#onLimiterFree);
+        break;
+      }
+      this.#start(
+        this.#buffer.length <= batchSize ? this.#buffer.splice(0) : this.#buffer.splice(0, batchSize),
+      );
+    }
+    if (!fromLoop && this.#buffer.length <= this.#lowWater) this.wake();
+  }
+
+  async #idle(couldClaim: boolean): Promise<void> {
+    if (this.#stopping || this.#wakePending) return;
+    const now = this.#d.clock.now();
+    let wait = this.#d.clock.real(this.#d.pollIntervalMs);
+    if (this.#scheduled.length > 0) wait = Math.min(wait, this.#scheduled[0]!.visibleAtMs - now);
+    if (couldClaim) {
+      // Everything due within the lease-ahead window is claimed; wake when the next one enters it.
+      const next = await this.#d.store.nextVisibleAt(this.#d.queue, now + LEASE_AHEAD_MS);
+      if (next !== null) wait = Math.min(wait, next - LEASE_AHEAD_MS - now);
+    }
+    await this.#pause(Math.max(0, wait));
+  }
+
+  async #pause(ms: number): Promise<void> {
+    if (this.#stopping || this.#wakePending) return;
+    const ac = new AbortController();
+    this.#sleep = ac;
+    try {
+      await this.#d.clock.sleep(ms, ac.signal);
+    } catch {
+      // woken
+    } finally {
+      this.#sleep = null;
+    }
+  }
+
+  #start(messages: ClaimedMessage[]): void {
+    const lease: Lease = { messages, run: null };
+    this.#running.add(lease);
+    // The slot frees when the handler returns; settling the outcome (a batched ack)
+    // continues in the background, so a slow store never idles the handlers.
+    void this.#d.handle(lease, () => {
+      this.#running.delete(lease);
+      this.#d.limiter.release();
+      if (this.#running.size === 0) this.#allDone?.();
+      this.#dispatch();
+    });
+  }
+}
