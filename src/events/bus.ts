@@ -14,68 +14,21 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
+import { readInstant } from '../core/instant.ts';
 import { NAME_LIMITS } from '../core/names.ts';
 import type { BatchEntry, Queues } from '../queue/queues.ts';
 import type { EventRow, EventStore, NewEvent } from '../store/event-row.ts';
+import type {
+  BusEvent,
+  PutEventEntry,
+  PutEventResultEntry,
+  PutEventsResult,
+  ReplayOptions,
+  ReplayResult,
+  StoredEvent,
+} from './event.ts';
 import type { RuleDefinition } from './rules-define.ts';
 import { StoredRules } from './stored-rules.ts';
-
-/** One event to put on the bus. */
-export interface PutEventEntry {
-  /** Who sent it, e.g. `shop.orders`. */
-  readonly source: string;
-  /** What happened, e.g. `Order Placed`. */
-  readonly detailType: string;
-  /** A JSON object (or its JSON text). */
-  readonly detail: unknown;
-  /** When it happened: a Date or ISO 8601 text; default now. */
-  readonly time?: string | Date;
-  /** The event's id; a second put with a stored id stores nothing. Default: a random UUID. */
-  readonly id?: string;
-}
-
-export type PutEventResultEntry =
-  | { readonly eventId: string }
-  | { readonly errorCode: string; readonly errorMessage: string };
-
-/** As EventBridge PutEvents: one result per entry, in order. */
-export interface PutEventsResult {
-  readonly failedEntryCount: number;
-  readonly entries: readonly PutEventResultEntry[];
-}
-
-/** An event as rules match it and targets receive it (unless the rule reshapes it). */
-export interface BusEvent {
-  readonly id: string;
-  readonly source: string;
-  readonly detailType: string;
-  readonly detail: unknown;
-  /** ISO 8601. */
-  readonly time: string;
-  /** Present (true) when the event is delivered again by a replay. */
-  readonly replayed?: true;
-}
-
-/** A stored event, as `get` returns it. */
-export interface StoredEvent extends BusEvent {
-  readonly putAt: string;
-  readonly routedAt: string | null;
-}
-
-export interface ReplayOptions {
-  readonly from: string | Date;
-  readonly to: string | Date;
-  /** Only this rule; default every rule. */
-  readonly rule?: string;
-}
-
-export interface ReplayResult {
-  readonly replayId: string;
-  /** Events in the range. */
-  readonly events: number;
-  /** Messages sent to targets. */
-  readonly deliveries: number;
-}
 
 export interface EventBusOptions {
   readonly store: EventStore;
@@ -115,11 +68,10 @@ function bad(index: number, field: string, message: string): Validated {
   return { ok: false, code: 'E_EVENT_INVALID', message: `entries[${index}].${field} ${message}` };
 }
 
+// The one instant reader: a zone is required, the calendar is checked, years 0000–9999.
 function parseTime(value: unknown): number | null {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.getTime();
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
+  const ms = readInstant(value);
+  return typeof ms === 'number' ? ms : null;
 }
 
 function validate(entry: unknown, index: number, nowMs: number): Validated {
@@ -165,9 +117,8 @@ function validate(entry: unknown, index: number, nowMs: number): Validated {
   }
   let timeMs = nowMs;
   if (e['time'] !== undefined) {
-    const t = parseTime(e['time']);
-    if (t === null)
-      return bad(index, 'time', `is ${shown(e['time'])}; use ISO 8601, e.g. "2026-01-01T00:00:00Z"`);
+    const t = readInstant(e['time']);
+    if (typeof t !== 'number') return bad(index, 'time', t.why);
     timeMs = t;
   }
   let id: string = randomUUID();
@@ -393,6 +344,46 @@ export class EventBus {
       total += rows.length;
       after = rows[rows.length - 1]!.seq;
     }
+  }
+
+  /**
+   * Stored events whose time is in [from, to), oldest first after `after` (the previous
+   * page's last `cursor`), each with the stored rules it matches now and the queues those
+   * rules deliver to.
+   */
+  async list(options: { from: number; to: number; after?: string | undefined; limit: number }): Promise<{
+    events: (StoredEvent & { rules: { name: string; queues: string[] }[] })[];
+    nextCursor: string | null;
+  }> {
+    let after: { timeMs: number; seq: number } | null = null;
+    if (options.after !== undefined) {
+      const [timeMs, seq] = options.after.split('.').map(Number);
+      if (!Number.isSafeInteger(timeMs) || !Number.isSafeInteger(seq)) {
+        throw new MainspringError('E_EVENT_INVALID', 'cursor: pass the nextCursor of the previous page', {
+          details: { field: 'cursor', value: options.after },
+        });
+      }
+      after = { timeMs: timeMs!, seq: seq! };
+    }
+    const rows = await this.#store.listByTime(options.from, options.to, after, options.limit + 1);
+    const page = rows.slice(0, options.limit);
+    const rules = await this.#stored.current();
+    const last = page[page.length - 1];
+    return {
+      events: page.map((row) => {
+        const event = toBusEvent(row, false);
+        return {
+          ...event,
+          putAt: new Date(row.putAtMs).toISOString(),
+          routedAt: row.routedAtMs === null ? null : new Date(row.routedAtMs).toISOString(),
+          rules: [...rules.matcher.match(event)].map((name) => ({
+            name,
+            queues: [...new Set(rules.byName.get(name)?.targets.map((t) => t.queue) ?? [])],
+          })),
+        };
+      }),
+      nextCursor: rows.length > options.limit && last ? `${last.timeMs}.${last.seq}` : null,
+    };
   }
 
   /** Sends the events whose time is in [from, to) to the rules again (or one rule), marked replayed. */

@@ -3,7 +3,7 @@
 // replay and retention. Time moves only with the fake clock.
 
 import { describe, expect, it, vi } from 'vitest';
-import type { BusEvent } from '../../src/events/bus.ts';
+import type { BusEvent } from '../../src/events/event.ts';
 import { defineRule } from '../../src/events/rules-define.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { defineFunction } from '../../src/runtime/function.ts';
@@ -39,7 +39,7 @@ describe.each(BACKENDS)('event bus on $name', (backend) => {
       });
       expect(result.entries[3]).toMatchObject({ errorCode: 'E_PAYLOAD_TOO_LARGE' });
       expect(result.entries[4]).toMatchObject({
-        errorMessage: expect.stringMatching(/time is "yesterday"; use ISO 8601/),
+        errorMessage: expect.stringMatching(/time "yesterday" is not an ISO-8601 instant; give one with a zone/),
       });
       expect(result.entries[5]).toEqual({ eventId: 'fixed-1' });
       const stored = await ms.events.get('fixed-1');
@@ -54,6 +54,34 @@ describe.each(BACKENDS)('event bus on $name', (backend) => {
       await expect(ms.events.put([])).rejects.toMatchObject({ code: 'E_EVENT_INVALID' });
     },
   );
+
+  it_('refuses a time without a zone, off the calendar or past year 9999, and stores none', async () => {
+    const { ms } = await fakeApp(backend);
+    const times: Record<string, RegExp> = {
+      '2026-01-01T00:00:00': /not an ISO-8601 instant; give one with a zone/,
+      '2026-01-01': /not an ISO-8601 instant/,
+      '2026-02-30T00:00:00Z': /not on the calendar: month 2 of 2026 has 28 days/,
+      '9999-12-31T23:59:59-14:00': /outside the years 0000–9999/,
+      '+275760-09-13T00:00:00Z': /not an ISO-8601 instant/,
+      '': /not an ISO-8601 instant/,
+    };
+    const result = await ms.events.put(
+      Object.keys(times).map((time, i) => ({ ...order, id: `bad-time-${i}`, time })),
+    );
+    expect(result.failedEntryCount).toBe(Object.keys(times).length);
+    Object.values(times).forEach((why, i) => {
+      expect(result.entries[i]).toEqual({
+        errorCode: 'E_EVENT_INVALID',
+        errorMessage: expect.stringMatching(new RegExp(`^entries\\[${i}\\]\\.time .*${why.source}`)),
+      });
+    });
+    for (let i = 0; i < Object.keys(times).length; i++) {
+      await expect(ms.events.get(`bad-time-${i}`)).rejects.toMatchObject({ code: 'E_EVENT_NOT_FOUND' });
+    }
+    await expect(
+      ms.events.replay({ from: '2026-02-30T00:00:00Z', to: '2026-03-05T00:00:00Z' }),
+    ).rejects.toMatchObject({ code: 'E_EVENT_INVALID', details: { field: 'from' } });
+  });
 
   it_('delivers one event matching 3 rules to all 3 targets exactly once', async () => {
     const audit = defineQueue({ name: 'audit' });
