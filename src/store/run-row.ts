@@ -1,16 +1,12 @@
 // The run history's sub-store contract (`store.runs`): one row per attempt of a
 // function, and the log lines each attempt wrote. Both backends implement it.
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+import type { Dialect, ListQuery } from './dialect.ts';
+import { Filter } from './filter.ts';
+import { ms } from './raw.ts';
 
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-];
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
 
@@ -203,8 +199,6 @@ export interface RawLog {
   fields: string | null;
 }
 
-const ms = (v: number | string | null): number | null => (v === null ? null : Number(v));
-
 export function toRunRow(r: RawRun): RunRow {
   return {
     id: r.id,
@@ -301,4 +295,36 @@ export function putQueueRunValues(v: unknown[], at: number, r: RunWrite, sourceI
   v[at + 6] = r.result;
   v[at + 7] = r.error;
   v[at + 8] = r.logCount;
+}
+
+/**
+ * Runs matching `filter`, newest first by id: each table's newest (runs, and the queue run
+ * records through their view), merged. The search looks in the input, the error and the run's
+ * log lines (LIKE with backslash escapes); bounded by the other filters and the page size,
+ * newest first, it stops at the page's last match.
+ */
+export function listRunsQuery(d: Dialect, filter: RunFilter): ListQuery {
+  const f = new Filter<unknown>(d.ref);
+  f.add('r.function_name = ?', filter.functionName);
+  f.add('r.status = ?', filter.status);
+  f.add('r.trigger_kind = ?', filter.triggerKind);
+  f.add('r.invocation_id = ?', filter.invocationId);
+  if (filter.statuses && filter.statuses.length > 0)
+    f.add(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
+  if (filter.search !== undefined) {
+    const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const match = (column: string) => `${column} ${d.ilike} ? ESCAPE '\\'`;
+    const inLogs = `EXISTS (SELECT 1 FROM run_logs l WHERE l.run_id = r.id AND ${match('l.msg')})`;
+    f.add(`(${match('r.input')} OR ${match('r.error')} OR ${inLogs})`, like, like, like);
+  }
+  f.add('r.created_at_ms >= ?', filter.fromMs);
+  f.add('r.created_at_ms < ?', filter.toMs);
+  f.add('r.id < ?', filter.beforeId);
+  const { where, limit } = f.end(filter.limit);
+  const newest = (table: string, as: string) =>
+    `SELECT * FROM (SELECT ${RUN_COLUMNS} FROM ${table} r ${where} ORDER BY id DESC LIMIT ${limit}) AS ${as}`;
+  return {
+    sql: `${newest('runs', 'a')} UNION ALL ${newest('queue_run_rows', 'b')} ORDER BY id DESC LIMIT ${limit}`,
+    params: f.params,
+  };
 }

@@ -3,7 +3,10 @@
 // backends implement it. The store knows nothing of expressions: the engine
 // computes ticks in a plan callback that runs inside the claiming transaction.
 
+import type { Dialect, ListQuery } from './dialect.ts';
+import { Filter } from './filter.ts';
 import type { NewMessage } from './message-row.ts';
+import { ms } from './raw.ts';
 import type { RunWrite } from './run-row.ts';
 
 export type ScheduleSource = 'config' | 'api';
@@ -213,8 +216,6 @@ export interface RawTask {
   invocation_id: string | null;
 }
 
-const ms = (v: number | string | null): number | null => (v === null ? null : Number(v));
-
 export function toScheduleRow(r: RawSchedule): ScheduleRow {
   return {
     name: r.name,
@@ -293,4 +294,49 @@ export function mergeByDue(a: readonly TaskRow[], b: readonly TaskRow[], limit: 
 // Ids compare byte-wise (UTF-8), as both stores order them.
 function compareDue(x: TaskRow, y: TaskRow): number {
   return x.dueMs - y.dueMs || Buffer.compare(Buffer.from(x.id), Buffer.from(y.id));
+}
+
+/** Schedules matching `filter`, in name order. */
+export function listSchedulesQuery(d: Dialect, filter: ScheduleFilter): ListQuery {
+  const f = new Filter<unknown>(d.ref);
+  f.add('name > ?', filter.afterName);
+  f.add('source = ?', filter.source);
+  f.add('enabled = ?', filter.enabled === undefined ? undefined : d.bool(filter.enabled));
+  const { where, limit } = f.end(filter.limit);
+  return {
+    sql: `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${where} ORDER BY name LIMIT ${limit}`,
+    params: f.params,
+  };
+}
+
+/** Tasks of one status matching `filter`, in (due, id) order (see listTasks for both statuses). */
+export function listTasksQuery(d: Dialect, filter: TaskFilter & { readonly status: TaskStatus }): ListQuery {
+  const f = new Filter<unknown>(d.ref);
+  f.add('status = ?', filter.status);
+  f.add('action = ?', filter.action);
+  f.add('due_ms < ?', filter.dueBeforeMs);
+  f.add('due_ms >= ?', filter.dueAfterMs);
+  f.add(`(due_ms, id) > (?${d.cast('bigint')}, ?${d.cast('text')})`, filter.after?.dueMs, filter.after?.id);
+  const { where, limit } = f.end(filter.limit);
+  return {
+    sql: `SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY due_ms, id LIMIT ${limit}`,
+    params: f.params,
+  };
+}
+
+/**
+ * Tasks matching `filter` in (due, id) order: one query per status when none is given, each
+ * on its (status, due) index, merged.
+ */
+export async function listTasks(
+  filter: TaskFilter,
+  list: (query: ListQuery) => Promise<TaskRow[]>,
+  d: Dialect,
+): Promise<TaskRow[]> {
+  if (filter.status !== undefined) return list(listTasksQuery(d, { ...filter, status: filter.status }));
+  const [pending, fired] = await Promise.all([
+    list(listTasksQuery(d, { ...filter, status: 'pending' })),
+    list(listTasksQuery(d, { ...filter, status: 'fired' })),
+  ]);
+  return mergeByDue(pending, fired, filter.limit);
 }

@@ -1,10 +1,11 @@
 // The Store contract. Every engine feature talks to storage only through these
-// interfaces; sqlite/ and postgres/ implement them with the same semantics, and
+// types; sqlite/ and postgres/ implement them with the same semantics, and
 // test/store/ runs one conformance suite against both.
 //
 // Time is always passed in (`nowMs`): queries never read the database clock, so
 // an injected Clock governs both backends alike.
 
+import { MainspringError } from '../core/errors.ts';
 import type { EventStore } from './event-row.ts';
 import type { LockStore } from './lock-row.ts';
 import type { QueueStore } from './message-row.ts';
@@ -78,9 +79,16 @@ export type Unlisten = () => Promise<void>;
 export type ChangeTopic = 'runs' | 'queues' | 'schedules' | 'tasks' | 'workflows' | 'events';
 export type ChangeMarks = Readonly<Record<ChangeTopic, string>>;
 
-export interface Store {
-  readonly backend: Backend;
-  readonly capabilities: StoreCapabilities;
+/** The sub-stores, one per area. */
+export type SubStores = Pick<Store, 'locks' | 'queues' | 'events' | 'runs' | 'scheduler' | 'workflows'>;
+
+/**
+ * A store: its backend's sub-stores and what the engine asks of the database as a whole. Both
+ * backends extend it. After `close`, every call refuses with E_STORE_CLOSED.
+ */
+export abstract class Store {
+  abstract readonly backend: Backend;
+  abstract readonly capabilities: StoreCapabilities;
   /** The store URL with any password removed, for logs and health output. */
   readonly url: string;
   readonly locks: LockStore;
@@ -89,20 +97,47 @@ export interface Store {
   readonly runs: RunStore;
   readonly scheduler: SchedulerStore;
   readonly workflows: WorkflowStore;
+  #closed = false;
+
+  protected constructor(url: string, parts: SubStores) {
+    this.url = url;
+    ({
+      locks: this.locks,
+      queues: this.queues,
+      events: this.events,
+      runs: this.runs,
+      scheduler: this.scheduler,
+      workflows: this.workflows,
+    } = parts);
+  }
+
   /** The highest applied migration. */
-  schemaVersion(): Promise<number>;
+  abstract schemaVersion(): Promise<number>;
   /** Round-trips to the database; rejects when it does not answer. */
-  ping(): Promise<void>;
+  abstract ping(): Promise<void>;
   /**
    * One cheap read (counts and high-water marks, served by indexes) per area: equal marks
    * mean nothing a list shows changed, so a live page reloads only what moved.
    */
-  changeMarks(): Promise<ChangeMarks>;
+  abstract changeMarks(): Promise<ChangeMarks>;
   /**
    * Calls `handler` for each notification on `channel`. A latency hint only:
    * notifications can be lost (e.g. across a reconnect), so consumers must also poll.
    */
-  listen(channel: string, handler: (payload: string) => void): Promise<Unlisten>;
-  notify(channel: string, payload: string): Promise<void>;
-  close(): Promise<void>;
+  abstract listen(channel: string, handler: (payload: string) => void): Promise<Unlisten>;
+  abstract notify(channel: string, payload: string): Promise<void>;
+
+  /** Releases the connections; once only. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.release();
+  }
+
+  protected abstract release(): Promise<void>;
+
+  /** Refuses a call after close. */
+  protected check(): void {
+    if (this.#closed) throw new MainspringError('E_STORE_CLOSED', `store ${this.url} is closed`);
+  }
 }

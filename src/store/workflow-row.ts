@@ -5,16 +5,19 @@
 // was taken over cannot write anything. The store knows nothing of replay: operation
 // types, statuses and JSON fields are the engine's, opaque here except where noted.
 
-export type ExecutionStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'stopped' | 'timed_out';
+import type { Dialect, ListQuery } from './dialect.ts';
+import { Filter } from './filter.ts';
+import { ms } from './raw.ts';
 
-export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
+export const EXECUTION_STATUSES = [
   'running',
   'waiting',
   'succeeded',
   'failed',
   'stopped',
   'timed_out',
-];
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'stopped', 'timed_out'];
 
@@ -281,8 +284,6 @@ export interface RawOp {
   updated_at_ms: number;
 }
 
-const ms = (v: number | null): number | null => (v === null ? null : Number(v));
-
 export function toExecutionRow(r: RawExecution): ExecutionRow {
   return {
     id: r.id,
@@ -371,4 +372,73 @@ export function childOutcome(child: ExecutionRow): OpOutcome {
 /** An outcome as the (status, result, error) an operation stores; the other field is cleared. */
 export function outcomeValues(o: OpOutcome): [string, string | null, string | null] {
   return o.status === 'succeeded' ? ['succeeded', o.result, null] : ['failed', null, o.error];
+}
+
+/**
+ * The checkpoint's update of execution 1 held with token 2: the patch's columns, 3 more
+ * operations, updated at 4 (now). Finishing clears the lease and the due time (the due index
+ * holds live rows only) and stamps finished_at_ms unless the patch does; releasing sets the due
+ * time, or now when woken or asked to stop meanwhile (the next claim then stops it). Returns
+ * the row after.
+ */
+export function patchUpdate(
+  d: Dialect,
+  id: string,
+  token: string,
+  patch: ExecutionPatch,
+  added: number,
+  nowMs: number,
+): ListQuery {
+  const params: unknown[] = [id, token, added, nowMs];
+  const p = (v: unknown, type: 'text' | 'bigint') => {
+    params.push(v);
+    return d.typed(params.length, type);
+  };
+  const now = d.ref(4);
+  const sets = [`op_count = op_count + ${d.ref(3)}`, `updated_at_ms = ${now}`];
+  const columns = [
+    ['status', patch.status],
+    ['output', patch.output],
+    ['error', patch.error],
+    ['progress', patch.progress],
+    ['wait', patch.wait],
+  ] as const;
+  for (const [column, value] of columns)
+    if (value !== undefined) sets.push(`${column} = ${p(value, 'text')}`);
+  const unlease = ['lease_token = NULL', 'lease_until_ms = NULL'];
+  if (patch.status !== undefined && isFinished(patch.status)) {
+    const finished =
+      patch.finishedAtMs != null ? p(patch.finishedAtMs, 'bigint') : `coalesce(finished_at_ms, ${now})`;
+    sets.push(`finished_at_ms = ${finished}`, 'due_at_ms = NULL', ...unlease, `woken = ${d.false}`);
+  } else {
+    if (patch.finishedAtMs !== undefined) sets.push(`finished_at_ms = ${p(patch.finishedAtMs, 'bigint')}`);
+    if (patch.release) {
+      const due = p(patch.release.dueAtMs, 'bigint');
+      sets.push(
+        `due_at_ms = CASE WHEN ${d.isTrue('woken')} OR stop_requested_at_ms IS NOT NULL THEN ${now} ELSE ${due} END`,
+        `woken = ${d.false}`,
+        ...unlease,
+      );
+    }
+  }
+  return {
+    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ${d.ref(1)} AND lease_token = ${d.ref(2)} RETURNING ${EXECUTION_COLUMNS}`,
+    params,
+  };
+}
+
+/** Executions matching `filter`, newest first. */
+export function listExecutionsQuery(d: Dialect, filter: ExecutionFilter): ListQuery {
+  const f = new Filter<unknown>(d.ref);
+  f.add('workflow = ?', filter.workflow);
+  f.add('status = ?', filter.status);
+  f.add('parent_id = ?', filter.parentId);
+  if (filter.statuses && filter.statuses.length > 0)
+    f.add(`status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
+  f.add('seq < ?', filter.beforeSeq);
+  const { where, limit } = f.end(filter.limit);
+  return {
+    sql: `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions ${where} ORDER BY seq DESC LIMIT ${limit}`,
+    params: f.params,
+  };
 }

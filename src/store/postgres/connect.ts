@@ -132,3 +132,25 @@ export function isConnectionError(err: unknown): boolean {
   const code = String((err as { code?: unknown }).code ?? '');
   return CONNECTION_CODES.has(code) || isTransient(err) || /timeout/i.test(String((err as Error).message));
 }
+
+/** The rows `sql` returns, each read by `to`. */
+export async function readRows<R extends pg.QueryResultRow, T>(
+  db: pg.Pool | pg.PoolClient,
+  sql: string,
+  params: unknown[],
+  to: (row: R) => T,
+): Promise<T[]> {
+  const { rows } = await db.query<R>(sql, params);
+  return rows.map(to);
+}
+
+/** The first row `sql` returns, read by `to`, or null. */
+export async function readRow<R extends pg.QueryResultRow, T>(
+  db: pg.Pool | pg.PoolClient,
+  sql: string,
+  params: unknown[],
+  to: (row: R) => T,
+): Promise<T | null> {
+  const { rows } = await db.query<R>(sql, params);
+  return rows[0] ? to(rows[0]) : null;
+}

@@ -9,12 +9,11 @@ import {
   type EventStore,
   type FileAnnouncement,
   type NewEvent,
-  type RawAnnouncement,
-  type RawEvent,
   toAnnouncement,
   toEventRow,
 } from '../event-row.ts';
 import type { RuleStore } from '../rule-row.ts';
+import { readRow, readRows } from './connect.ts';
 import { PgRuleStore } from './event-rules.ts';
 
 // Store events (ids $1, sources $2, detail types $3, details $4, times $5) at $6 (now, ms), skipping ids
@@ -91,13 +90,11 @@ export class PgEventStore implements EventStore {
   }
 
   async get(id: string): Promise<EventRow | null> {
-    const { rows } = await this.#db.query<RawEvent>(GET, [id]);
-    return rows[0] ? toEventRow(rows[0]) : null;
+    return readRow(this.#db, GET, [id], toEventRow);
   }
 
   async listUnrouted(putBeforeMs: number, afterSeq: number, limit: number): Promise<EventRow[]> {
-    const { rows } = await this.#db.query<RawEvent>(LIST_UNROUTED, [putBeforeMs, afterSeq, limit]);
-    return rows.map(toEventRow);
+    return readRows(this.#db, LIST_UNROUTED, [putBeforeMs, afterSeq, limit], toEventRow);
   }
 
   async markRouted(ids: readonly string[], nowMs: number): Promise<void> {
@@ -111,14 +108,12 @@ export class PgEventStore implements EventStore {
     after: { timeMs: number; seq: number } | null,
     limit: number,
   ): Promise<EventRow[]> {
-    const { rows } = await this.#db.query<RawEvent>(LIST_BY_TIME, [
-      fromMs,
-      toMs,
-      after?.timeMs ?? fromMs,
-      after?.seq ?? 0,
-      limit,
-    ]);
-    return rows.map(toEventRow);
+    return readRows(
+      this.#db,
+      LIST_BY_TIME,
+      [fromMs, toMs, after?.timeMs ?? fromMs, after?.seq ?? 0, limit],
+      toEventRow,
+    );
   }
 
   async deleteStoredBefore(putBeforeMs: number, limit: number): Promise<number> {
@@ -127,8 +122,7 @@ export class PgEventStore implements EventStore {
   }
 
   async getAnnouncement(trigger: string, key: string): Promise<FileAnnouncement | null> {
-    const { rows } = await this.#db.query<RawAnnouncement>(GET_ANNOUNCEMENT, [trigger, key]);
-    return rows[0] ? toAnnouncement(rows[0]) : null;
+    return readRow(this.#db, GET_ANNOUNCEMENT, [trigger, key], toAnnouncement);
   }
 
   async recordAnnouncement(a: FileAnnouncement): Promise<void> {

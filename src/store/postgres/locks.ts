@@ -3,8 +3,9 @@
 // contenders can never both take an expired lease.
 
 import type pg from 'pg';
-import { LOCK_COLUMNS as COLUMNS, type RawLock, toLockRow } from '../lock-row.ts';
+import { LOCK_COLUMNS as COLUMNS, toLockRow } from '../lock-row.ts';
 import type { LockRow, LockStore } from '../types.ts';
+import { readRow, readRows } from './connect.ts';
 
 // Take lease $1 for owner $2 until $3 if free or expired at $4; token continues from the old row.
 const ACQUIRE = `
@@ -38,13 +39,11 @@ export class PgLockStore implements LockStore {
   }
 
   async acquire(name: string, owner: string, ttlMs: number, nowMs: number): Promise<LockRow | null> {
-    const { rows } = await this.#db.query<RawLock>(ACQUIRE, [name, owner, nowMs + ttlMs, nowMs]);
-    return rows[0] ? toLockRow(rows[0]) : null;
+    return readRow(this.#db, ACQUIRE, [name, owner, nowMs + ttlMs, nowMs], toLockRow);
   }
 
   async renew(name: string, token: number, ttlMs: number, nowMs: number): Promise<LockRow | null> {
-    const { rows } = await this.#db.query<RawLock>(RENEW, [name, token, nowMs + ttlMs, nowMs]);
-    return rows[0] ? toLockRow(rows[0]) : null;
+    return readRow(this.#db, RENEW, [name, token, nowMs + ttlMs, nowMs], toLockRow);
   }
 
   async release(name: string, token: number, _nowMs: number): Promise<boolean> {
@@ -53,12 +52,10 @@ export class PgLockStore implements LockStore {
   }
 
   async get(name: string): Promise<LockRow | null> {
-    const { rows } = await this.#db.query<RawLock>(GET, [name]);
-    return rows[0] ? toLockRow(rows[0]) : null;
+    return readRow(this.#db, GET, [name], toLockRow);
   }
 
   async listHeld(nowMs: number): Promise<LockRow[]> {
-    const { rows } = await this.#db.query<RawLock>(LIST_HELD, [nowMs]);
-    return rows.map(toLockRow);
+    return readRows(this.#db, LIST_HELD, [nowMs], toLockRow);
   }
 }

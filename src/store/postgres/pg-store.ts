@@ -3,21 +3,11 @@
 
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
-import { isMainspringError, MainspringError } from '../../core/errors.ts';
+import { isMainspringError } from '../../core/errors.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
-import type {
-  ChangeMarks,
-  EventStore,
-  LockStore,
-  QueueStore,
-  RunStore,
-  SchedulerStore,
-  Store,
-  StoreCapabilities,
-  Unlisten,
-} from '../types.ts';
-import { WORKFLOW_CHANNEL, type WorkflowStore } from '../workflow-row.ts';
+import { type ChangeMarks, Store, type StoreCapabilities, type Unlisten } from '../types.ts';
+import { WORKFLOW_CHANNEL } from '../workflow-row.ts';
 import { readChangeMarks } from './changes.ts';
 import { createPool, isConnectionError, type PgTarget, unreachable } from './connect.ts';
 import { PgEventStore } from './events.ts';
@@ -39,7 +29,7 @@ export interface PgStoreOptions extends PgTarget {
   readonly existing?: boolean;
 }
 
-export class PgStore implements Store {
+export class PgStore extends Store {
   readonly backend = 'postgres' as const;
   readonly capabilities: StoreCapabilities = {
     skipLocked: true,
@@ -47,36 +37,31 @@ export class PgStore implements Store {
     multiProcess: true,
     remote: true,
   };
-  readonly url: string;
   readonly schema: string;
-  readonly locks: LockStore;
-  readonly queues: QueueStore;
-  readonly events: EventStore;
-  readonly runs: RunStore;
-  readonly scheduler: SchedulerStore;
-  readonly workflows: WorkflowStore;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
   readonly #leasePool: pg.Pool;
-  #closed = false;
 
   private constructor(pool: pg.Pool, target: PgTarget, settings: Record<string, string>) {
-    this.pool = pool;
-    this.url = target.display;
-    this.schema = target.schema;
-    this.events = new PgEventStore(pool);
-    this.locks = new PgLockStore(pool);
-    this.#listener = new PgListener(target);
+    const listener = new PgListener(target);
     // Receives, acks and retries commit without waiting for the WAL flush: if the server
     // crashes and loses one, the message is simply delivered again (at-least-once holds).
     // Sends keep the default, so a send that returned is never lost. Run records and
     // lines go the same way: they describe work whose acks may be lost alike.
-    this.#leasePool = createPool(target, 4, { ...settings, synchronous_commit: 'off' });
-    this.runs = new PgRunStore(pool, this.#leasePool);
-    const messagesChannel = this.#listener.channelName(MESSAGES_CHANNEL);
-    this.queues = new PgQueueStore(pool, this.#leasePool, messagesChannel);
-    this.scheduler = new PgSchedulerStore(pool, messagesChannel);
-    this.workflows = new PgWorkflowStore(pool, this.#listener.channelName(WORKFLOW_CHANNEL));
+    const leasePool = createPool(target, 4, { ...settings, synchronous_commit: 'off' });
+    const messagesChannel = listener.channelName(MESSAGES_CHANNEL);
+    super(target.display, {
+      events: new PgEventStore(pool),
+      locks: new PgLockStore(pool),
+      runs: new PgRunStore(pool, leasePool),
+      queues: new PgQueueStore(pool, leasePool, messagesChannel),
+      scheduler: new PgSchedulerStore(pool, messagesChannel),
+      workflows: new PgWorkflowStore(pool, listener.channelName(WORKFLOW_CHANNEL)),
+    });
+    this.pool = pool;
+    this.schema = target.schema;
+    this.#listener = listener;
+    this.#leasePool = leasePool;
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
@@ -99,38 +84,32 @@ export class PgStore implements Store {
   }
 
   async schemaVersion(): Promise<number> {
-    this.#check();
+    this.check();
     return currentVersion(this.pool, this.schema);
   }
 
   async ping(): Promise<void> {
-    this.#check();
+    this.check();
     await this.pool.query('SELECT 1');
   }
 
   async changeMarks(): Promise<ChangeMarks> {
-    this.#check();
+    this.check();
     return readChangeMarks(this.pool);
   }
 
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
-    this.#check();
+    this.check();
     return this.#listener.listen(channel, handler);
   }
 
   async notify(channel: string, payload: string): Promise<void> {
-    this.#check();
+    this.check();
     await this.pool.query('SELECT pg_notify($1, $2)', [this.#listener.channelName(channel), payload]);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected async release(): Promise<void> {
     await this.#listener.close();
     await Promise.all([this.pool.end(), this.#leasePool.end()]);
-  }
-
-  #check(): void {
-    if (this.#closed) throw new MainspringError('E_STORE_CLOSED', `store ${this.url} is closed`);
   }
 }

@@ -16,7 +16,6 @@ import {
   type QueueRow,
   type QueueStore,
   type RawClaimed,
-  type RawMessage,
   type RawQueue,
   type Receipt,
   type RedriveFilter,
@@ -24,7 +23,7 @@ import {
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
-import { transaction } from './connect.ts';
+import { readRow, readRows, transaction } from './connect.ts';
 
 const RETURN_CLAIMED =
   'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms';
@@ -147,8 +146,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async getQueue(name: string): Promise<QueueRow | null> {
-    const { rows } = await this.#db.query<RawQueue>(SQL.getQueue, [name]);
-    return rows[0] ? toQueueRow(rows[0]) : null;
+    return readRow(this.#db, SQL.getQueue, [name], toQueueRow);
   }
 
   async listQueues(): Promise<QueueRow[]> {
@@ -211,10 +209,7 @@ export class PgQueueStore implements QueueStore {
         const rows = inserts.map((i) => messages[i]!);
         await client.query(SQL.insertWithIds, [
           queue,
-          rows.map((m) => m.body),
-          rows.map((m) => m.priority),
-          rows.map((m) => m.visibleAtMs),
-          rows.map((m) => m.groupId),
+          ...columnsOf(rows),
           nowMs,
           inserts.map((i) => idOf.get(i)),
           this.#channel,
@@ -333,18 +328,16 @@ export class PgQueueStore implements QueueStore {
   }
 
   async getMessage(id: number): Promise<MessageRow | null> {
-    const { rows } = await this.#db.query<RawMessage>(SQL.getMessage, [id]);
-    return rows[0] ? toMessageRow(rows[0]) : null;
+    return readRow(this.#db, SQL.getMessage, [id], toMessageRow);
   }
 
   async listMessages(queue: string, o: ListMessagesOptions): Promise<MessageRow[]> {
-    const { rows } = await this.#db.query<RawMessage>(SQL.listMessages, [
-      queue,
-      o.afterId ?? 0,
-      o.limit,
-      o.sourceQueue ?? null,
-    ]);
-    return rows.map(toMessageRow);
+    return readRows(
+      this.#db,
+      SQL.listMessages,
+      [queue, o.afterId ?? 0, o.limit, o.sourceQueue ?? null],
+      toMessageRow,
+    );
   }
 
   async redrive(dlq: string, filter: RedriveFilter, nowMs: number): Promise<number> {
@@ -378,15 +371,19 @@ export async function insertMessages(
   const { rows } = await db.query<{ id: number }>({
     name: 'ms_send',
     text: SQL.insert,
-    values: [
-      queue,
-      messages.map((m) => m.body),
-      messages.map((m) => m.priority),
-      messages.map((m) => m.visibleAtMs),
-      messages.map((m) => m.groupId),
-      nowMs,
-      channel,
-    ],
+    values: [queue, ...columnsOf(messages), nowMs, channel],
   });
   return rows.map((r) => r.id);
+}
+
+/** New messages as the arrays unnest takes: bodies, priorities, visible-at times, groups. */
+function columnsOf(messages: readonly NewMessage[]): [string[], number[], number[], (string | null)[]] {
+  const columns: [string[], number[], number[], (string | null)[]] = [[], [], [], []];
+  for (const m of messages) {
+    columns[0].push(m.body);
+    columns[1].push(m.priority);
+    columns[2].push(m.visibleAtMs);
+    columns[3].push(m.groupId);
+  }
+  return columns;
 }

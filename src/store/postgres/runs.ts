@@ -4,16 +4,16 @@
 // statement; batches (writes, log lines) pass one JSON array, whatever their size.
 
 import type pg from 'pg';
-import { Filter, PG_PARAM } from '../filter.ts';
+import { PG_DIALECT } from '../dialect.ts';
 import {
   LOG_COLUMNS,
   type LogRow,
+  listRunsQuery,
   type NewLogLine,
   putQueueRunValues,
   putRunValues,
   QUEUE_RUN_VALUES,
   type QueueRunSource,
-  type RawLog,
   type RawRun,
   RUN_COLUMNS,
   RUN_VALUES,
@@ -27,6 +27,7 @@ import {
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
+import { readRow, readRows } from './connect.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -161,12 +162,6 @@ function collapse(runs: readonly RunWrite[]): RunWrite[] {
   return [...byId.values()];
 }
 
-// The dashboard's search: the input, the error, or any of the run's log lines (ILIKE with
-// backslash escapes). Bounded by the other filters and the page size: newest first, it stops at
-// the page's last match.
-const SEARCH = `(r.input ILIKE ? ESCAPE '\\' OR r.error ILIKE ? ESCAPE '\\' OR EXISTS (
-  SELECT 1 FROM run_logs l WHERE l.run_id = r.id AND l.msg ILIKE ? ESCAPE '\\'))`;
-
 // Runs since a time, by bucket and status: the id range (ids start with their creation time)
 // keeps it on the primary key.
 const BUCKETS = `SELECT (created_at_ms - $1) / $2 AS bucket, status, count(*) AS count
@@ -226,38 +221,16 @@ export class PgRunStore implements RunStore {
 
   async start(ids: readonly string[], owner: string, nowMs: number): Promise<RunRow[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.#db.query<RawRun>(START, [ids, owner, nowMs]);
-    return rows.map(toRunRow);
+    return readRows(this.#db, START, [ids, owner, nowMs], toRunRow);
   }
 
   async get(id: string): Promise<RunRow | null> {
-    const { rows } = await this.#db.query<RawRun>(GET, [id]);
-    return rows[0] ? toRunRow(rows[0]) : null;
+    return readRow(this.#db, GET, [id], toRunRow);
   }
 
   async list(filter: RunFilter): Promise<RunRow[]> {
-    const f = new Filter<unknown>(PG_PARAM);
-    f.add('r.function_name = ?', filter.functionName);
-    f.add('r.status = ?', filter.status);
-    f.add('r.trigger_kind = ?', filter.triggerKind);
-    f.add('r.invocation_id = ?', filter.invocationId);
-    if (filter.statuses && filter.statuses.length > 0)
-      f.add(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
-    if (filter.search !== undefined) {
-      const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      f.add(SEARCH, like, like, like);
-    }
-    f.add('r.created_at_ms >= ?', filter.fromMs);
-    f.add('r.created_at_ms < ?', filter.toMs);
-    f.add('r.id < ?', filter.beforeId);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Runs matching the filter, newest first by id, up to the last parameter (the limit): each
-    // table's newest, merged.
-    const newest = (table: string) =>
-      `(SELECT ${RUN_COLUMNS} FROM ${table} r ${clause} ORDER BY id DESC LIMIT ${limit})`;
-    const sql = `${newest('runs')} UNION ALL ${newest('queue_run_rows')} ORDER BY id DESC LIMIT ${limit}`;
-    const { rows } = await this.#db.query<RawRun>(sql, f.params);
-    return rows.map(toRunRow);
+    const { sql, params } = listRunsQuery(PG_DIALECT, filter);
+    return readRows(this.#db, sql, params, toRunRow);
   }
 
   async countByBucket(fromMs: number, bucketMs: number) {
@@ -292,8 +265,7 @@ export class PgRunStore implements RunStore {
   }
 
   async logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]> {
-    const { rows } = await this.#db.query<RawLog>(LOGS, [runId, afterSeq, limit]);
-    return rows.map(toLogRow);
+    return readRows(this.#db, LOGS, [runId, afterSeq, limit], toLogRow);
   }
 
   async functionLogs(
@@ -302,8 +274,7 @@ export class PgRunStore implements RunStore {
     sinceMs: number,
     limit: number,
   ): Promise<LogRow[]> {
-    const { rows } = await this.#db.query<RawLog>(FUNCTION_LOGS, [functionName, afterId, sinceMs, limit]);
-    return rows.map(toLogRow);
+    return readRows(this.#db, FUNCTION_LOGS, [functionName, afterId, sinceMs, limit], toLogRow);
   }
 
   async deleteFinishedBefore(beforeId: string, limit: number): Promise<number> {

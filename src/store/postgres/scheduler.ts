@@ -3,14 +3,15 @@
 // makes it un-due for every other scheduler, which re-checks the row under READ COMMITTED.
 
 import type pg from 'pg';
-import { Filter, PG_PARAM } from '../filter.ts';
+import { type ListQuery, PG_DIALECT } from '../dialect.ts';
 import {
   type DueSchedule,
   type FireOptions,
   type FireOutcome,
   type FirePlan,
   lastOfEachId,
-  mergeByDue,
+  listSchedulesQuery,
+  listTasks,
   type NewScheduleRow,
   type NewTask,
   type RawSchedule,
@@ -28,7 +29,7 @@ import {
   toTaskRow,
 } from '../schedule-row.ts';
 import type { NewMessage } from '../types.ts';
-import { withClient } from './connect.ts';
+import { readRow, readRows, withClient } from './connect.ts';
 import { insertMessages } from './queues.ts';
 import { INSERT_RUNS, runParams } from './runs.ts';
 
@@ -158,20 +159,12 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async getSchedule(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.#db.query<RawSchedule>(GET_SCHEDULE, [name]);
-    return rows[0] ? toScheduleRow(rows[0]) : null;
+    return readRow(this.#db, GET_SCHEDULE, [name], toScheduleRow);
   }
 
   async listSchedules(filter: ScheduleFilter): Promise<ScheduleRow[]> {
-    const f = new Filter<unknown>(PG_PARAM);
-    f.add('name > ?', filter.afterName);
-    f.add('source = ?', filter.source);
-    f.add('enabled = ?', filter.enabled);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Schedules matching the filter in name order, up to the last parameter (the limit).
-    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT ${limit}`;
-    const { rows } = await this.#db.query<RawSchedule>(sql, f.params);
-    return rows.map(toScheduleRow);
+    const { sql, params } = listSchedulesQuery(PG_DIALECT, filter);
+    return readRows(this.#db, sql, params, toScheduleRow);
   }
 
   async updateSchedule(name: string, expectedVersion: number, update: ScheduleUpdate): Promise<boolean> {
@@ -190,8 +183,7 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async deleteSchedule(name: string): Promise<ScheduleRow | null> {
-    const { rows } = await this.#db.query<RawSchedule>(DELETE_SCHEDULE, [name]);
-    return rows[0] ? toScheduleRow(rows[0]) : null;
+    return readRow(this.#db, DELETE_SCHEDULE, [name], toScheduleRow);
   }
 
   async countSchedules(): Promise<number> {
@@ -215,34 +207,17 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async getTask(id: string): Promise<TaskRow | null> {
-    const { rows } = await this.#db.query<RawTask>(GET_TASK, [id]);
-    return rows[0] ? toTaskRow(rows[0]) : null;
+    return readRow(this.#db, GET_TASK, [id], toTaskRow);
   }
 
   async listTasks(filter: TaskFilter): Promise<TaskRow[]> {
-    const f = new Filter<unknown>(PG_PARAM);
-    if (filter.status === undefined) {
-      const [pending, fired] = await Promise.all([
-        this.listTasks({ ...filter, status: 'pending' }),
-        this.listTasks({ ...filter, status: 'fired' }),
-      ]);
-      return mergeByDue(pending, fired, filter.limit);
-    }
-    f.add('status = ?', filter.status);
-    f.add('action = ?', filter.action);
-    f.add('due_ms < ?', filter.dueBeforeMs);
-    f.add('due_ms >= ?', filter.dueAfterMs);
-    f.add('(due_ms, id) > (?::bigint, ?::text)', filter.after?.dueMs, filter.after?.id);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Tasks matching the filter in (due, id) order, up to the last parameter (the limit).
-    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT ${limit}`;
-    const { rows } = await this.#db.query<RawTask>(sql, f.params);
-    return rows.map(toTaskRow);
+    const list = async ({ sql, params }: ListQuery) =>
+      (await this.#db.query<RawTask>(sql, params)).rows.map(toTaskRow);
+    return listTasks(filter, list, PG_DIALECT);
   }
 
   async deleteTask(id: string): Promise<TaskRow | null> {
-    const { rows } = await this.#db.query<RawTask>(DELETE_TASK, [id]);
-    return rows[0] ? toTaskRow(rows[0]) : null;
+    return readRow(this.#db, DELETE_TASK, [id], toTaskRow);
   }
 
   async deleteFiredTasks(beforeMs: number, limit: number): Promise<number> {

@@ -7,8 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { PG_DIALECT, patchUpdate } from '../dialect.ts';
-import { Filter, PG_PARAM } from '../filter.ts';
+import { PG_DIALECT } from '../dialect.ts';
 import type {
   CallbackResolution,
   ClaimExecutionsOptions,
@@ -26,15 +25,16 @@ import {
   EXECUTION_COLUMNS,
   isFinished,
   LIVE,
+  listExecutionsQuery,
   OP_COLUMNS,
   opValues,
   outcomeValues,
+  patchUpdate,
   type RawExecution,
-  type RawOp,
   toExecutionRow,
   toOpRow,
 } from '../workflow-row.ts';
-import { transaction } from './connect.ts';
+import { readRow, readRows, transaction } from './connect.ts';
 
 // Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7) at $8
 // (now), running and due now, and notify channel $9 with its id; nothing when the id is taken. Returns the
@@ -207,23 +207,12 @@ export class PgWorkflowStore implements WorkflowStore {
   }
 
   async get(id: string): Promise<ExecutionRow | null> {
-    const { rows } = await this.#db.query<RawExecution>(GET, [id]);
-    return rows[0] ? toExecutionRow(rows[0]) : null;
+    return readRow(this.#db, GET, [id], toExecutionRow);
   }
 
   async list(filter: ExecutionFilter): Promise<ExecutionRow[]> {
-    const f = new Filter<unknown>(PG_PARAM);
-    f.add('workflow = ?', filter.workflow);
-    f.add('status = ?', filter.status);
-    f.add('parent_id = ?', filter.parentId);
-    if (filter.statuses && filter.statuses.length > 0)
-      f.add(`status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
-    f.add('seq < ?', filter.beforeSeq);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Executions matching the filter, newest first, up to the last parameter (the limit).
-    const sql = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions ${clause} ORDER BY seq DESC LIMIT ${limit}`;
-    const { rows } = await this.#db.query<RawExecution>(sql, f.params);
-    return rows.map(toExecutionRow);
+    const { sql, params } = listExecutionsQuery(PG_DIALECT, filter);
+    return readRows(this.#db, sql, params, toExecutionRow);
   }
 
   async delete(id: string): Promise<'deleted' | 'not_found' | 'not_finished'> {
@@ -238,8 +227,7 @@ export class PgWorkflowStore implements WorkflowStore {
   }
 
   async ops(executionId: string): Promise<OpRow[]> {
-    const { rows } = await this.#db.query<RawOp>(OPS, [executionId]);
-    return rows.map(toOpRow);
+    return readRows(this.#db, OPS, [executionId], toOpRow);
   }
 
   async claim(options: ClaimExecutionsOptions): Promise<ExecutionRow[]> {
@@ -280,7 +268,7 @@ export class PgWorkflowStore implements WorkflowStore {
         const { rows } = await c.query<{ n: number }>(UPSERT_OPS, columns);
         added = rows[0]!.n;
       }
-      const { sql, params } = patchUpdate<unknown>(PG_DIALECT, executionId, token, patch, added, nowMs);
+      const { sql, params } = patchUpdate(PG_DIALECT, executionId, token, patch, added, nowMs);
       const { rows } = await c.query<RawExecution>(sql, params);
       const row = toExecutionRow(rows[0]!);
       if (isFinished(row.status)) await this.#propagate(c, row, nowMs);
@@ -341,8 +329,7 @@ export class PgWorkflowStore implements WorkflowStore {
   }
 
   async waitingOps(type: string, limit: number): Promise<OpRow[]> {
-    const { rows } = await this.#db.query<RawOp>(WAITING_OPS, [type, limit]);
-    return rows.map(toOpRow);
+    return readRows(this.#db, WAITING_OPS, [type, limit], toOpRow);
   }
 
   async stop(id: string, error: string, nowMs: number): Promise<ExecutionRow | null> {

@@ -67,10 +67,19 @@ function checkExisting(path: string): void {
 /** A prepared statement (node:sqlite's). */
 export type Statement = StatementSync;
 
+/** One prepared statement for each SQL text of `sql`, under the same key. */
+export type Prepared<S extends Record<string, string>> = { readonly [K in keyof S]: Statement };
+
+export function prepareAll<S extends Record<string, string>>(db: Connection, sql: S): Prepared<S> {
+  return Object.fromEntries(Object.entries(sql).map(([k, text]) => [k, db.prepare(text)])) as Prepared<S>;
+}
+
 /** The store's connection to its file. */
 export class Connection {
   /** The connection itself, for tests and tools that read around the store. */
   readonly raw: DatabaseSync;
+  // A few dozen shapes at most: lists by their filters, updates by their columns.
+  readonly #cache = new Map<string, Statement>();
 
   constructor(raw: DatabaseSync) {
     this.raw = raw;
@@ -86,6 +95,16 @@ export class Connection {
 
   prepare(sql: string): Statement {
     return this.raw.prepare(sql);
+  }
+
+  /** A statement built at run time (a list's filters, an update's columns), prepared once per text. */
+  cached(sql: string): Statement {
+    let statement = this.#cache.get(sql);
+    if (!statement) {
+      statement = this.raw.prepare(sql);
+      this.#cache.set(sql, statement);
+    }
+    return statement;
   }
 
   exec(sql: string): void {

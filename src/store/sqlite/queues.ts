@@ -24,7 +24,7 @@ import {
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
-import { type Connection, type Statement, transaction } from './database.ts';
+import { type Connection, type Prepared, prepareAll, transaction } from './database.ts';
 
 // Insert one message into queue ?1, sent at ?6. The scheduler's fire transaction inserts with it too.
 export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
@@ -101,17 +101,15 @@ const SQL = {
   purge: 'DELETE FROM messages WHERE queue = ?1',
 } as const;
 
-type Statements = { [K in keyof typeof SQL]: Statement };
-
 export class SqliteQueueStore implements QueueStore {
   readonly #db: Connection;
-  readonly #q: Statements;
+  readonly #q: Prepared<typeof SQL>;
   readonly #notify: (channel: string, payload: string) => void;
 
   constructor(db: Connection, notify: (channel: string, payload: string) => void) {
     this.#db = db;
     this.#notify = notify;
-    this.#q = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
+    this.#q = prepareAll(db, SQL);
   }
 
   async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {

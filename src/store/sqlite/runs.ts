@@ -4,10 +4,11 @@
 // lines, retention) run in one IMMEDIATE transaction; every other operation is one statement.
 
 import type { SQLInputValue } from 'node:sqlite';
-import { Filter, SQLITE_PARAM } from '../filter.ts';
+import { SQLITE_DIALECT } from '../dialect.ts';
 import {
   LOG_COLUMNS,
   type LogRow,
+  listRunsQuery,
   type NewLogLine,
   putQueueRunValues,
   putRunValues,
@@ -26,7 +27,7 @@ import {
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
-import { type Connection, type Statement, transaction } from './database.ts';
+import { type Connection, type Prepared, prepareAll, type Statement, transaction } from './database.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
 
@@ -53,7 +54,6 @@ const WRITE_ROWS = 50;
 
 /** WRITE without its conflict handling: for runs known to be new (fired by a scheduler). */
 export const INSERT_RUN = WRITE.slice(0, WRITE.indexOf('ON CONFLICT'));
-const WRITE_MANY = WRITE.replace(/VALUES \([^)]*\)/, `VALUES ${tuples(WRITE_ROWS, RUN_VALUES)}`);
 
 // Store the narrow records of one-message queue runs (see putQueueRunValues), WRITE_ROWS or one
 // at a time. A record is written once; a retried write that finds it stored leaves it be.
@@ -61,89 +61,20 @@ const INSERT_QUEUE_RUN = `
   INSERT INTO queue_runs (id, source, message_id, status, started_at_ms, finished_at_ms, result, error, log_count)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO NOTHING`;
-const INSERT_QUEUE_RUNS = INSERT_QUEUE_RUN.replace(
-  /VALUES \([^)]*\)/,
-  `VALUES ${tuples(WRITE_ROWS, QUEUE_RUN_VALUES)}`,
-);
-
-// The id of source (function ?1, queue ?2, rule ?3 or '', owner ?4 or ''), stored the first time.
-const ADD_SOURCE = `
-  INSERT INTO queue_run_sources (function_name, queue, rule, owner) VALUES (?1, ?2, ?3, ?4)
-  ON CONFLICT (function_name, queue, rule, owner) DO NOTHING`;
-const SOURCE_ID = `SELECT id FROM queue_run_sources WHERE function_name = ?1 AND queue = ?2 AND rule = ?3 AND owner = ?4`;
 
 function tuples(rows: number, width: number): string {
   return Array.from({ length: rows }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
 }
-
-// Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
-const START = `
-  UPDATE runs SET status = 'running', started_at_ms = ?3, owner = ?2
-   WHERE id = ?1 AND status = 'queued'
-  RETURNING ${RUN_COLUMNS}`;
-
-// One run by id ?1, wherever it is kept.
-const GET = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?1
-  UNION ALL SELECT ${RUN_COLUMNS} FROM queue_run_rows WHERE id = ?1`;
-
-// Cancel run ?1 at ?3 (now, ms): a queued one becomes cancelled with error ?2; a running one records
-// the first cancellation request; a finished one is left as it was. Returns the row after.
-const CANCEL = `
-  UPDATE runs
-     SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-         finished_at_ms = CASE WHEN status = 'queued' THEN ?3 ELSE finished_at_ms END,
-         error = CASE WHEN status = 'queued' THEN ?2 ELSE error END,
-         cancel_requested_at_ms = CASE WHEN status = 'running' THEN coalesce(cancel_requested_at_ms, ?3)
-                                       ELSE cancel_requested_at_ms END
-   WHERE id = ?1
-  RETURNING ${RUN_COLUMNS}`;
-
-// Of run ids ?1 (JSON array), the running ones whose cancellation was requested.
-const CANCEL_REQUESTED = `
-  SELECT id FROM runs
-   WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'running' AND cancel_requested_at_ms IS NOT NULL`;
-
-// Fail the running attempts of invocation ?1 before attempt ?2 with error ?3 at ?4 (now, ms).
-const FAIL_ABANDONED = `
-  UPDATE runs SET status = 'failed', finished_at_ms = ?4, error = ?3
-   WHERE id >= ?1 || '-' AND id < ?1 || '.' AND invocation_id = ?1 AND attempt < ?2 AND status = 'running'`;
 
 // Store line ?3 of run ?1 (function ?2, at ?4, level ?5, message ?6, fields ?7) unless that seq is stored.
 const INSERT_LOG = `
   INSERT INTO run_logs (run_id, function_name, seq, at_ms, level, msg, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
   ON CONFLICT (run_id, seq) DO NOTHING`;
 
-// Add ?2 lines to run ?1's count (the record is in one table or the other, or not stored yet).
-const COUNT_LOGS = `UPDATE runs SET log_count = log_count + ?2 WHERE id = ?1`;
-const COUNT_QUEUE_RUN_LOGS = `UPDATE queue_runs SET log_count = log_count + ?2 WHERE id = ?1`;
-/** How many parameters INSERT_LOG takes per line. */
-const LOG_VALUES = 7;
-
-// Up to ?3 lines of run ?1 with seq after ?2, in order.
-const LOGS = `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`;
-
-// Up to ?4 lines of every run of function ?1 with id after ?2 and at or after ?3 (ms), in id order.
-const FUNCTION_LOGS = `
-  SELECT ${LOG_COLUMNS} FROM run_logs
-   WHERE function_name = ?1 AND id > ?2 AND at_ms >= ?3
-   ORDER BY id LIMIT ?4`;
-
 // The oldest ?2 finished runs with an id below ?1 (created before the cutoff); every queue
 // run record is finished.
 const DOOMED = `SELECT id FROM runs WHERE id < ?1 AND status IN ${TERMINAL} ORDER BY id LIMIT ?2`;
 const DOOMED_QUEUE_RUNS = `SELECT id FROM queue_runs WHERE id < ?1 ORDER BY id LIMIT ?2`;
-
-// Delete the log lines, then the rows, of those runs (both in one transaction, so the same set).
-const DELETE_LOGS = `DELETE FROM run_logs WHERE run_id IN (${DOOMED})`;
-const DELETE_RUNS = `DELETE FROM runs WHERE id IN (${DOOMED})`;
-const DELETE_QUEUE_RUN_LOGS = `DELETE FROM run_logs WHERE run_id IN (${DOOMED_QUEUE_RUNS})`;
-const DELETE_QUEUE_RUNS = `DELETE FROM queue_runs WHERE id IN (${DOOMED_QUEUE_RUNS})`;
-
-// The dashboard's search: the input, the error, or any of the run's log lines (LIKE with
-// backslash escapes). Bounded by the other filters and the page size: newest first, it stops at
-// the page's last match.
-const SEARCH = `(r.input LIKE ? ESCAPE '\\' OR r.error LIKE ? ESCAPE '\\' OR EXISTS (
-  SELECT 1 FROM run_logs l WHERE l.run_id = r.id AND l.msg LIKE ? ESCAPE '\\'))`;
 
 // Runs since a time, by bucket and status: the id range (ids start with their creation time)
 // keeps it on the primary key.
@@ -153,55 +84,73 @@ const BUCKETS = `SELECT CAST((created_at_ms - ?1) / ?2 AS INTEGER) AS bucket, st
         UNION ALL SELECT started_at_ms, status FROM queue_runs WHERE id >= ?3 AND started_at_ms >= ?1)
   GROUP BY bucket, status`;
 
+const SQL = {
+  write: WRITE,
+  writeMany: WRITE.replace(/VALUES \([^)]*\)/, `VALUES ${tuples(WRITE_ROWS, RUN_VALUES)}`),
+  insertQueueRun: INSERT_QUEUE_RUN,
+  insertQueueRuns: INSERT_QUEUE_RUN.replace(
+    /VALUES \([^)]*\)/,
+    `VALUES ${tuples(WRITE_ROWS, QUEUE_RUN_VALUES)}`,
+  ),
+  // The id of source (function ?1, queue ?2, rule ?3 or '', owner ?4 or ''), stored the first time.
+  addSource: `
+  INSERT INTO queue_run_sources (function_name, queue, rule, owner) VALUES (?1, ?2, ?3, ?4)
+  ON CONFLICT (function_name, queue, rule, owner) DO NOTHING`,
+  sourceId: `SELECT id FROM queue_run_sources WHERE function_name = ?1 AND queue = ?2 AND rule = ?3 AND owner = ?4`,
+  // Start queued run ?1 for owner ?2 at ?3 (now, ms); returns the row, or nothing when it is not queued.
+  start: `
+  UPDATE runs SET status = 'running', started_at_ms = ?3, owner = ?2
+   WHERE id = ?1 AND status = 'queued'
+  RETURNING ${RUN_COLUMNS}`,
+  // One run by id ?1, wherever it is kept.
+  get: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?1
+  UNION ALL SELECT ${RUN_COLUMNS} FROM queue_run_rows WHERE id = ?1`,
+  // Cancel run ?1 at ?3 (now, ms): a queued one becomes cancelled with error ?2; a running one records
+  // the first cancellation request; a finished one is left as it was. Returns the row after.
+  cancel: `
+  UPDATE runs
+     SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+         finished_at_ms = CASE WHEN status = 'queued' THEN ?3 ELSE finished_at_ms END,
+         error = CASE WHEN status = 'queued' THEN ?2 ELSE error END,
+         cancel_requested_at_ms = CASE WHEN status = 'running' THEN coalesce(cancel_requested_at_ms, ?3)
+                                       ELSE cancel_requested_at_ms END
+   WHERE id = ?1
+  RETURNING ${RUN_COLUMNS}`,
+  // Of run ids ?1 (JSON array), the running ones whose cancellation was requested.
+  cancelRequested: `
+  SELECT id FROM runs
+   WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'running' AND cancel_requested_at_ms IS NOT NULL`,
+  // Fail the running attempts of invocation ?1 before attempt ?2 with error ?3 at ?4 (now, ms).
+  failAbandoned: `
+  UPDATE runs SET status = 'failed', finished_at_ms = ?4, error = ?3
+   WHERE id >= ?1 || '-' AND id < ?1 || '.' AND invocation_id = ?1 AND attempt < ?2 AND status = 'running'`,
+  insertLog: INSERT_LOG,
+  // Add ?2 lines to run ?1's count (the record is in one table or the other, or not stored yet).
+  countLogs: `UPDATE runs SET log_count = log_count + ?2 WHERE id = ?1`,
+  countQueueRunLogs: `UPDATE queue_runs SET log_count = log_count + ?2 WHERE id = ?1`,
+  // Up to ?3 lines of run ?1 with seq after ?2, in order.
+  logs: `SELECT ${LOG_COLUMNS} FROM run_logs WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`,
+  // Up to ?4 lines of every run of function ?1 with id after ?2 and at or after ?3 (ms), in id order.
+  functionLogs: `
+  SELECT ${LOG_COLUMNS} FROM run_logs
+   WHERE function_name = ?1 AND id > ?2 AND at_ms >= ?3
+   ORDER BY id LIMIT ?4`,
+  // Delete the log lines, then the rows, of those runs (both in one transaction, so the same set).
+  deleteLogs: `DELETE FROM run_logs WHERE run_id IN (${DOOMED})`,
+  deleteRuns: `DELETE FROM runs WHERE id IN (${DOOMED})`,
+  deleteQueueRunLogs: `DELETE FROM run_logs WHERE run_id IN (${DOOMED_QUEUE_RUNS})`,
+  deleteQueueRuns: `DELETE FROM queue_runs WHERE id IN (${DOOMED_QUEUE_RUNS})`,
+} as const;
+
 export class SqliteRunStore implements RunStore {
+  readonly #s: Prepared<typeof SQL>;
   readonly #db: Connection;
-  readonly #write: Statement;
-  readonly #start: Statement;
-  readonly #get: Statement;
-  readonly #cancel: Statement;
-  readonly #cancelRequested: Statement;
-  readonly #failAbandoned: Statement;
-  readonly #writeMany: Statement;
-  readonly #insertQueueRun: Statement;
-  readonly #insertQueueRuns: Statement;
-  readonly #addSource: Statement;
-  readonly #sourceId: Statement;
   /** The stored id of each consumer's source (see QueueRunSource). */
   readonly #sources = new WeakMap<QueueRunSource, number>();
-  readonly #insertLog: Statement;
-  readonly #countLogs: Statement;
-  readonly #countQueueRunLogs: Statement;
-  readonly #logs: Statement;
-  readonly #functionLogs: Statement;
-  readonly #deleteLogs: Statement;
-  readonly #deleteRuns: Statement;
-  readonly #deleteQueueRunLogs: Statement;
-  readonly #deleteQueueRuns: Statement;
-  /** list() statements by their WHERE clause (at most 2^6 shapes). */
-  readonly #lists = new Map<string, Statement>();
 
   constructor(db: Connection) {
+    this.#s = prepareAll(db, SQL);
     this.#db = db;
-    this.#write = db.prepare(WRITE);
-    this.#writeMany = db.prepare(WRITE_MANY);
-    this.#insertQueueRun = db.prepare(INSERT_QUEUE_RUN);
-    this.#insertQueueRuns = db.prepare(INSERT_QUEUE_RUNS);
-    this.#addSource = db.prepare(ADD_SOURCE);
-    this.#sourceId = db.prepare(SOURCE_ID);
-    this.#start = db.prepare(START);
-    this.#get = db.prepare(GET);
-    this.#cancel = db.prepare(CANCEL);
-    this.#cancelRequested = db.prepare(CANCEL_REQUESTED);
-    this.#failAbandoned = db.prepare(FAIL_ABANDONED);
-    this.#insertLog = db.prepare(INSERT_LOG);
-    this.#countLogs = db.prepare(COUNT_LOGS);
-    this.#countQueueRunLogs = db.prepare(COUNT_QUEUE_RUN_LOGS);
-    this.#logs = db.prepare(LOGS);
-    this.#functionLogs = db.prepare(FUNCTION_LOGS);
-    this.#deleteLogs = db.prepare(DELETE_LOGS);
-    this.#deleteRuns = db.prepare(DELETE_RUNS);
-    this.#deleteQueueRunLogs = db.prepare(DELETE_QUEUE_RUN_LOGS);
-    this.#deleteQueueRuns = db.prepare(DELETE_QUEUE_RUNS);
   }
 
   async write(runs: readonly RunWrite[]): Promise<void> {
@@ -212,10 +161,10 @@ export class SqliteRunStore implements RunStore {
     // Sources first, each in a commit of its own: an id remembered must be stored for good.
     for (const r of narrow) this.#sourceOf(r.source!);
     transaction(this.#db, () => {
-      writeChunked(full, RUN_VALUES, putRunValues, this.#writeMany, this.#write);
+      writeChunked(full, RUN_VALUES, putRunValues, this.#s.writeMany, this.#s.write);
       const putNarrow = (v: SQLInputValue[], at: number, r: RunWrite) =>
         putQueueRunValues(v, at, r, this.#sourceOf(r.source!));
-      writeChunked(narrow, QUEUE_RUN_VALUES, putNarrow, this.#insertQueueRuns, this.#insertQueueRun);
+      writeChunked(narrow, QUEUE_RUN_VALUES, putNarrow, this.#s.insertQueueRuns, this.#s.insertQueueRun);
     });
   }
 
@@ -223,8 +172,8 @@ export class SqliteRunStore implements RunStore {
     let id = this.#sources.get(source);
     if (id === undefined) {
       const key = [source.functionName, source.queue, source.rule ?? '', source.owner ?? ''];
-      this.#addSource.run(...key);
-      id = Number((this.#sourceId.get(...key) as { id: number }).id);
+      this.#s.addSource.run(...key);
+      id = Number((this.#s.sourceId.get(...key) as { id: number }).id);
       this.#sources.set(source, id);
     }
     return id;
@@ -235,7 +184,7 @@ export class SqliteRunStore implements RunStore {
     const rows: RunRow[] = [];
     transaction(this.#db, () => {
       for (const id of ids) {
-        const row = this.#start.get(id, owner, nowMs) as RawRun | undefined;
+        const row = this.#s.start.get(id, owner, nowMs) as RawRun | undefined;
         if (row) rows.push(toRunRow(row));
       }
     });
@@ -243,37 +192,13 @@ export class SqliteRunStore implements RunStore {
   }
 
   async get(id: string): Promise<RunRow | null> {
-    const row = this.#get.get(id) as RawRun | undefined;
+    const row = this.#s.get.get(id) as RawRun | undefined;
     return row ? toRunRow(row) : null;
   }
 
   async list(filter: RunFilter): Promise<RunRow[]> {
-    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
-    f.add('r.function_name = ?', filter.functionName);
-    f.add('r.status = ?', filter.status);
-    f.add('r.trigger_kind = ?', filter.triggerKind);
-    f.add('r.invocation_id = ?', filter.invocationId);
-    if (filter.statuses && filter.statuses.length > 0)
-      f.add(`r.status IN (${filter.statuses.map(() => '?').join(', ')})`, ...filter.statuses);
-    if (filter.search !== undefined) {
-      const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      f.add(SEARCH, like, like, like);
-    }
-    f.add('r.created_at_ms >= ?', filter.fromMs);
-    f.add('r.created_at_ms < ?', filter.toMs);
-    f.add('r.id < ?', filter.beforeId);
-    const { where: clause, limit } = f.end(filter.limit);
-    let statement = this.#lists.get(clause);
-    if (!statement) {
-      // Newest first by id, up to the last parameter (the limit): each table's newest, merged.
-      const newest = (table: string) =>
-        `SELECT * FROM (SELECT ${RUN_COLUMNS} FROM ${table} r ${clause} ORDER BY id DESC LIMIT ${limit})`;
-      statement = this.#db.prepare(
-        `${newest('runs')} UNION ALL ${newest('queue_run_rows')} ORDER BY id DESC LIMIT ${limit}`,
-      );
-      this.#lists.set(clause, statement);
-    }
-    return (statement.all(...f.params) as unknown as RawRun[]).map(toRunRow);
+    const { sql, params } = listRunsQuery(SQLITE_DIALECT, filter);
+    return (this.#db.cached(sql).all(...(params as SQLInputValue[])) as unknown as RawRun[]).map(toRunRow);
   }
 
   async countByBucket(fromMs: number, bucketMs: number) {
@@ -286,38 +211,44 @@ export class SqliteRunStore implements RunStore {
   }
 
   async cancel(id: string, error: string, nowMs: number): Promise<RunRow | null> {
-    const row = this.#cancel.get(id, error, nowMs) as RawRun | undefined;
+    const row = this.#s.cancel.get(id, error, nowMs) as RawRun | undefined;
     // A queue run record is finished: it stays as it is.
     return row ? toRunRow(row) : this.get(id);
   }
 
   async cancelRequested(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = this.#cancelRequested.all(JSON.stringify(ids)) as unknown as { id: string }[];
+    const rows = this.#s.cancelRequested.all(JSON.stringify(ids)) as unknown as { id: string }[];
     return rows.map((r) => r.id);
   }
 
   async failAbandoned(invocationId: string, attempt: number, error: string, nowMs: number): Promise<number> {
-    return Number(this.#failAbandoned.run(invocationId, attempt, error, nowMs).changes);
+    return Number(this.#s.failAbandoned.run(invocationId, attempt, error, nowMs).changes);
   }
 
   async appendLogs(lines: readonly NewLogLine[]): Promise<void> {
     if (lines.length === 0) return;
     transaction(this.#db, () => {
       const added = new Map<string, number>();
-      const values = new Array<SQLInputValue>(LOG_VALUES);
       for (const l of lines) {
-        putLogValues(values, 0, l);
-        const { changes } = this.#insertLog.run(...values);
+        const { changes } = this.#s.insertLog.run(
+          l.runId,
+          l.functionName,
+          l.seq,
+          l.atMs,
+          l.level,
+          l.msg,
+          l.fields,
+        );
         if (Number(changes) === 1) added.set(l.runId, (added.get(l.runId) ?? 0) + 1);
       }
       for (const [runId, n] of added)
-        if (Number(this.#countLogs.run(runId, n).changes) === 0) this.#countQueueRunLogs.run(runId, n);
+        if (Number(this.#s.countLogs.run(runId, n).changes) === 0) this.#s.countQueueRunLogs.run(runId, n);
     });
   }
 
   async logs(runId: string, afterSeq: number, limit: number): Promise<LogRow[]> {
-    return (this.#logs.all(runId, afterSeq, limit) as unknown as RawLog[]).map(toLogRow);
+    return (this.#s.logs.all(runId, afterSeq, limit) as unknown as RawLog[]).map(toLogRow);
   }
 
   async functionLogs(
@@ -326,17 +257,17 @@ export class SqliteRunStore implements RunStore {
     sinceMs: number,
     limit: number,
   ): Promise<LogRow[]> {
-    const rows = this.#functionLogs.all(functionName, afterId, sinceMs, limit);
+    const rows = this.#s.functionLogs.all(functionName, afterId, sinceMs, limit);
     return (rows as unknown as RawLog[]).map(toLogRow);
   }
 
   async deleteFinishedBefore(beforeId: string, limit: number): Promise<number> {
     return transaction(this.#db, () => {
-      this.#deleteLogs.run(beforeId, limit);
-      this.#deleteQueueRunLogs.run(beforeId, limit);
+      this.#s.deleteLogs.run(beforeId, limit);
+      this.#s.deleteQueueRunLogs.run(beforeId, limit);
       return (
-        Number(this.#deleteRuns.run(beforeId, limit).changes) +
-        Number(this.#deleteQueueRuns.run(beforeId, limit).changes)
+        Number(this.#s.deleteRuns.run(beforeId, limit).changes) +
+        Number(this.#s.deleteQueueRuns.run(beforeId, limit).changes)
       );
     });
   }
@@ -363,16 +294,6 @@ function writeChunked(
     put(values, 0, runs[i]!);
     one.run(...values);
   }
-}
-
-function putLogValues(v: SQLInputValue[], at: number, l: NewLogLine): void {
-  v[at] = l.runId;
-  v[at + 1] = l.functionName;
-  v[at + 2] = l.seq;
-  v[at + 3] = l.atMs;
-  v[at + 4] = l.level;
-  v[at + 5] = l.msg;
-  v[at + 6] = l.fields;
 }
 
 /** WRITE's (and INSERT_RUN's) parameters for one run. */

@@ -3,14 +3,15 @@
 // to skip). Bulk task upserts bind many rows per statement.
 
 import type { SQLInputValue } from 'node:sqlite';
-import { Filter, SQLITE_PARAM } from '../filter.ts';
+import { type ListQuery, SQLITE_DIALECT } from '../dialect.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
 import {
   type DueSchedule,
   type FireOptions,
   type FireOutcome,
   type FirePlan,
-  mergeByDue,
+  listSchedulesQuery,
+  listTasks,
   type NewScheduleRow,
   type NewTask,
   type RawSchedule,
@@ -27,28 +28,9 @@ import {
   toScheduleRow,
   toTaskRow,
 } from '../schedule-row.ts';
-import { type Connection, type Statement, transaction } from './database.ts';
+import { type Connection, type Prepared, prepareAll, type Statement, transaction } from './database.ts';
 import { INSERT_MESSAGE } from './queues.ts';
 import { INSERT_RUN, runValues } from './runs.ts';
-
-// Insert schedule ?1 (spec ?2, source ?3, enabled ?4 as 0/1, created ?5, updated ?6, next tick ?7,
-// due ?8, last tick ?9, last fired ?10, last invocation ?11) at version 1, unless the name is taken.
-const INSERT_SCHEDULE = `
-  INSERT INTO schedules (name, spec, source, enabled, created_at_ms, updated_at_ms, next_tick_ms, due_at_ms,
-                         last_tick_ms, last_fired_at_ms, last_invocation_id, version)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)
-  ON CONFLICT (name) DO NOTHING`;
-
-// One schedule by name ?1.
-const GET_SCHEDULE = `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE name = ?1`;
-
-// Delete schedule ?1; returns it.
-const DELETE_SCHEDULE = `DELETE FROM schedules WHERE name = ?1 RETURNING ${SCHEDULE_COLUMNS}`;
-
-const COUNT_SCHEDULES = 'SELECT count(*) AS n FROM schedules';
-
-// Tasks with ids in JSON array ?1, as they are.
-const TASKS_BY_ID = `SELECT ${TASK_COLUMNS} FROM tasks WHERE id IN (SELECT value FROM json_each(?1))`;
 
 // Upsert UPSERT_ROWS tasks at ?1 (now): ?2.. are id, action, payload, due of each in turn. A stored
 // task takes the new values and is pending again; it keeps its created_at_ms.
@@ -59,24 +41,6 @@ const upsertTasks = (rows: number) => `
   ON CONFLICT (id) DO UPDATE
      SET action = excluded.action, payload = excluded.payload, due_ms = excluded.due_ms, status = 'pending',
          updated_at_ms = excluded.updated_at_ms, fired_at_ms = NULL, invocation_id = NULL`;
-
-// One task by id ?1.
-const GET_TASK = `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?1`;
-
-// Delete task ?1; returns it.
-const DELETE_TASK = `DELETE FROM tasks WHERE id = ?1 RETURNING ${TASK_COLUMNS}`;
-
-// Delete up to ?2 tasks fired before ?1, the earliest due first.
-const DELETE_FIRED = `
-  DELETE FROM tasks WHERE id IN (
-    SELECT id FROM tasks WHERE status = 'fired' AND fired_at_ms < ?1 ORDER BY due_ms, id LIMIT ?2)`;
-
-const COUNT_PENDING = `SELECT count(*) AS n FROM tasks WHERE status = 'pending'`;
-
-// The earliest due time of an enabled schedule and of a pending task (each an index lookup).
-const NEXT_DUE = `
-  SELECT (SELECT due_at_ms FROM schedules WHERE due_at_ms IS NOT NULL AND enabled = 1 ORDER BY due_at_ms LIMIT 1) AS s,
-         (SELECT due_ms FROM tasks WHERE status = 'pending' ORDER BY due_ms LIMIT 1) AS t`;
 
 // Claim conditions: enabled schedules due by ?1; pending tasks due by ?1. The `only` variants
 // (names or ids in JSON array ?3) look up the key and filter; the unary + keeps the planner
@@ -104,71 +68,71 @@ const claimSchedules = (where: string) => `
 const claimTasks = (where: string) =>
   `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where} ORDER BY due_ms, id LIMIT ?2`;
 
-// Set fired schedule ?1's next tick ?2, due ?3, last tick ?4, last fired ?5, last invocation ?6.
-const FIRE_SCHEDULE = `
+const SQL = {
+  // Insert schedule ?1 (spec ?2, source ?3, enabled ?4 as 0/1, created ?5, updated ?6, next tick ?7,
+  // due ?8, last tick ?9, last fired ?10, last invocation ?11) at version 1, unless the name is taken.
+  insertSchedule: `
+  INSERT INTO schedules (name, spec, source, enabled, created_at_ms, updated_at_ms, next_tick_ms, due_at_ms,
+                         last_tick_ms, last_fired_at_ms, last_invocation_id, version)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)
+  ON CONFLICT (name) DO NOTHING`,
+  // One schedule by name ?1.
+  getSchedule: `SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE name = ?1`,
+  // Delete schedule ?1; returns it.
+  deleteSchedule: `DELETE FROM schedules WHERE name = ?1 RETURNING ${SCHEDULE_COLUMNS}`,
+  countSchedules: 'SELECT count(*) AS n FROM schedules',
+  // Tasks with ids in JSON array ?1, as they are.
+  tasksById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id IN (SELECT value FROM json_each(?1))`,
+  upsertMany: upsertTasks(UPSERT_ROWS),
+  upsertOne: upsertTasks(1),
+  // One task by id ?1.
+  getTask: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?1`,
+  // Delete task ?1; returns it.
+  deleteTask: `DELETE FROM tasks WHERE id = ?1 RETURNING ${TASK_COLUMNS}`,
+  // Delete up to ?2 tasks fired before ?1, the earliest due first.
+  deleteFired: `
+  DELETE FROM tasks WHERE id IN (
+    SELECT id FROM tasks WHERE status = 'fired' AND fired_at_ms < ?1 ORDER BY due_ms, id LIMIT ?2)`,
+  countPending: `SELECT count(*) AS n FROM tasks WHERE status = 'pending'`,
+  // The earliest due time of an enabled schedule and of a pending task (each an index lookup).
+  nextDue: `
+  SELECT (SELECT due_at_ms FROM schedules WHERE due_at_ms IS NOT NULL AND enabled = 1 ORDER BY due_at_ms LIMIT 1) AS s,
+         (SELECT due_ms FROM tasks WHERE status = 'pending' ORDER BY due_ms LIMIT 1) AS t`,
+  // Set fired schedule ?1's next tick ?2, due ?3, last tick ?4, last fired ?5, last invocation ?6.
+  fireSchedule: `
   UPDATE schedules SET next_tick_ms = ?2, due_at_ms = ?3, last_tick_ms = ?4, last_fired_at_ms = ?5,
                        last_invocation_id = ?6, version = version + 1
-   WHERE name = ?1`;
-
-// Mark task ?1 fired at ?2 with invocation ?3.
-const FIRE_TASK = `UPDATE tasks SET status = 'fired', fired_at_ms = ?2, invocation_id = ?3 WHERE id = ?1`;
+   WHERE name = ?1`,
+  // Mark task ?1 fired at ?2 with invocation ?3.
+  fireTask: `UPDATE tasks SET status = 'fired', fired_at_ms = ?2, invocation_id = ?3 WHERE id = ?1`,
+  insertRun: INSERT_RUN,
+  insertMessage: INSERT_MESSAGE,
+} as const;
 
 export class SqliteSchedulerStore implements SchedulerStore {
+  readonly #s: Prepared<typeof SQL>;
   readonly #db: Connection;
   readonly #notify: (channel: string, payload: string) => void;
-  readonly #insertSchedule: Statement;
-  readonly #getSchedule: Statement;
-  readonly #deleteSchedule: Statement;
-  readonly #countSchedules: Statement;
-  readonly #tasksById: Statement;
-  readonly #upsertMany: Statement;
-  readonly #upsertOne: Statement;
-  readonly #getTask: Statement;
-  readonly #deleteTask: Statement;
-  readonly #deleteFired: Statement;
-  readonly #countPending: Statement;
-  readonly #nextDue: Statement;
   /** [all, only] variants of each claim-side statement. */
   readonly #anyScheduleDue: readonly [Statement, Statement];
   readonly #anyTaskDue: readonly [Statement, Statement];
   readonly #claimSchedules: readonly [Statement, Statement];
   readonly #claimTasks: readonly [Statement, Statement];
-  readonly #fireSchedule: Statement;
-  readonly #fireTask: Statement;
-  readonly #insertRun: Statement;
-  readonly #insertMessage: Statement;
-  /** Dynamic statements (updates, lists) by their SQL; a few dozen shapes at most. */
-  readonly #dynamic = new Map<string, Statement>();
 
   constructor(db: Connection, notify: (channel: string, payload: string) => void) {
+    this.#s = prepareAll(db, SQL);
     this.#db = db;
     this.#notify = notify;
-    this.#insertSchedule = db.prepare(INSERT_SCHEDULE);
-    this.#getSchedule = db.prepare(GET_SCHEDULE);
-    this.#deleteSchedule = db.prepare(DELETE_SCHEDULE);
-    this.#countSchedules = db.prepare(COUNT_SCHEDULES);
-    this.#tasksById = db.prepare(TASKS_BY_ID);
-    this.#upsertMany = db.prepare(upsertTasks(UPSERT_ROWS));
-    this.#upsertOne = db.prepare(upsertTasks(1));
-    this.#getTask = db.prepare(GET_TASK);
-    this.#deleteTask = db.prepare(DELETE_TASK);
-    this.#deleteFired = db.prepare(DELETE_FIRED);
-    this.#countPending = db.prepare(COUNT_PENDING);
-    this.#nextDue = db.prepare(NEXT_DUE);
     const both = (sql: (where: string) => string, all: string, only: string) =>
       [db.prepare(sql(all)), db.prepare(sql(only))] as const;
     this.#anyScheduleDue = both(anyScheduleDue, DUE_SCHEDULES, ONLY_SCHEDULES);
     this.#anyTaskDue = both(anyTaskDue, DUE_TASKS, ONLY_TASKS);
     this.#claimSchedules = both(claimSchedules, DUE_SCHEDULES, ONLY_SCHEDULES);
     this.#claimTasks = both(claimTasks, DUE_TASKS, ONLY_TASKS);
-    this.#fireSchedule = db.prepare(FIRE_SCHEDULE);
-    this.#fireTask = db.prepare(FIRE_TASK);
-    this.#insertRun = db.prepare(INSERT_RUN);
-    this.#insertMessage = db.prepare(INSERT_MESSAGE);
   }
 
   async insertSchedule(r: NewScheduleRow): Promise<boolean> {
-    const { changes } = this.#insertSchedule.run(
+    const { changes } = this.#s.insertSchedule.run(
       r.name,
       r.spec,
       r.source,
@@ -185,19 +149,15 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async getSchedule(name: string): Promise<ScheduleRow | null> {
-    const row = this.#getSchedule.get(name) as RawSchedule | undefined;
+    const row = this.#s.getSchedule.get(name) as RawSchedule | undefined;
     return row ? toScheduleRow(row) : null;
   }
 
   async listSchedules(filter: ScheduleFilter): Promise<ScheduleRow[]> {
-    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
-    f.add('name > ?', filter.afterName);
-    f.add('source = ?', filter.source);
-    f.add('enabled = ?', filter.enabled === undefined ? undefined : filter.enabled ? 1 : 0);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Schedules matching the filter in name order, up to the last parameter (the limit).
-    const sql = `SELECT ${SCHEDULE_COLUMNS} FROM schedules ${clause} ORDER BY name LIMIT ${limit}`;
-    return (this.#statement(sql).all(...f.params) as unknown as RawSchedule[]).map(toScheduleRow);
+    const { sql, params } = listSchedulesQuery(SQLITE_DIALECT, filter);
+    return (this.#db.cached(sql).all(...(params as SQLInputValue[])) as unknown as RawSchedule[]).map(
+      toScheduleRow,
+    );
   }
 
   async updateSchedule(name: string, expectedVersion: number, update: ScheduleUpdate): Promise<boolean> {
@@ -211,23 +171,23 @@ export class SqliteSchedulerStore implements SchedulerStore {
     }
     // Set the given columns of schedule ?1 if its version is ?2, bumping the version.
     const sql = `UPDATE schedules SET ${[...sets, 'version = version + 1'].join(', ')} WHERE name = ?1 AND version = ?2`;
-    return Number(this.#statement(sql).run(...params).changes) === 1;
+    return Number(this.#db.cached(sql).run(...params).changes) === 1;
   }
 
   async deleteSchedule(name: string): Promise<ScheduleRow | null> {
-    const row = this.#deleteSchedule.get(name) as RawSchedule | undefined;
+    const row = this.#s.deleteSchedule.get(name) as RawSchedule | undefined;
     return row ? toScheduleRow(row) : null;
   }
 
   async countSchedules(): Promise<number> {
-    return Number((this.#countSchedules.get() as { n: number }).n);
+    return Number((this.#s.countSchedules.get() as { n: number }).n);
   }
 
   async upsertTasks(tasks: readonly NewTask[], nowMs: number): Promise<(TaskRow | null)[]> {
     if (tasks.length === 0) return [];
     return transaction(this.#db, () => {
       const before = new Map<string, TaskRow>();
-      const rows = this.#tasksById.all(JSON.stringify(tasks.map((t) => t.id))) as unknown as RawTask[];
+      const rows = this.#s.tasksById.all(JSON.stringify(tasks.map((t) => t.id))) as unknown as RawTask[];
       for (const r of rows) before.set(r.id, toTaskRow(r));
       // Statements apply rows in order, so a repeated id ends with its last values.
       let i = 0;
@@ -237,52 +197,38 @@ export class SqliteSchedulerStore implements SchedulerStore {
           const t = tasks[k]!;
           values.push(t.id, t.action, t.payload, t.dueMs);
         }
-        this.#upsertMany.run(...values);
+        this.#s.upsertMany.run(...values);
       }
       for (; i < tasks.length; i++) {
         const t = tasks[i]!;
-        this.#upsertOne.run(nowMs, t.id, t.action, t.payload, t.dueMs);
+        this.#s.upsertOne.run(nowMs, t.id, t.action, t.payload, t.dueMs);
       }
       return tasks.map((t) => before.get(t.id) ?? null);
     });
   }
 
   async getTask(id: string): Promise<TaskRow | null> {
-    const row = this.#getTask.get(id) as RawTask | undefined;
+    const row = this.#s.getTask.get(id) as RawTask | undefined;
     return row ? toTaskRow(row) : null;
   }
 
   async listTasks(filter: TaskFilter): Promise<TaskRow[]> {
-    const f = new Filter<SQLInputValue>(SQLITE_PARAM);
-    if (filter.status === undefined) {
-      const [pending, fired] = await Promise.all([
-        this.listTasks({ ...filter, status: 'pending' }),
-        this.listTasks({ ...filter, status: 'fired' }),
-      ]);
-      return mergeByDue(pending, fired, filter.limit);
-    }
-    f.add('status = ?', filter.status);
-    f.add('action = ?', filter.action);
-    f.add('due_ms < ?', filter.dueBeforeMs);
-    f.add('due_ms >= ?', filter.dueAfterMs);
-    f.add('(due_ms, id) > (?, ?)', filter.after?.dueMs, filter.after?.id);
-    const { where: clause, limit } = f.end(filter.limit);
-    // Tasks matching the filter in (due, id) order, up to the last parameter (the limit).
-    const sql = `SELECT ${TASK_COLUMNS} FROM tasks ${clause} ORDER BY due_ms, id LIMIT ${limit}`;
-    return (this.#statement(sql).all(...f.params) as unknown as RawTask[]).map(toTaskRow);
+    const list = async ({ sql, params }: ListQuery) =>
+      (this.#db.cached(sql).all(...(params as SQLInputValue[])) as unknown as RawTask[]).map(toTaskRow);
+    return listTasks(filter, list, SQLITE_DIALECT);
   }
 
   async deleteTask(id: string): Promise<TaskRow | null> {
-    const row = this.#deleteTask.get(id) as RawTask | undefined;
+    const row = this.#s.deleteTask.get(id) as RawTask | undefined;
     return row ? toTaskRow(row) : null;
   }
 
   async deleteFiredTasks(beforeMs: number, limit: number): Promise<number> {
-    return Number(this.#deleteFired.run(beforeMs, limit).changes);
+    return Number(this.#s.deleteFired.run(beforeMs, limit).changes);
   }
 
   async countPendingTasks(): Promise<number> {
-    return Number((this.#countPending.get() as { n: number }).n);
+    return Number((this.#s.countPending.get() as { n: number }).n);
   }
 
   async fire(
@@ -321,7 +267,7 @@ export class SqliteSchedulerStore implements SchedulerStore {
       if (schedules.length === 0 && tasks.length === 0) return { schedules: 0, tasks: 0, queues: [] };
       const p = plan(schedules, tasks);
       for (const s of p.schedules) {
-        this.#fireSchedule.run(
+        this.#s.fireSchedule.run(
           s.name,
           s.nextTickMs,
           s.dueAtMs,
@@ -330,11 +276,11 @@ export class SqliteSchedulerStore implements SchedulerStore {
           s.lastInvocationId,
         );
       }
-      for (const t of p.tasks) this.#fireTask.run(t.id, options.nowMs, t.invocationId);
-      for (const r of p.runs) this.#insertRun.run(...runValues(r));
+      for (const t of p.tasks) this.#s.fireTask.run(t.id, options.nowMs, t.invocationId);
+      for (const r of p.runs) this.#s.insertRun.run(...runValues(r));
       const queues = new Set<string>();
       for (const { queue, message: m } of p.messages) {
-        this.#insertMessage.run(queue, m.body, m.priority, m.visibleAtMs, m.groupId, options.nowMs);
+        this.#s.insertMessage.run(queue, m.body, m.priority, m.visibleAtMs, m.groupId, options.nowMs);
         queues.add(queue);
       }
       return { schedules: schedules.length, tasks: tasks.length, queues: [...queues] };
@@ -344,17 +290,8 @@ export class SqliteSchedulerStore implements SchedulerStore {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { s, t } = this.#nextDue.get() as { s: number | null; t: number | null };
+    const { s, t } = this.#s.nextDue.get() as { s: number | null; t: number | null };
     if (s === null) return t;
     return t === null ? s : Math.min(s, t);
-  }
-
-  #statement(sql: string): Statement {
-    let statement = this.#dynamic.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#dynamic.set(sql, statement);
-    }
-    return statement;
   }
 }

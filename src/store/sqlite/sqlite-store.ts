@@ -5,20 +5,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
-import { MainspringError } from '../../core/errors.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
-import type {
-  ChangeMarks,
-  EventStore,
-  LockStore,
-  QueueStore,
-  RunStore,
-  SchedulerStore,
-  Store,
-  StoreCapabilities,
-  Unlisten,
-} from '../types.ts';
-import type { WorkflowStore } from '../workflow-row.ts';
+import { type ChangeMarks, Store, type StoreCapabilities, type Unlisten } from '../types.ts';
 import { readChangeMarks } from './changes.ts';
 import { attachCheckpointer, detachCheckpointer } from './checkpointer.ts';
 import { Connection, openDatabase, translateOpenError } from './database.ts';
@@ -58,7 +46,7 @@ export interface SqliteStoreOptions {
   readonly existing?: boolean;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends Store {
   readonly backend = 'sqlite' as const;
   readonly capabilities: StoreCapabilities = {
     skipLocked: false,
@@ -66,37 +54,29 @@ export class SqliteStore implements Store {
     multiProcess: false,
     remote: false,
   };
-  readonly url: string;
-  readonly locks: LockStore;
-  readonly queues: QueueStore;
-  readonly events: EventStore;
-  readonly runs: RunStore;
-  readonly scheduler: SchedulerStore;
-  readonly workflows: WorkflowStore;
   /** The connection itself, for tests and tools. */
   readonly db: DatabaseSync;
   readonly #conn: Connection;
   readonly #path: string;
   readonly #bus: EventEmitter;
-  #closed = false;
 
   private constructor(db: Connection, path: string, display: string, readOnly: boolean) {
+    const bus = acquireBus(path);
+    const notify = (channel: string, payload: string) => bus.emit(channel, payload);
+    super(display, {
+      runs: new SqliteRunStore(db),
+      events: new SqliteEventStore(db),
+      locks: new SqliteLockStore(db),
+      queues: new SqliteQueueStore(db, notify),
+      scheduler: new SqliteSchedulerStore(db, notify),
+      workflows: new SqliteWorkflowStore(db, notify),
+    });
     this.db = db.raw;
     this.#conn = db;
     this.#path = path;
-    this.url = display;
-    const file = path !== ':memory:';
-    this.runs = new SqliteRunStore(db);
-    this.events = new SqliteEventStore(db);
-    this.locks = new SqliteLockStore(db);
-    this.#bus = acquireBus(path);
+    this.#bus = bus;
     // Checkpoints move to their thread once this process writes to the file in earnest.
-    if (file && !readOnly) attachCheckpointer(path, db.raw);
-    const bus = this.#bus;
-    const notify = (channel: string, payload: string) => bus.emit(channel, payload);
-    this.queues = new SqliteQueueStore(db, notify);
-    this.scheduler = new SqliteSchedulerStore(db, notify);
-    this.workflows = new SqliteWorkflowStore(db, notify);
+    if (path !== ':memory:' && !readOnly) attachCheckpointer(path, db.raw);
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -126,22 +106,22 @@ export class SqliteStore implements Store {
   }
 
   async schemaVersion(): Promise<number> {
-    this.#check();
+    this.check();
     return currentVersion(this.#conn);
   }
 
   async ping(): Promise<void> {
-    this.#check();
+    this.check();
     this.#conn.prepare('SELECT 1').get();
   }
 
   async changeMarks(): Promise<ChangeMarks> {
-    this.#check();
+    this.check();
     return readChangeMarks(this.#conn);
   }
 
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
-    this.#check();
+    this.check();
     this.#bus.on(channel, handler);
     return async () => {
       this.#bus.off(channel, handler);
@@ -149,21 +129,15 @@ export class SqliteStore implements Store {
   }
 
   async notify(channel: string, payload: string): Promise<void> {
-    this.#check();
+    this.check();
     this.#bus.emit(channel, payload);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected async release(): Promise<void> {
     releaseBus(this.#path, this.#bus);
     if (this.#path !== ':memory:') {
       await detachCheckpointer(this.#path, this.db);
     }
     this.#conn.close();
-  }
-
-  #check(): void {
-    if (this.#closed) throw new MainspringError('E_STORE_CLOSED', `store ${this.url} is closed`);
   }
 }
