@@ -39,7 +39,9 @@ describe.each(BACKENDS)('event bus on $name', (backend) => {
       });
       expect(result.entries[3]).toMatchObject({ errorCode: 'E_PAYLOAD_TOO_LARGE' });
       expect(result.entries[4]).toMatchObject({
-        errorMessage: expect.stringMatching(/time "yesterday" is not an ISO-8601 instant; give one with a zone/),
+        errorMessage: expect.stringMatching(
+          /time "yesterday" is not an ISO-8601 instant; give one with a zone/,
+        ),
       });
       expect(result.entries[5]).toEqual({ eventId: 'fixed-1' });
       const stored = await ms.events.get('fixed-1');
