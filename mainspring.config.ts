@@ -12,7 +12,7 @@
 //
 // Each example also runs on its own (`npm run example:<name>`); its README maps it to AWS.
 
-import { defineConfig, defineFunction, type MainspringConfig, schedule } from 'mainspring';
+import { defineConfig, defineFunction, type MainspringConfig, schedule } from 'mainspringjs';
 import backgroundJobs from './examples/background-jobs/mainspring.config.ts';
 import dailySync from './examples/daily-sync/mainspring.config.ts';
 import ecsCron from './examples/ecs-cron/mainspring.config.ts';

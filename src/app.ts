@@ -157,7 +157,7 @@ export interface Mainspring {
  *
  * @example
  * ```ts
- * import { createMainspring, defineQueue } from 'mainspring';
+ * import { createMainspring, defineQueue } from 'mainspringjs';
  * const orders = defineQueue({ name: 'orders' });
  * const ms = await createMainspring({ db: process.env.DATABASE_URL, queues: [orders] });
  * await ms.queues.send(orders, { orderId: 42 });

@@ -1,8 +1,10 @@
 // The shape of `mainspring.config.ts`, its validation, and the resolution of
 // CLI flags, environment and config into one object with every default filled in.
 
+import { dirname, resolve } from 'node:path';
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
+import type { CreateMainspringOptions } from './app.ts';
 import { type Duration, parseDuration } from './core/duration.ts';
 import { isMainspringError, MainspringError } from './core/errors.ts';
 import { type FileTriggerDefinition, isFileTriggerDefinition } from './events/files/define.ts';
@@ -182,7 +184,7 @@ export interface MainspringConfig {
  * @example
  * ```ts
  * // mainspring.config.ts
- * import { defineConfig } from 'mainspring';
+ * import { defineConfig } from 'mainspringjs';
  * export default defineConfig({ api: { port: 7400 }, log: { level: 'info' } });
  * ```
  */
@@ -370,5 +372,28 @@ export function resolveOptions(
     maxInFlight: cli.maxInFlight ?? envMaxInFlight(env) ?? config.api?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     maxQueued: config.api?.maxQueued ?? DEFAULT_MAX_QUEUED,
     logLevel: level as LogLevel,
+  };
+}
+
+/** The app the config declares, as createMainspring options. */
+export function appFromConfig(config: MainspringConfig, configPath: string | null): CreateMainspringOptions {
+  // Relative paths in the config (command cwd, secrets file) are relative to its folder.
+  const dir = configPath === null ? process.cwd() : dirname(configPath);
+  return {
+    appDir: dir,
+    ...(config.secretsFile !== undefined ? { secretsFile: resolve(dir, config.secretsFile) } : {}),
+    queues: config.queues ?? [],
+    functions: config.functions ?? [],
+    workflows: config.workflows ?? [],
+    rules: config.rules ?? [],
+    fileTriggers: config.fileTriggers ?? [],
+    ...(config.events?.retention !== undefined
+      ? { eventRetentionMs: parseDuration(config.events.retention, 'events.retention') }
+      : {}),
+    ...(config.runs?.retention !== undefined ? { runRetention: config.runs.retention } : {}),
+    ...(config.runs?.record !== undefined ? { recordRuns: config.runs.record } : {}),
+    ...(config.alerts !== undefined ? { alerts: config.alerts } : {}),
+    ...(config.scheduler !== undefined ? { scheduler: config.scheduler } : {}),
+    ...(config.api?.publicUrl !== undefined ? { baseUrl: config.api.publicUrl.replace(/\/+$/, '') } : {}),
   };
 }

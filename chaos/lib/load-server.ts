@@ -29,7 +29,7 @@ export async function startLoadServer(
 ): Promise<LoadServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mainspring-load-'));
   const config = join(dir, 'mainspring.config.mts');
-  // The sources by path: the temp folder has no node_modules to resolve 'mainspring' from.
+  // The sources by path: the temp folder has no node_modules to resolve 'mainspringjs' from.
   writeFileSync(
     config,
     `import { defineConfig, defineQueue } from ${JSON.stringify(join(REPO, 'src', 'index.ts'))};\n` +

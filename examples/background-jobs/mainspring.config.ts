@@ -16,7 +16,7 @@ import {
   defineRule,
   fromQueue,
   schedule,
-} from 'mainspring';
+} from 'mainspringjs';
 import { recordAnalytics } from './src/analytics.ts';
 import { buildDailyReport } from './src/daily-report.ts';
 import { sendNotification } from './src/notifications.ts';

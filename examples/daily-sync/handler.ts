@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 export interface DailySyncRecord {
   readonly id: string;

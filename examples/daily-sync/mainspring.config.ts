@@ -5,7 +5,7 @@
 //   npm run example:daily-sync                                   # real days
 //   MAINSPRING_TIME_SCALE=1440 npm run example:daily-sync        # a day a minute
 
-import { defineConfig, defineFunction, schedule } from 'mainspring';
+import { defineConfig, defineFunction, schedule } from 'mainspringjs';
 import { dailySync as handler } from './handler.ts';
 
 const env = process.env;

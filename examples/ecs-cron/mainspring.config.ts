@@ -11,7 +11,7 @@
 //   DATABASE_URL=postgres://… npm run example:ecs-cron
 
 import { fileURLToPath } from 'node:url';
-import { defineCommand, defineConfig, defineFunction, schedule } from 'mainspring';
+import { defineCommand, defineConfig, defineFunction, schedule } from 'mainspringjs';
 import { refreshCache } from './jobs/tasks/cache-refresh.ts';
 import { generateDailyReport } from './jobs/tasks/daily-report.ts';
 import { cleanupSessions } from './jobs/tasks/session-cleanup.ts';

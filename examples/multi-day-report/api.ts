@@ -16,7 +16,7 @@ import {
   isMainspringError,
   type Mainspring,
   MainspringError,
-} from 'mainspring';
+} from 'mainspringjs';
 import {
   type FinalReport,
   REPORT_WORKFLOW,

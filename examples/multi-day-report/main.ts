@@ -4,7 +4,7 @@
 //   npm run example:multi-day-report
 //   MAINSPRING_TIME_SCALE=1440 npm run example:multi-day-report   # a day per real minute
 
-import { clockFromEnv, createMainspring, ScaledClock } from 'mainspring';
+import { clockFromEnv, createMainspring, ScaledClock } from 'mainspringjs';
 import pino from 'pino';
 import { createTaskApi } from './api.ts';
 import { createReportWorkflow } from './workflow.ts';

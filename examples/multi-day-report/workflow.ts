@@ -4,7 +4,7 @@
 // notification on day 7. The task's status lives in the execution's progress, which
 // the REST API in api.ts reads back (where the Lambda version kept a DynamoDB table).
 
-import { type Clock, defineWorkflow, RealClock, type WorkflowDefinition } from 'mainspring';
+import { type Clock, defineWorkflow, RealClock, type WorkflowDefinition } from 'mainspringjs';
 
 export const REPORT_WORKFLOW = 'multi-day-report';
 export const TOTAL_DAYS = 7;

@@ -5,7 +5,7 @@
 //   npm run example:slow-scheduler                                  # the API on :8080 (the editor)
 //   npm run example:slow-scheduler:worker -- --now 2020-12-31T00:00:00Z   # the worker, --fakenow
 
-import { defineConfig, defineFunction } from 'mainspring';
+import { defineConfig, defineFunction } from 'mainspringjs';
 import { applySale, publishItem, withdrawItem } from './actions.ts';
 
 export default defineConfig({

@@ -72,10 +72,9 @@ async function openTransport(flags: ClientFlags, access: Access) {
     const url = parseServerUrl(rawUrl, flags.url !== undefined ? '--url' : 'MAINSPRING_URL');
     return new HttpTransport(url, flags.token ?? (env['MAINSPRING_API_TOKEN']?.trim() || undefined));
   }
-  const [{ loadConfig }, { resolveOptions }, { appFromConfig }, { LocalTransport }] = await Promise.all([
+  const [{ loadConfig }, { appFromConfig, resolveOptions }, { LocalTransport }] = await Promise.all([
     import('./load-config.ts'),
     import('../config.ts'),
-    import('./with-app.ts'),
     import('./local-transport.ts'),
   ]);
   const { config, path } = await loadConfig(process.cwd(), flags.config, 'client');

@@ -6,13 +6,12 @@ import type { Logger } from 'pino';
 import { assertSafeBinding } from '../api/auth.ts';
 import { type Api, buildApi, listenApi } from '../api/server.ts';
 import { createMainspring } from '../app.ts';
-import { parseMaxInFlight, parsePort, resolveOptions } from '../config.ts';
+import { appFromConfig, parseMaxInFlight, parsePort, resolveOptions } from '../config.ts';
 import { clockFromEnv, ScaledClock } from '../core/clock.ts';
 import type { Worker } from '../runtime/worker.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import { loadConfig } from './load-config.ts';
 import { createLogger, resolveLogFormat, storePassword } from './log-format.ts';
-import { appFromConfig } from './with-app.ts';
 
 export interface RunFlags {
   db?: string;

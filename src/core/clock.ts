@@ -215,6 +215,11 @@ export class FakeClock implements Clock {
     await flushMacrotask();
   }
 
+  /** When the earliest sleeper wakes, or null when nobody sleeps. */
+  get nextWakeAt(): number | null {
+    return this.#earliest()?.at ?? null;
+  }
+
   /** Number of pending sleepers: lets a test wait until the code under test is idle. */
   get pendingSleeps(): number {
     return this.#sleepers.length;

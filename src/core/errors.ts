@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   E_CALLBACK_CLOSED: 409,
   E_CALLBACK_TIMED_OUT: 504,
   E_EVENT_WAIT_TIMED_OUT: 504,
+  E_NOT_SETTLED: 504,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -303,6 +303,17 @@ export class Queues {
     return toMessageInfo(row, this.#clock.now());
   }
 
+  /** The messages in `queue` (waiting, in flight or delayed), oldest first, `limit` at a time after `after`. */
+  async messages(queue: string, options: { limit?: number; after?: string } = {}): Promise<MessageInfo[]> {
+    await this.settings(queue);
+    const rows = await this.#store.listMessages(queue, {
+      limit: Math.min(Math.max(options.limit ?? 100, 1), 1000),
+      ...(options.after ? { afterId: parseId(options.after, 'after') } : {}),
+    });
+    const now = this.#clock.now();
+    return rows.map((r) => toMessageInfo(r, now));
+  }
+
   /** The dead letters that came from `queue`, oldest first, `limit` at a time after `after`. */
   async deadLetters(queue: string, options: { limit?: number; after?: string } = {}): Promise<MessageInfo[]> {
     const dlq = await this.#deadLetterQueueOf(queue);

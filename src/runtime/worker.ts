@@ -42,7 +42,10 @@ export interface WorkerDeps extends RuntimeSettings {
   readonly workflows: ReadonlyMap<string, WorkflowDefinition>;
 }
 
-/** How often running runs are checked for a cancellation a notification did not bring (another SQLite process). */
+/**
+ * How often running runs are checked for a cancellation a notification did not bring (another
+ * SQLite process), unless the worker's poll interval says otherwise.
+ */
 const CANCEL_POLL_MS = 1000;
 
 /**
@@ -158,6 +161,27 @@ export class Worker {
     this.#runtime?.close();
   }
 
+  /** The queues this worker consumes, the functions' invocation queues among them. */
+  get queues(): readonly string[] {
+    return this.#consumers.map((c) => c.queue);
+  }
+
+  /** Looks for work now, as a notification would make it: every consumer and the workflow engine. */
+  wake(): void {
+    for (const c of this.#consumers) c.wake();
+    this.#workflows?.wake();
+  }
+
+  /** Handler calls and workflow executions this worker is running now. */
+  get running(): number {
+    return (this.#runtime?.active.size ?? 0) + (this.#workflows?.active ?? 0);
+  }
+
+  /** Resolves once the run records and log lines of finished work are in the store. */
+  async flushed(): Promise<void> {
+    await this.#runtime?.recorder.idle();
+  }
+
   /** This worker's workflow engine, when it runs workflows. */
   get workflows(): WorkflowEngine | null {
     return this.#workflows;
@@ -172,7 +196,7 @@ export class Worker {
     const { clock, store } = this.#deps;
     while (!signal.aborted) {
       try {
-        await clock.sleep(clock.real(CANCEL_POLL_MS), signal);
+        await clock.sleep(clock.real(this.#options.pollIntervalMs ?? CANCEL_POLL_MS), signal);
         if (runtime.active.size === 0) continue;
         const ids = [...runtime.active.keys()].slice(0, 1000);
         for (const id of await store.runs.cancelRequested(ids)) runtime.cancel(id);

@@ -43,6 +43,8 @@ export class WorkflowEngine {
   #loop: Promise<void> | null = null;
   #renewLoop: Promise<void> | null = null;
   readonly #stopping = new AbortController();
+  /** Wakes the renewal loop when the first execution starts after an idle spell. */
+  #sessionStarted: (() => void) | null = null;
   #unlisten: Unlisten | null = null;
   /** Waits after failed claims (a lost connection, a restarting server): grows, with jitter. */
   readonly #backoff = new Backoff();
@@ -181,6 +183,7 @@ export class WorkflowEngine {
       journal,
     );
     this.#sessions.set(session.token, session);
+    this.#sessionStarted?.();
     void session.start().then((end) => {
       this.#sessions.delete(session.token);
       // A child that finished may have woken its parent; a freed slot may take the next.
@@ -190,7 +193,16 @@ export class WorkflowEngine {
 
   async #renewEvery(): Promise<void> {
     const every = Math.max(10, Math.floor(this.#leaseMs / 3));
+    const stopped = new Promise<void>((resolve) =>
+      this.#stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     while (this.#running || this.#sessions.size > 0) {
+      if (this.#sessions.size === 0) {
+        // Nothing to renew: an idle worker sleeps until an execution starts, not every few seconds.
+        await Promise.race([new Promise<void>((resolve) => (this.#sessionStarted = resolve)), stopped]);
+        this.#sessionStarted = null;
+        continue;
+      }
       try {
         await this.#clock.sleep(every, this.#running ? this.#stopping.signal : undefined);
       } catch {

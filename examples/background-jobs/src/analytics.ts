@@ -1,7 +1,7 @@
 // analyticsService (seed: src/analytics.ts, pattern source: [{ prefix: '' }]): every
 // event on the bus reaches it: orders, webhooks and file arrivals alike.
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 export async function recordAnalytics(
   event: { readonly id: string; readonly source: string; readonly detailType: string },

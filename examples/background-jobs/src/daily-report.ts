@@ -2,7 +2,7 @@
 // of the day before. The report itself is a stand-in: what it would query from your
 // database and send with SES is one function call each.
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 /** Who gets the report; in the seed, SES sent it. */
 export const REPORT_TO = process.env['REPORT_TO'] ?? 'team@example.com';

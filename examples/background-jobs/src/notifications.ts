@@ -2,7 +2,7 @@
 // notification-queue. In the seed it went out through SES; here the send is a log line
 // and the run's result, where a real mailer call would go.
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 export interface Notification {
   readonly to: string;

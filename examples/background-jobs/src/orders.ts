@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMainspring } from 'mainspring';
+import { createMainspring } from 'mainspringjs';
 
 const db = process.env['DATABASE_URL'] ?? 'sqlite:.mainspring/background-jobs.db';
 const port = Number(process.env['PORT'] ?? 3001);

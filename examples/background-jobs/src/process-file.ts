@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { FunctionContext, ObjectCreatedDetail } from 'mainspring';
+import type { FunctionContext, ObjectCreatedDetail } from 'mainspringjs';
 
 /** The "bucket": a folder, made absolute here against the working directory. */
 export const UPLOADS_DIR = resolve(process.env['UPLOADS_DIR'] ?? 'uploads');

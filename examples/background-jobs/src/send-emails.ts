@@ -1,7 +1,7 @@
 // emailService (seed: src/send-emails.ts): the rule "email-service" delivers the order
 // service's OrderCreated and OrderShipped events here.
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 export interface OrderEvent {
   readonly id: string;

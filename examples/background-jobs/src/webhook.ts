@@ -3,7 +3,7 @@
 // source "webhook.<provider>"; the rule "webhooks" hands it to this function, which turns
 // it into a notification and puts that on notification-queue for the notification worker.
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 import type { Notification } from './notifications.ts';
 
 export const NOTIFICATION_QUEUE = 'notification-queue';

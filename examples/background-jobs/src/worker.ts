@@ -5,7 +5,7 @@
 // A `process-order` job asks the fulfilment service at FULFILMENT_URL to ship the order
 // (without FULFILMENT_URL it only logs), so an outage there is what sends jobs to the DLQ.
 
-import { type FunctionContext, NonRetryableError } from 'mainspring';
+import { type FunctionContext, NonRetryableError } from 'mainspringjs';
 
 /** The jobs the API puts on the queue: `{ "type": "process-order", "orderId": 123 }`. */
 export interface Job {

@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import { createMainspring } from '../../app.ts';
-import { resolveOptions } from '../../config.ts';
+import { appFromConfig, resolveOptions } from '../../config.ts';
 import { clockFromEnv } from '../../core/clock.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { MainspringError } from '../../core/errors.ts';
@@ -15,7 +15,7 @@ import type { Due } from '../../scheduler/scheduler.ts';
 import { instantMs } from '../../scheduler/spec.ts';
 import { loadConfig } from '../load-config.ts';
 import { table } from '../table.ts';
-import { appFromConfig, out, type StoreFlags } from '../with-app.ts';
+import { out, type StoreFlags } from '../with-app.ts';
 import { addConfigOption, addStoreOption } from './start.ts';
 
 interface Flags extends StoreFlags {

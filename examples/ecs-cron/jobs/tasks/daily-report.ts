@@ -5,7 +5,7 @@
 // report at the same time. It is the same lease whoever takes it: a function here, a
 // script with ms.locks, or anything over HTTP (POST /v1/locks/daily-report).
 
-import type { FunctionContext } from 'mainspring';
+import type { FunctionContext } from 'mainspringjs';
 
 export type ReportResult =
   | { readonly generated: true; readonly fencingToken: number; readonly reportDate: string }
