@@ -375,8 +375,17 @@ export function resolveOptions(
   };
 }
 
-/** The app the config declares, as createMainspring options. */
-export function appFromConfig(config: MainspringConfig, configPath: string | null): CreateMainspringOptions {
+/**
+ * The app a config declares, as `createMainspring` options: to run it inside a process of
+ * your own. `configPath` is the file's path, for the paths in it (default: the current folder).
+ *
+ * @example
+ * ```ts
+ * import config from './mainspring.config.ts';
+ * const ms = await createMainspring({ ...appFromConfig(config), db: process.env.DATABASE_URL });
+ * ```
+ */
+export function appFromConfig(config: MainspringConfig, configPath: string | null = null): CreateMainspringOptions {
   // Relative paths in the config (command cwd, secrets file) are relative to its folder.
   const dir = configPath === null ? process.cwd() : dirname(configPath);
   return {

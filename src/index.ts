@@ -9,7 +9,7 @@ export {
   type Mainspring,
   type SchedulerSettings,
 } from './app.ts';
-export { defineConfig, type LogLevel, type MainspringConfig } from './config.ts';
+export { appFromConfig, defineConfig, type LogLevel, type MainspringConfig } from './config.ts';
 export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { ERROR_CODES, type ErrorCode, isMainspringError, MainspringError } from './core/errors.ts';
