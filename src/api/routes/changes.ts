@@ -4,9 +4,9 @@
 // /v1/access: what the caller's token may do, for the dashboard's buttons.
 
 import type { ServerResponse } from 'node:http';
-import { Type } from 'typebox';
 import type { ChangeMarks, Store } from '../../store/types.ts';
 import { VERSION } from '../../version.ts';
+import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiOptions } from '../types.ts';
 
 /** How often marks are read while a stream is open: the delay a live page shows. */
@@ -68,15 +68,6 @@ class ChangeFeed {
   }
 }
 
-const Marks = Type.Object({
-  runs: Type.String(),
-  queues: Type.String(),
-  schedules: Type.String(),
-  tasks: Type.String(),
-  workflows: Type.String(),
-  events: Type.String(),
-});
-
 export function changeRoutes(
   app: Api,
   { store, token, clock }: Pick<ApiOptions, 'store' | 'token' | 'clock'>,
@@ -92,22 +83,11 @@ export function changeRoutes(
     '/v1/access',
     {
       schema: {
+        ...OPERATIONS.getAccess.schema,
         summary: 'What the caller may do',
         description:
           '`full` for the API token (or when the server asks for none), `read` for the read-only token (MAINSPRING_API_READ_TOKEN), `none` without a valid token. Answers without a token.',
         tags: ['access'],
-        response: {
-          200: Type.Object({
-            access: Type.Union([Type.Literal('full'), Type.Literal('read'), Type.Literal('none')]),
-            auth: Type.Boolean({ description: 'Whether this server asks for a token' }),
-            version: Type.String(),
-            now: Type.String({
-              format: 'date-time',
-              description:
-                'The server\'s clock (scaled under MAINSPRING_TIME_SCALE): what "in 5 min" is counted from',
-            }),
-          }),
-        },
       },
     },
     async (req) => ({
@@ -122,6 +102,7 @@ export function changeRoutes(
     '/v1/changes',
     {
       schema: {
+        ...OPERATIONS.streamChanges.schema,
         summary: 'Which areas changed, as Server-Sent Events',
         description:
           'A `changes` event carries one mark per area (runs, queues, schedules, tasks, workflows, events); ' +
@@ -129,7 +110,6 @@ export function changeRoutes(
           'it shows when that area’s mark differs from the last one it saw, so a reconnect catches up at once.',
         tags: ['access'],
         produces: ['text/event-stream'],
-        response: { 200: Marks },
       },
     },
     async (req, reply) => {

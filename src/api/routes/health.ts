@@ -1,29 +1,19 @@
 // GET /healthz: the process is up and its store answers. Never needs a token,
 // so load balancers and orchestrators can probe it.
 
-import { Type } from 'typebox';
 import { VERSION } from '../../version.ts';
+import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiDeps } from '../types.ts';
-
-const Health = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  store: Type.Object({ backend: Type.String(), url: Type.String(), schemaVersion: Type.Integer() }),
-  version: Type.String(),
-  time: Type.String({
-    format: 'date-time',
-    description: 'The server clock (which --now and time scaling affect)',
-  }),
-});
 
 export function healthRoutes(app: Api, { store, clock }: ApiDeps): void {
   app.get(
     '/healthz',
     {
       schema: {
+        ...OPERATIONS.getHealth.schema,
         summary: 'Liveness and store health',
         tags: ['health'],
         security: [],
-        response: { 200: Health, 503: Health },
       },
     },
     async (req, reply) => {

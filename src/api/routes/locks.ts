@@ -1,25 +1,13 @@
 // /v1/locks: the lease API over HTTP, so processes that are not Node (a shell
 // script in a cron container, a Python worker) can share leases with ours.
 
-import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
-import { NAME_LIMITS } from '../../core/names.ts';
 import type { Lease } from '../../locks/locks.ts';
-import { DurationSchema, ErrorSchema } from '../schemas.ts';
+import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiDeps } from '../types.ts';
-
-const LeaseSchema = Type.Object({
-  name: Type.String(),
-  owner: Type.String(),
-  token: Type.Integer({ description: 'Fencing token: strictly increasing per lock name' }),
-  acquiredAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.String({ format: 'date-time' }),
-});
 
 /** Holders a forced release tries before giving up: each try loses only to a takeover. */
 const FORCE_ATTEMPTS = 3;
-
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.lock }) });
 
 const leaseJson = (l: Lease) => ({
   ...l,
@@ -42,9 +30,9 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks',
     {
       schema: {
+        ...OPERATIONS.listLocks.schema,
         summary: 'List held leases',
         tags: ['locks'],
-        response: { 200: Type.Object({ locks: Type.Array(LeaseSchema) }) },
       },
     },
     async () => ({ locks: (await locks.list()).map(leaseJson) }),
@@ -54,10 +42,9 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks/:name',
     {
       schema: {
+        ...OPERATIONS.getLock.schema,
         summary: 'Who holds a lease now',
         tags: ['locks'],
-        params: NameParams,
-        response: { 200: LeaseSchema, 404: ErrorSchema },
       },
     },
     async (req) => {
@@ -71,15 +58,10 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks/:name',
     {
       schema: {
+        ...OPERATIONS.acquireLock.schema,
         summary: 'Acquire a lease',
         description: 'Takes the lease if it is free or expired; 409 while someone else holds it.',
         tags: ['locks'],
-        params: NameParams,
-        body: Type.Object(
-          { ttl: DurationSchema, owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
-          { additionalProperties: false },
-        ),
-        response: { 200: LeaseSchema, 409: ErrorSchema },
       },
     },
     async (req) => {
@@ -96,15 +78,9 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks/:name/renew',
     {
       schema: {
+        ...OPERATIONS.renewLock.schema,
         summary: 'Renew a held lease',
         tags: ['locks'],
-        params: NameParams,
-        body: Type.Object(
-          // Past a safe integer PostgreSQL's bigint overflows (1e308 is an integer to JSON Schema).
-          { token: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), ttl: DurationSchema },
-          { additionalProperties: false },
-        ),
-        response: { 200: LeaseSchema, 409: ErrorSchema },
       },
     },
     async (req) => {
@@ -121,6 +97,7 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
     '/v1/locks/:name',
     {
       schema: {
+        ...OPERATIONS.releaseLock.schema,
         summary: 'Release a lease',
         description:
           'With `token`: the holder gives its lease up (204); 409 when that token no longer holds it. ' +
@@ -129,20 +106,6 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
           'was held. The next acquire gets a higher token, so a forced-out holder is refused when it ' +
           'renews or releases. Give one of the two.',
         tags: ['locks'],
-        params: NameParams,
-        querystring: Type.Object(
-          {
-            token: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
-            force: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true')])),
-          },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({ released: Type.Union([LeaseSchema, Type.Null()]) }),
-          204: Type.Null(),
-          400: ErrorSchema,
-          409: ErrorSchema,
-        },
       },
     },
     async (req, reply) => {
@@ -152,7 +115,7 @@ export function lockRoutes(app: Api, { locks }: ApiDeps): void {
         throw new MainspringError(
           'E_VALIDATION',
           `releasing lock "${name}" needs one of token=N (the holder's fencing token) or force=1 (end whichever lease is held)`,
-          { details: { field: 'querystring.token' } },
+          { details: { field: 'query.token', message: 'is required unless force=1 is given' } },
         );
       }
       if (token !== undefined) {

@@ -3,11 +3,10 @@
 // it registers its own catch-all content-type parser in an encapsulated scope; it
 // answers 2xx only once the event is stored.
 
-import { Type } from 'typebox';
 import { MainspringError } from '../../core/errors.ts';
 import { webhookEvent } from '../../events/webhooks/ingest.ts';
 import type { WebhookSourceConfig } from '../../events/webhooks/verify.ts';
-import { ErrorSchema } from '../schemas.ts';
+import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiDeps } from '../types.ts';
 
 /** True for a webhook path whose source is signed: its signature, not the API token, authenticates it. */
@@ -35,18 +34,11 @@ export function webhookRoutes(
       '/v1/webhooks/:source',
       {
         schema: {
+          ...OPERATIONS.receiveWebhook.schema,
           summary: 'Receive a webhook as an event',
           description:
             'The body (JSON or a form) becomes the detail of an event with source "webhook.<source>". Signed sources are checked against their secret; a redelivered request is stored once.',
           tags: ['webhooks'],
-          params: Type.Object({ source: Type.String({ minLength: 1, maxLength: 64 }) }),
-          response: {
-            200: Type.Object({ eventId: Type.String(), duplicate: Type.Boolean() }),
-            400: ErrorSchema,
-            401: ErrorSchema,
-            404: ErrorSchema,
-            413: ErrorSchema,
-          },
         },
       },
       async (req) => {
