@@ -21,9 +21,21 @@ declare module 'fastify' {
   }
 }
 
-/** The health check and the dashboard's own files (no data in them) answer without a token. */
+/**
+ * The health check, the dashboard's own files and the API explorer's page and files (no data
+ * in them) answer without a token. The explorer's document (/docs/json, /docs/yaml) is
+ * /openapi.json's and needs one, as /openapi.json does.
+ */
 function isPublic(path: string): boolean {
-  return path === '/healthz' || path === '/' || path === '/index.html' || path.startsWith('/assets/');
+  return (
+    path === '/healthz' ||
+    path === '/' ||
+    path === '/index.html' ||
+    path.startsWith('/assets/') ||
+    path === '/docs' ||
+    path === '/docs/' ||
+    path.startsWith('/docs/static/')
+  );
 }
 
 /** Requests that change nothing although they are POSTs: long polls for an outcome. */

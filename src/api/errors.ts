@@ -7,26 +7,10 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isMainspringError, MainspringError } from '../core/errors.ts';
+import { type AjvIssue, fieldError, inRequestTerms, validationError } from './validation.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
-}
-
-interface ValidationIssue {
-  instancePath: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-function describeIssue(context: string, issue: ValidationIssue): { field: string; message: string } {
-  const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
-  const extra = issue.params?.['additionalProperty'];
-  // A missing property is reported on its parent; name the property itself.
-  const missing = issue.params?.['missingProperty'];
-  const named = typeof extra === 'string' ? extra : typeof missing === 'string' ? missing : '';
-  const field = [context, path, named].filter(Boolean).join('.');
-  const message = typeof extra === 'string' ? 'is not a known field' : (issue.message ?? 'is invalid');
-  return { field, message };
 }
 
 /** Where a request holds a string with U+0000, e.g. `params.id`, `body.entries.0.dedupKey`. */
@@ -49,10 +33,11 @@ export function nulFields(parts: Readonly<Record<string, unknown>>): string[] {
 }
 
 export function nulError(fields: readonly string[]): MainspringError {
-  return new MainspringError(
-    'E_VALIDATION',
-    `invalid request: ${fields.join(', ')} ${fields.length === 1 ? 'holds' : 'hold'} a NUL character (U+0000), which no name, id or key may contain; remove it`,
-    { details: fields.map((field) => ({ field, message: 'contains a NUL character (U+0000)' })) },
+  const [first, ...rest] = fields.map((field) => ({ field, message: 'contains a NUL character (U+0000)' }));
+  return fieldError(
+    `${fields.join(', ')} ${fields.length === 1 ? 'holds' : 'hold'} a NUL character (U+0000), which no name, id or key may contain; remove it`,
+    first!,
+    rest,
   );
 }
 
@@ -65,16 +50,14 @@ export function jsonBodyError(text: string): MainspringError {
   try {
     JSON.parse(text);
   } catch (err) {
-    return new MainspringError(
-      'E_VALIDATION',
-      `invalid request: the body is not valid JSON (${(err as Error).message}); send a JSON object with Content-Type: application/json`,
-      { details: [{ field: 'body', message: 'is not valid JSON' }] },
+    return fieldError(
+      `the body is not valid JSON (${(err as Error).message}); send a JSON object with Content-Type: application/json`,
+      { field: 'body', message: 'is not valid JSON' },
     );
   }
-  return new MainspringError(
-    'E_VALIDATION',
-    'invalid request: the body has a "__proto__" or "constructor.prototype" key, which the API refuses; rename the key',
-    { details: [{ field: 'body', message: 'has a __proto__ or constructor.prototype key' }] },
+  return fieldError(
+    'the body has a "__proto__" or "constructor.prototype" key, which the API refuses; rename the key',
+    { field: 'body', message: 'has a __proto__ or constructor.prototype key' },
   );
 }
 
@@ -97,11 +80,10 @@ function fastifyError(fe: FastifyError): MainspringError | null {
         { details: { field: 'url' } },
       );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new MainspringError(
-        'E_VALIDATION',
-        'invalid request: the body is empty but Content-Type is application/json; send a JSON object',
-        { details: [{ field: 'body', message: 'is empty' }] },
-      );
+      return fieldError('the body is empty but Content-Type is application/json; send a JSON object', {
+        field: 'body',
+        message: 'is empty',
+      });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new MainspringError(
         'E_BAD_REQUEST',
@@ -113,15 +95,35 @@ function fastifyError(fe: FastifyError): MainspringError | null {
   }
 }
 
-/** Maps anything thrown in a route (ours, Fastify's, or unexpected) to a MainspringError. */
-export function toApiError(err: FastifyError | Error): MainspringError {
+/** The one media type the API's bodies take (webhook sources take any; see routes/webhooks.ts). */
+const ACCEPTED_MEDIA_TYPE = 'application/json';
+
+/** A body of a type no parser takes: 415, naming the type received and the one accepted. */
+export function unsupportedMediaType(received: string | undefined): MainspringError {
+  const type = received?.trim() || undefined;
+  return new MainspringError(
+    'E_UNSUPPORTED_MEDIA_TYPE',
+    type === undefined
+      ? `the body has no Content-Type; send JSON with Content-Type: ${ACCEPTED_MEDIA_TYPE}`
+      : `the body's Content-Type is ${JSON.stringify(type.slice(0, 200))}, which this route does not take; send JSON with Content-Type: ${ACCEPTED_MEDIA_TYPE}`,
+    {
+      details: {
+        field: 'headers.content-type',
+        ...(type === undefined ? {} : { value: type.slice(0, 200) }),
+        accepted: [ACCEPTED_MEDIA_TYPE],
+      },
+    },
+  );
+}
+
+/**
+ * Maps anything thrown in a route (ours, Fastify's, or unexpected) to a MainspringError;
+ * `contentType` is the request's, which Fastify's 415 does not name.
+ */
+export function toApiError(err: FastifyError | Error, contentType?: string): MainspringError {
   if (isMainspringError(err)) return err;
-  const fe = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
-  if (fe.validation) {
-    const issues = fe.validation.map((i) => describeIssue(fe.validationContext ?? 'request', i));
-    const message = issues.map((i) => `${i.field} ${i.message}`).join('; ');
-    return new MainspringError('E_VALIDATION', `invalid request: ${message}`, { details: issues });
-  }
+  const fe = err as FastifyError & { validation?: AjvIssue[]; validationContext?: string };
+  if (fe.validation) return validationError(fe.validationContext ?? 'request', fe.validation);
   const known = fastifyError(fe);
   if (known) return known;
   if (fe.statusCode === 413) {
@@ -130,14 +132,9 @@ export function toApiError(err: FastifyError | Error): MainspringError {
       `request body is larger than the server's limit: ${fe.message}`,
     );
   }
-  if (fe.statusCode === 415) {
-    return new MainspringError(
-      'E_VALIDATION',
-      `${fe.message}; send JSON with Content-Type: application/json`,
-    );
-  }
+  if (fe.statusCode === 415) return unsupportedMediaType(contentType);
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new MainspringError('E_VALIDATION', `invalid request: ${fe.message}`);
+    return fieldError(`invalid request: ${fe.message}`, { field: 'request', message: fe.message });
   }
   return new MainspringError('E_INTERNAL', 'internal error; see the server log', { cause: err });
 }
@@ -159,7 +156,7 @@ export function errorHandler(
     const fields = nulFields({ params: req.params, query: req.query, body: req.body });
     if (fields.length > 0) return sendError(reply, nulError(fields));
   }
-  const apiError = toApiError(err);
+  const apiError = inRequestTerms(toApiError(err, req.headers['content-type']), req);
   if (apiError.status >= 500) req.log.error({ err }, 'request failed');
   return sendError(reply, apiError);
 }

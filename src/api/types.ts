@@ -54,6 +54,11 @@ export interface ApiDeps {
   readonly metrics: Metrics;
 }
 
+/** The CORS settings the server is built with: exact origins (`https://app.example.com`). */
+export interface CorsOptions {
+  readonly origins: readonly string[];
+}
+
 export interface ApiOptions extends ApiDeps {
   /** Bearer token required on every route but /healthz; none = open (loopback only). */
   readonly token?: string | undefined;
@@ -79,6 +84,10 @@ export interface ApiOptions extends ApiDeps {
    * requests builds only what it calls: compiling every route's schemas costs ~150 ms.
    */
   readonly routes?: readonly RouteGroup[];
+  /** Origins whose browsers may call the API (CORS); none (the default) sends no CORS headers. */
+  readonly cors?: CorsOptions | undefined;
+  /** Serve the API explorer at /docs (default true; only with every route group). */
+  readonly explorer?: boolean | undefined;
 }
 
 export type Api = FastifyInstance<

@@ -56,11 +56,15 @@ describe('HTTP API', () => {
     const { api } = await setup();
     const res = await api.inject({ method: 'POST', url: '/v1/locks/job', payload: { owner: 'x', tll: 5 } });
     expect(res.statusCode).toBe(400);
-    const body = res.json() as { error: { code: string; message: string; details: { field: string }[] } };
+    const body = res.json() as {
+      error: { code: string; message: string; details: { field: string; issues: { field: string }[] } };
+    };
     expect(body.error.code).toBe('E_VALIDATION');
     expect(body.error.message).toMatch(/body\.tll is not a known field/);
-    expect(body.error.message).toMatch(/ttl/);
-    expect(body.error.details.map((d) => d.field)).toContain('body.tll');
+    expect(body.error.message).toMatch(/body\.ttl is required/);
+    expect(body.error.details.issues.map((d) => d.field)).toEqual(
+      expect.arrayContaining(['body.tll', 'body.ttl']),
+    );
 
     const badJson = await api.inject({
       method: 'POST',
@@ -74,7 +78,7 @@ describe('HTTP API', () => {
     const badTtl = await api.inject({ method: 'POST', url: '/v1/locks/job', payload: { ttl: 'soon' } });
     expect(badTtl.statusCode).toBe(400);
     expect(badTtl.json()).toMatchObject({
-      error: { code: 'E_VALIDATION', message: expect.stringMatching(/^ttl is "soon"/) },
+      error: { code: 'E_VALIDATION', message: expect.stringMatching(/^body\.ttl is "soon"/) },
     });
   });
 

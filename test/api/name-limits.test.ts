@@ -30,10 +30,9 @@ const queue = defineQueue({ name: queueName });
 const fn = defineFunction({ name: functionName, handler: () => {} });
 const wf = defineWorkflow({ name: workflowName, handler: async () => 'done' });
 
-type Body = { error?: { code: string; details?: { field?: string } | { field: string }[] } } & Record<
-  string,
-  unknown
->;
+type Body = {
+  error?: { code: string; details?: { field?: string; issues?: { field: string }[] } };
+} & Record<string, unknown>;
 
 /** The last server's URL, for calls whose answer has no body. */
 let baseUrl = '';
@@ -56,7 +55,7 @@ async function serve(ms: Mainspring) {
 
 const fieldOf = (b: Body) => {
   const d = b.error?.details;
-  return Array.isArray(d) ? d.map((x) => x.field).join(',') : d?.field;
+  return d?.issues ? d.issues.map((x) => x.field).join(',') : d?.field;
 };
 
 const enc = encodeURIComponent;

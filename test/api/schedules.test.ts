@@ -64,8 +64,8 @@ interface Reply {
 
 /** The fields an error names: the module's `details.field`, or each of a validation error's issues. */
 function errorFields(body: Body): string[] {
-  const details = body.error.details as { field: string } | { field: string }[];
-  return Array.isArray(details) ? details.map((d) => d.field) : [details.field];
+  const details = body.error.details as { field: string; issues?: { field: string }[] };
+  return details.issues ? details.issues.map((d) => d.field) : [details.field];
 }
 
 function client(base: string) {

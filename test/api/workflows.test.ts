@@ -242,11 +242,11 @@ describe.each(BACKENDS)('workflows API on $name', (backend) => {
     expect((await allPages(http, '/v1/executions?workflow=gone')).ids).toEqual([]);
 
     const badQueries: [string, number, string, string][] = [
-      ['/v1/executions?status=bogus', 400, 'E_VALIDATION', 'querystring.status'],
-      ['/v1/executions?limit=0', 400, 'E_VALIDATION', 'querystring.limit'],
-      ['/v1/executions?limit=501', 400, 'E_VALIDATION', 'querystring.limit'],
+      ['/v1/executions?status=bogus', 400, 'E_VALIDATION', 'query.status'],
+      ['/v1/executions?limit=0', 400, 'E_VALIDATION', 'query.limit'],
+      ['/v1/executions?limit=501', 400, 'E_VALIDATION', 'query.limit'],
       ['/v1/executions?cursor=abc', 400, 'E_WORKFLOW_INVALID', 'cursor'],
-      ['/v1/executions?sort=asc', 400, 'E_VALIDATION', 'querystring.sort'],
+      ['/v1/executions?sort=asc', 400, 'E_VALIDATION', 'query.sort'],
       ['/v1/workflows/nope/executions', 404, 'E_WORKFLOW_NOT_FOUND', 'workflow'],
     ];
     for (const [path, status, code, named] of badQueries) {

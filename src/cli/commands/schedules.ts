@@ -158,13 +158,15 @@ function asFlagError(e: unknown, verb: string): unknown {
     });
   }
   // The API's schema check of a request (a value too long, say): one issue names its field.
-  if (e.code === 'E_VALIDATION' && Array.isArray(e.details) && e.details.length === 1) {
-    const issue = e.details[0] as { field?: unknown; message?: unknown };
-    const field =
-      typeof issue.field === 'string' ? issue.field.replace(/^(body|querystring|params)\./, '') : '';
+  const issue = e.details as
+    | { field?: unknown; message?: unknown; value?: unknown; issues?: unknown }
+    | undefined;
+  if (e.code === 'E_VALIDATION' && issue !== undefined && issue.issues === undefined) {
+    const field = typeof issue.field === 'string' ? issue.field.replace(/^(body|query|params)\./, '') : '';
     const flag = FLAG_OF[field];
     if (flag === undefined || typeof issue.message !== 'string') return e;
-    return new MainspringError(e.code, `${flag} ${issue.message}`, { details: e.details, cause: e });
+    const got = 'value' in issue ? ` (got ${JSON.stringify(issue.value)})` : '';
+    return new MainspringError(e.code, `${flag} ${issue.message}${got}`, { details: e.details, cause: e });
   }
   return e;
 }
