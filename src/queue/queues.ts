@@ -5,6 +5,7 @@
 import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
+import { captureTraceContext } from '../observability/tracing.ts';
 import type { MessageRow, NewMessage, QueueStore } from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
 
@@ -208,6 +209,8 @@ export class Queues {
       );
     }
     const now = this.#clock.now();
+    // Once per batch: every message of it is sent in the same context (null when none is active).
+    const trace = captureTraceContext();
     const prepared = entries.map((e, i) =>
       this.#prepare(
         name,
@@ -215,6 +218,7 @@ export class Queues {
         e,
         entries.length === 1 && field === 'body' ? '' : `${field}[${i}].`,
         now,
+        trace,
       ),
     );
     // The dedup window guards against a producer's retries, which come at real speed: real time.
@@ -222,7 +226,14 @@ export class Queues {
     return inserted.map((m) => String(m.id));
   }
 
-  #prepare(queue: string, s: QueueSettings, e: BatchEntry, at: string, now: number): NewMessage {
+  #prepare(
+    queue: string,
+    s: QueueSettings,
+    e: BatchEntry,
+    at: string,
+    now: number,
+    traceContext: string | null,
+  ): NewMessage {
     const f = (name: string) => (at ? `${at}${name}` : name);
     const body = encodeBody(e?.body, f('body'), s.maxBodyBytes);
     let delayMs = 0;
@@ -271,6 +282,7 @@ export class Queues {
       visibleAtMs: now + delayMs,
       groupId: e.groupId ?? null,
       dedupKey: e.dedupKey ?? null,
+      traceContext,
     };
   }
 

@@ -4,12 +4,23 @@
 import { resolve as resolvePath } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import { MainspringError } from '../core/errors.ts';
+import type { MainspringError } from '../core/errors.ts';
 import type { EventPublisher } from '../events/event.ts';
 import { type ErrorRecord, toErrorRecord } from '../functions/errors.ts';
 import type { Locks } from '../locks/locks.ts';
 import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import {
+  type Context,
+  parentOf,
+  runIn,
+  type Span,
+  SpanKind,
+  spanContext,
+  spanFailed,
+  startSpan,
+  traceEnv,
+} from '../observability/tracing.ts';
 import { Batcher } from '../queue/batcher.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { RunRow, RunStatus, TriggerKind } from '../store/run-row.ts';
@@ -26,6 +37,7 @@ import type {
   RunInfo,
   TriggerInfo,
 } from './function.ts';
+import { type StopReason, stopErrorFor, toResultJson } from './outcomes.ts';
 import { RunRecorder } from './recorder.ts';
 import { loadSecretsFile, resolveSecrets } from './secrets.ts';
 
@@ -207,7 +219,6 @@ export class Runtime {
   }
 }
 
-export type StopReason = 'timeout' | 'cancel' | 'shutdown';
 
 export interface ActiveRun {
   readonly info: RunInfo;
@@ -225,6 +236,11 @@ export interface AttemptSpec {
   readonly onStart?: (run: ActiveRun) => void;
   readonly message?: QueueRecord | undefined;
   readonly extendVisibility: (seconds: number) => Promise<void>;
+  /**
+   * The trace contexts its messages were sent in (ClaimedMessage.traceContext): one is the
+   * parent of the run's span, several are its links.
+   */
+  readonly traceContexts?: readonly (string | null)[];
 }
 
 export interface AttemptOutcome {
@@ -409,11 +425,46 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
   }
 }
 
-/** Runs one attempt to its outcome; never throws. */
+/**
+ * Runs one attempt to its outcome in a span of its own (`run <function>`, see
+ * docs/observability.md), which is active while the handler runs; never throws.
+ */
 export async function runAttempt(
   rt: Runtime,
   fn: FunctionDefinition,
   spec: AttemptSpec,
+): Promise<AttemptOutcome> {
+  const { parent, links } = parentOf(spec.traceContexts);
+  const span = startSpan(`run ${fn.name}`, SpanKind.CONSUMER, parent, () => runAttributes(fn, spec), links);
+  const outcome = await attempt(rt, fn, spec, span, spanContext(span, parent));
+  if (span.isRecording()) {
+    span.setAttribute('mainspring.outcome', outcome.status);
+    if (outcome.released) span.setAttribute('mainspring.released', true);
+    if (outcome.status === 'failed' || outcome.status === 'timed_out') spanFailed(span, outcome.thrown);
+  }
+  span.end();
+  return outcome;
+}
+
+function runAttributes(fn: FunctionDefinition, spec: AttemptSpec) {
+  const { info } = spec;
+  const queue = (info.trigger as { queue?: unknown }).queue;
+  return {
+    'mainspring.function': fn.name,
+    'mainspring.trigger': spec.triggerKind,
+    'mainspring.attempt': info.attempt,
+    'mainspring.run_id': info.id,
+    'mainspring.invocation_id': info.invocationId,
+    ...(typeof queue === 'string' ? { 'mainspring.queue': queue } : {}),
+  };
+}
+
+async function attempt(
+  rt: Runtime,
+  fn: FunctionDefinition,
+  spec: AttemptSpec,
+  span: Span,
+  traceCtx: Context | null,
 ): Promise<AttemptOutcome> {
   const { clock } = rt;
   const startedAtMs = clock.now();
@@ -428,7 +479,7 @@ export async function runAttempt(
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   try {
     if (fn.command) {
-      const { command, outcome } = await runChild(rt, fn, spec, ctx, ctx.signal);
+      const { command, outcome } = await runChild(rt, fn, spec, ctx, ctx.signal, span);
       exit = { exitCode: outcome.exitCode, signal: outcome.signal };
       if (!outcome.aborted && outcome.exitCode === 0) {
         ok = true;
@@ -442,7 +493,11 @@ export async function runAttempt(
       value = await new Promise((resolve, reject) => {
         ctx.onStop = reject;
         if (ctx.stopError !== null) reject(ctx.stopError);
-        else withConsoleSink(ctx, () => callHandler(fn, spec.input, ctx)).then(resolve, reject);
+        else
+          withConsoleSink(ctx, () => runIn(traceCtx, () => callHandler(fn, spec.input, ctx))).then(
+            resolve,
+            reject,
+          );
       });
       ok = true;
     }
@@ -503,26 +558,13 @@ async function callHandler(fn: FunctionDefinition, input: unknown, ctx: Function
   return fn.handler(input, ctx);
 }
 
-function stopErrorFor(fn: FunctionDefinition, reason: StopReason): MainspringError {
-  if (reason === 'timeout') {
-    return new MainspringError(
-      'E_RUN_TIMED_OUT',
-      `function "${fn.name}" ran past its timeout of ${fn.timeoutMs} ms; raise \`timeout\` or make it faster`,
-    );
-  }
-  if (reason === 'cancel') return new MainspringError('E_RUN_CANCELLED', `run of "${fn.name}" was cancelled`);
-  return new MainspringError(
-    'E_RUN_LOST',
-    `the worker shut down before the run of "${fn.name}" finished; its work was released for another attempt`,
-  );
-}
-
 async function runChild(
   rt: Runtime,
   fn: FunctionDefinition,
   spec: AttemptSpec,
   ctx: RunContext,
   signal: AbortSignal,
+  span: Span,
 ) {
   const cmd = fn.command!;
   const fromFile = await rt.secretsFromFile();
@@ -542,6 +584,8 @@ async function runChild(
       MAINSPRING_FUNCTION: fn.name,
       MAINSPRING_RUN_ID: spec.info.id,
       MAINSPRING_ATTEMPT: String(spec.info.attempt),
+      // The run's span as the parent of whatever the command traces (OpenTelemetry's env carrier).
+      ...traceEnv(span),
     },
     signal,
     killGraceMs: cmd.killGraceMs,
@@ -549,39 +593,4 @@ async function runChild(
     onLine: (line) => ctx.keep(line.atMs, line.level, line.msg, line.fields),
   });
   return { command, outcome };
-}
-
-function refuseUnserialisable(_key: string, value: unknown): unknown {
-  const t = typeof value;
-  if (t === 'function' || t === 'symbol' || t === 'bigint') {
-    throw new MainspringError(
-      'E_RESULT_INVALID',
-      `the handler returned a ${t} (at "${_key || '(root)'}"), which JSON cannot hold; return plain data`,
-    );
-  }
-  return value;
-}
-
-/** The result as JSON text; a value JSON cannot hold or one over the cap fails the run. */
-export function toResultJson(fn: FunctionDefinition, value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value, refuseUnserialisable);
-  } catch (err) {
-    if (err instanceof MainspringError) throw err;
-    throw new MainspringError(
-      'E_RESULT_INVALID',
-      `the handler's result cannot be stored as JSON (${(err as Error).message}); return plain data without cycles`,
-      { cause: err },
-    );
-  }
-  if (text === undefined) return null;
-  if (text.length > fn.maxResultBytes / 3 && Buffer.byteLength(text) > fn.maxResultBytes) {
-    throw new MainspringError(
-      'E_RESULT_TOO_LARGE',
-      `the result is ${Buffer.byteLength(text)} bytes, over the cap of ${fn.maxResultBytes}; store it elsewhere and return a reference, or raise maxResultBytes`,
-    );
-  }
-  return text;
 }

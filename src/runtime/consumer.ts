@@ -140,6 +140,7 @@ export class QueueConsumer {
       },
       message: this.#kind.message(records),
       extendVisibility: (seconds) => this.#loop.extend(messages, seconds),
+      traceContexts: traceContextsOf(messages),
     });
     begun.settle();
     handlerDone();
@@ -153,6 +154,15 @@ export class QueueConsumer {
 function inputOf(begun: Begun, records: QueueRecord[], batchSize: number): unknown {
   if (begun.input !== NO_INPUT) return begun.input;
   return batchSize === 1 ? records[0]!.body : ({ records } satisfies QueueBatch);
+}
+
+/** The trace contexts the messages were sent in; none (no allocation) for one sent untraced. */
+function traceContextsOf(messages: readonly ClaimedMessage[]): (string | null)[] | undefined {
+  if (messages.length === 1) {
+    const only = messages[0]!.traceContext;
+    return only === null ? undefined : [only];
+  }
+  return messages.map((m) => m.traceContext);
 }
 
 function toRecord(m: ClaimedMessage): QueueRecord {

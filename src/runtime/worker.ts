@@ -135,7 +135,7 @@ export class Worker {
     const wf = this.#options.workflows;
     if (wf !== false && d.workflows.size > 0) {
       this.#workflows = new WorkflowEngine(
-        { store, clock, log, definitions: d.workflows },
+        { store, clock, log, definitions: d.workflows, observer: d.metrics },
         wf ?? (this.#options.pollIntervalMs !== undefined ? { pollMs: this.#options.pollIntervalMs } : {}),
       );
       await this.#workflows.start();

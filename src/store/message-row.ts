@@ -16,6 +16,11 @@ export interface NewMessage {
   readonly visibleAtMs: number;
   readonly groupId: string | null;
   readonly dedupKey: string | null;
+  /**
+   * JSON text of the trace context it was sent in (an OpenTelemetry carrier: `traceparent`,
+   * `tracestate`); absent or null when none was active. Opaque to the store.
+   */
+  readonly traceContext?: string | null;
 }
 
 export interface InsertedMessage {
@@ -39,6 +44,8 @@ export interface ClaimedMessage {
   readonly groupId: string | null;
   /** When it is due: may be after now for messages leased ahead (ClaimOptions.dueByMs). */
   readonly visibleAtMs: number;
+  /** The trace context it was sent in (NewMessage.traceContext), or null. */
+  readonly traceContext: string | null;
 }
 
 /** A received message, identified by id plus the receive count it was received with. */
@@ -220,6 +227,7 @@ export interface RawClaimed {
   sent_at_ms: number;
   group_id: string | null;
   visible_at_ms: number;
+  trace_context: string | null;
 }
 
 /** Claimed rows in delivery order: UPDATE … RETURNING keeps no order on either backend. */
@@ -235,5 +243,6 @@ export function toClaimed(rows: RawClaimed[], fifo: boolean): ClaimedMessage[] {
     sentAtMs: Number(r.sent_at_ms),
     groupId: r.group_id,
     visibleAtMs: Number(r.visible_at_ms),
+    traceContext: r.trace_context ?? null,
   }));
 }

@@ -66,6 +66,8 @@ export interface ExecutionRow {
   readonly startedAtMs: number | null;
   readonly updatedAtMs: number;
   readonly finishedAtMs: number | null;
+  /** JSON text of the trace context it was started in (NewExecution.traceContext), or null. */
+  readonly traceContext: string | null;
 }
 
 export interface NewExecution {
@@ -76,6 +78,11 @@ export interface NewExecution {
   readonly parentId: string | null;
   readonly parentOp: string | null;
   readonly timeoutAtMs: number | null;
+  /**
+   * JSON text of the trace context it was started in (an OpenTelemetry carrier: `traceparent`,
+   * `tracestate`); absent or null when none was active. Opaque to the store.
+   */
+  readonly traceContext?: string | null;
 }
 
 /** One journaled operation. Keyed by (executionId, opId). */
@@ -141,6 +148,12 @@ export interface ClaimExecutionsOptions {
   readonly nowMs: number;
   readonly leaseMs: number;
   readonly limit: number;
+}
+
+/** How many executions of one workflow are waiting (`WorkflowStore.countWaiting`). */
+export interface WaitingCount {
+  readonly workflow: string;
+  readonly waiting: number;
 }
 
 export type CallbackResolution =
@@ -221,6 +234,13 @@ export interface WorkflowStore {
   wake(id: string, nowMs: number): Promise<void>;
   /** Deletes up to `limit` executions finished before `beforeMs` with their journals; returns how many. */
   deleteFinished(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * Executions waiting now, per workflow, by workflow name; workflows with none are left out.
+   * Read at each metrics scrape. No index serves it: it scans the executions kept (finished
+   * ones until their retention), which is cheap next to a scrape interval for up to a few
+   * hundred thousand rows.
+   */
+  countWaiting(): Promise<WaitingCount[]>;
 }
 
 // The row mapping both backends share: they read the same column names, and bigints
@@ -228,7 +248,7 @@ export interface WorkflowStore {
 
 export const EXECUTION_COLUMNS = `seq, id, workflow, version, status, input, output, error, progress, wait,
   due_at_ms, lease_token, lease_until_ms, woken, parent_id, parent_op, op_count, replays, stop_requested_at_ms,
-  timeout_at_ms, created_at_ms, started_at_ms, updated_at_ms, finished_at_ms`;
+  timeout_at_ms, created_at_ms, started_at_ms, updated_at_ms, finished_at_ms, trace_context`;
 
 export const OP_COLUMNS = `execution_id, op_id, parent_op_id, type, name, status, attempt, result, error,
   started_at_ms, finished_at_ms, wake_at_ms, heartbeat_at_ms, callback_id, child_id, detail, updated_at_ms`;
@@ -262,6 +282,7 @@ export interface RawExecution {
   started_at_ms: number | null;
   updated_at_ms: number;
   finished_at_ms: number | null;
+  trace_context: string | null;
 }
 
 export interface RawOp {
@@ -310,6 +331,7 @@ export function toExecutionRow(r: RawExecution): ExecutionRow {
     startedAtMs: ms(r.started_at_ms),
     updatedAtMs: Number(r.updated_at_ms),
     finishedAtMs: ms(r.finished_at_ms),
+    traceContext: r.trace_context ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
 import type { BusEvent } from '../events/event.ts';
+import { captureTraceContext } from '../observability/tracing.ts';
 import { compilePattern } from '../patterns/matcher.ts';
 import type { CompiledPattern, EventPattern } from '../patterns/types.ts';
 import { newRunId } from '../store/run-row.ts';
@@ -18,7 +19,7 @@ import {
   WORKFLOW_CHANNEL,
 } from '../store/workflow-row.ts';
 import { show, type WorkflowDefinition } from './define.ts';
-import { STOP_PREFIX } from './engine.ts';
+import { type ExecutionObserver, STOP_PREFIX } from './engine.ts';
 import { MAX_CHECKPOINT_BYTES, stoppedError } from './session.ts';
 
 export { EXECUTION_STATUSES };
@@ -94,6 +95,7 @@ export class Workflows {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #definitions: ReadonlyMap<string, WorkflowDefinition>;
+  readonly #observer: ExecutionObserver | null;
   /** Compiled waitForEvent patterns by their stored JSON. */
   readonly #patterns = new Map<string, CompiledPattern>();
 
@@ -101,10 +103,13 @@ export class Workflows {
     readonly store: Store;
     readonly clock: Clock;
     readonly definitions: ReadonlyMap<string, WorkflowDefinition>;
+    /** Told of waiting executions this client stops (no worker holds them to tell it). */
+    readonly observer?: ExecutionObserver;
   }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#definitions = deps.definitions;
+    this.#observer = deps.observer ?? null;
   }
 
   /** The app's workflow definitions. */
@@ -163,6 +168,8 @@ export class Workflows {
         parentId: null,
         parentOp: null,
         timeoutAtMs: def.timeoutMs === null ? null : now + def.timeoutMs,
+        // Its replays are children of the context it is started in (null: none active).
+        traceContext: captureTraceContext(),
       },
       now,
     );
@@ -233,6 +240,9 @@ export class Workflows {
     if (row === null) throw notFound(id);
     if (row.status === 'running' || row.status === 'waiting') {
       await this.#store.notify(WORKFLOW_CHANNEL, `${STOP_PREFIX}${id}`);
+    } else if (row.status === 'stopped' && row.finishedAtMs === now) {
+      // Stopped by this call (one stopped earlier keeps its earlier finish).
+      this.#observer?.executionFinished(row.workflow, 'stopped');
     }
     return toExecution(row);
   }

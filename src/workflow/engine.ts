@@ -6,9 +6,15 @@ import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Store, Unlisten } from '../store/types.ts';
-import { type ExecutionRow, WORKFLOW_CHANNEL } from '../store/workflow-row.ts';
+import {
+  type ExecutionRow,
+  type ExecutionStatus,
+  isFinished,
+  WORKFLOW_CHANNEL,
+  type WorkflowStore,
+} from '../store/workflow-row.ts';
 import type { WorkflowDefinition } from './define.ts';
-import { Session } from './session.ts';
+import { type Journal, Session } from './session.ts';
 
 export interface WorkflowEngineOptions {
   /** Executions replaying at once in this process; default 100. */
@@ -22,6 +28,14 @@ export interface WorkflowEngineOptions {
   readonly pollMs?: number;
 }
 
+/** Told of the executions this engine begins and finishes (the app's metrics). */
+export interface ExecutionObserver {
+  /** A worker began the execution: its first session, the journal still empty. */
+  executionStarted(workflow: string): void;
+  /** A session committed the execution's final status. */
+  executionFinished(workflow: string, status: ExecutionStatus): void;
+}
+
 /** A notification on WORKFLOW_CHANNEL with this prefix asks whoever runs the execution to stop it. */
 export const STOP_PREFIX = 'stop:';
 
@@ -33,6 +47,7 @@ export class WorkflowEngine {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #definitions: ReadonlyMap<string, WorkflowDefinition>;
+  readonly #observer: ExecutionObserver | null;
   readonly #concurrency: number;
   readonly #leaseMs: number;
   readonly #pollMs: number;
@@ -55,6 +70,7 @@ export class WorkflowEngine {
       readonly clock: Clock;
       readonly log: Logger;
       readonly definitions: ReadonlyMap<string, WorkflowDefinition>;
+      readonly observer?: ExecutionObserver | null;
     },
     options: WorkflowEngineOptions = {},
   ) {
@@ -62,6 +78,7 @@ export class WorkflowEngine {
     this.#clock = deps.clock;
     this.#log = deps.log;
     this.#definitions = deps.definitions;
+    this.#observer = deps.observer ?? null;
     this.#concurrency = options.concurrency ?? 100;
     // Held as the clock durations that last this long in real time (see Clock.real).
     this.#leaseMs = deps.clock.real(options.leaseMs ?? 30_000);
@@ -176,8 +193,15 @@ export class WorkflowEngine {
       return;
     }
     const journal = await this.#store.workflows.ops(row.id);
+    const observer = this.#observer;
+    if (observer && journal.length === 0) observer.executionStarted(row.workflow);
     const session = new Session(
-      { journal: this.#store.workflows, clock: this.#clock, log: this.#log, definitions: this.#definitions },
+      {
+        journal: observer ? observed(this.#store.workflows, row.workflow, observer) : this.#store.workflows,
+        clock: this.#clock,
+        log: this.#log,
+        definitions: this.#definitions,
+      },
       def,
       row,
       journal,
@@ -222,4 +246,18 @@ export class WorkflowEngine {
       if (!this.#running) break;
     }
   }
+}
+
+/** The store as a session's journal, telling `observer` of the final status a checkpoint committed. */
+function observed(store: WorkflowStore, workflow: string, observer: ExecutionObserver): Journal {
+  return {
+    start: (row, nowMs) => store.start(row, nowMs),
+    async checkpoint(executionId, token, ops, patch, nowMs) {
+      const written = await store.checkpoint(executionId, token, ops, patch, nowMs);
+      if (written && patch.status !== undefined && isFinished(patch.status)) {
+        observer.executionFinished(workflow, patch.status);
+      }
+      return written;
+    },
+  };
 }

@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import type { Context } from '../observability/tracing.ts';
 import type { ExecutionRow, OpRow, WorkflowStore } from '../store/workflow-row.ts';
 import type { WorkflowContext, WorkflowDefinition } from './define.ts';
 
@@ -92,5 +93,10 @@ export interface Replay {
   idle(): void;
   /** The context of a scope (the root's or a child's). */
   context(scope: Scope): WorkflowContext;
+  /**
+   * The trace context of an operation run in this replay (its span active), else the
+   * replay's; null when there is nothing to trace (no SDK, no stored context).
+   */
+  traceContext(opId: string): Context | null;
   progress(value: unknown): Promise<void>;
 }

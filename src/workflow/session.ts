@@ -14,6 +14,17 @@ import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import { MainspringError } from '../core/errors.ts';
 import { toErrorRecord } from '../functions/errors.ts';
+import {
+  type Context,
+  ROOT_CONTEXT,
+  restoreTraceContext,
+  runIn,
+  type Span,
+  SpanKind,
+  spanContext,
+  spanFailed,
+  startSpan,
+} from '../observability/tracing.ts';
 import type { ExecutionPatch, ExecutionRow, OpRow } from '../store/workflow-row.ts';
 import { buildContext } from './context.ts';
 import type { WorkflowContext, WorkflowDefinition } from './define.ts';
@@ -67,6 +78,15 @@ export class Session implements Replay {
   #idleScheduled = false;
   #end!: (end: SessionEnd) => void;
   readonly ended: Promise<SessionEnd>;
+  /** The replay's span, child of the context the execution was started in (docs/observability.md). */
+  readonly #span: Span;
+  /** The replay's span as a context, or null when there is nothing to trace. */
+  readonly #traceCtx: Context | null;
+  /** Spans of the operations run in this replay that are still open, by operation id. */
+  readonly #opSpans = new Map<string, { span: Span; ctx: Context | null; status: string }>();
+  /** The execution's status as this session last wrote it, and its error if any. */
+  #status: string | undefined;
+  #error: unknown;
 
   constructor(deps: SessionDeps, def: WorkflowDefinition, row: ExecutionRow, journal: readonly OpRow[]) {
     this.deps = deps;
@@ -82,6 +102,68 @@ export class Session implements Replay {
     this.ended = new Promise((resolve) => {
       this.#end = resolve;
     });
+    const parent = restoreTraceContext(row.traceContext) ?? ROOT_CONTEXT;
+    this.#span = startSpan(`workflow ${row.workflow}`, SpanKind.INTERNAL, parent, () => ({
+      'mainspring.workflow': row.workflow,
+      'mainspring.workflow_version': row.version,
+      'mainspring.execution_id': row.id,
+      'mainspring.replay': row.replays,
+    }));
+    this.#traceCtx = spanContext(this.#span, parent);
+    void this.ended.then((end) => this.#endSpans(end));
+  }
+
+  traceContext(opId: string): Context | null {
+    return this.#opSpans.get(opId)?.ctx ?? this.#traceCtx;
+  }
+
+  /** Starts the span of an operation run in this replay, under its scope's operation or the replay. */
+  #startOpSpan(scope: Scope, id: string, type: string, name: string, status: string): void {
+    const parent = (scope.parentOpId === null ? null : this.traceContext(scope.parentOpId)) ?? this.#traceCtx;
+    if (parent === null) return;
+    const row = this.row;
+    const span = startSpan(`${type} ${name}`, SpanKind.INTERNAL, parent, () => ({
+      'mainspring.workflow': row.workflow,
+      'mainspring.execution_id': row.id,
+      'mainspring.operation': type,
+      'mainspring.operation_id': id,
+      'mainspring.operation_name': name,
+    }));
+    this.#opSpans.set(id, { span, ctx: spanContext(span, parent), status });
+  }
+
+  /** Notes a journal write on its operation's span; a finished operation's span ends. */
+  #traceWrite(op: OpRow): void {
+    const open = this.#opSpans.get(op.opId);
+    if (open === undefined) return;
+    open.status = op.status;
+    const { span } = open;
+    if (op.status === 'retrying' && span.isRecording()) {
+      span.addEvent('retry', { 'mainspring.attempt': op.attempt, 'mainspring.error': op.error ?? '' });
+    }
+    if (op.status !== 'succeeded' && op.status !== 'failed') return;
+    this.#opSpans.delete(op.opId);
+    if (span.isRecording()) {
+      span.setAttributes({ 'mainspring.operation_status': op.status, 'mainspring.attempt': op.attempt });
+      if (op.status === 'failed') spanFailed(span, errorOf(op.error));
+    }
+    span.end();
+  }
+
+  /** Ends what is open when the session ends: operations still waiting, then the replay. */
+  #endSpans(end: SessionEnd): void {
+    for (const { span, status } of this.#opSpans.values()) {
+      if (span.isRecording()) span.setAttribute('mainspring.operation_status', status);
+      span.end();
+    }
+    this.#opSpans.clear();
+    const span = this.#span;
+    if (span.isRecording()) {
+      span.setAttribute('mainspring.session_end', end);
+      if (this.#status !== undefined) span.setAttribute('mainspring.outcome', this.#status);
+      if (this.#status === 'failed' || this.#status === 'timed_out') spanFailed(span, this.#error);
+    }
+    span.end();
   }
 
   get live(): boolean {
@@ -132,8 +214,8 @@ export class Session implements Replay {
         input = null;
       }
       const ctx = this.context(new Scope(null, null));
-      Promise.resolve()
-        .then(() => this.#def.handler(input, ctx))
+      runIn(this.#traceCtx, () => Promise.resolve())
+        .then(() => runIn(this.#traceCtx, () => this.#def.handler(input, ctx)))
         .then(
           (value) => this.#complete(value),
           (err: unknown) => this.#failWith(err),
@@ -216,6 +298,8 @@ export class Session implements Replay {
         return null;
       }
       if (--this.#unvisited === 0) this.#goLive();
+      if (entry.status !== 'succeeded' && entry.status !== 'failed')
+        this.#startOpSpan(scope, id, type, opName, entry.status);
       return { id, name: opName, entry };
     }
     this.#goLive();
@@ -230,6 +314,7 @@ export class Session implements Replay {
       return null;
     }
     this.#opCount++;
+    this.#startOpSpan(scope, id, type, opName, 'started');
     return { id, name: opName, entry: undefined };
   }
 
@@ -317,6 +402,7 @@ export class Session implements Replay {
   /** Journals an operation; resolves once committed. Never settles when the lease is gone. */
   write(op: OpRow): Promise<void> {
     if (this.#state !== 'live') return NEVER;
+    this.#traceWrite(op);
     this.entries.set(op.opId, op);
     this.#pendingOps.push(op);
     return this.#flushSoon();
@@ -452,6 +538,8 @@ export class Session implements Replay {
   async #close(patch: ExecutionPatch, end: SessionEnd): Promise<void> {
     if (this.#state !== 'live') return;
     this.#state = 'ending';
+    this.#status = patch.status;
+    if (patch.error != null) this.#error = errorOf(patch.error);
     while (this.#flushing) await this.#flushing;
     if (this.#state !== 'ending') return;
     const progress = this.#pendingProgress ?? this.#deferredProgress;
@@ -474,5 +562,17 @@ export class Session implements Replay {
       this.log.info({ status: patch.status }, 'workflow execution finished');
     }
     this.#end(end);
+  }
+}
+
+/** A journaled error (JSON of an error record) as an Error for a span. */
+function errorOf(text: string | null): Error {
+  try {
+    const record = JSON.parse(text ?? 'null') as { name?: string; message?: string } | null;
+    const err = new Error(record?.message ?? 'failed');
+    if (record?.name) err.name = record.name;
+    return err;
+  } catch {
+    return new Error(String(text));
   }
 }

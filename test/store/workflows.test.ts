@@ -25,6 +25,7 @@ function execution(id: string, overrides: Partial<NewExecution> = {}): NewExecut
     parentId: null,
     parentOp: null,
     timeoutAtMs: null,
+    traceContext: null,
     ...overrides,
   };
 }
@@ -56,6 +57,7 @@ function op(executionId: string, opId: string, overrides: Partial<OpRow> = {}): 
 function started(e: NewExecution, nowMs: number, seq: number): ExecutionRow {
   return {
     ...e,
+    traceContext: e.traceContext ?? null,
     seq,
     status: 'running',
     output: null,
@@ -128,6 +130,10 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
       expect(again).toEqual({ row: first.row, created: false });
       expect(await store.workflows.get('a')).toEqual(first.row);
       expect(await store.workflows.get('nope')).toBeNull();
+      const traced = execution('traced', { traceContext: '{"traceparent":"00-ab-cd-01"}' });
+      const claimedTraced = (await store.workflows.start(traced, T0)).row;
+      expect(claimedTraced.traceContext).toBe('{"traceparent":"00-ab-cd-01"}');
+      expect((await store.workflows.get('traced'))!.traceContext).toBe('{"traceparent":"00-ab-cd-01"}');
       const second = await store.workflows.start(execution('b'), T0);
       expect(second.row.seq).toBeGreaterThan(first.row.seq);
     });
@@ -907,6 +913,31 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
       const again = await claimOne(store, T0 + 100);
       await store.workflows.checkpoint('a', again.leaseToken!, [], { status: 'succeeded' }, T0 + 101);
       expect(await store.workflows.nextDueAt()).toBe(T0 + 500);
+    });
+
+    it_('countWaiting counts the waiting executions per workflow, by name', async () => {
+      const store = await backend.open();
+      expect(await store.workflows.countWaiting()).toEqual([]);
+      const suspend = async (id: string, workflow: string) => {
+        const row = await startLeased(store, execution(id, { workflow }), T0);
+        await store.workflows.checkpoint(
+          id,
+          row.leaseToken!,
+          [],
+          { status: 'waiting', release: { dueAtMs: null } },
+          T0,
+        );
+      };
+      await suspend('w1', 'onboard');
+      await suspend('w2', 'onboard');
+      await suspend('w3', 'billing');
+      const done = await startLeased(store, execution('done', { workflow: 'audit' }), T0);
+      await store.workflows.checkpoint('done', done.leaseToken!, [], { status: 'succeeded' }, T0);
+      await store.workflows.start(execution('running', { workflow: 'billing' }), T0);
+      expect(await store.workflows.countWaiting()).toEqual([
+        { workflow: 'billing', waiting: 1 },
+        { workflow: 'onboard', waiting: 2 },
+      ]);
     });
   });
 });

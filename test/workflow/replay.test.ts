@@ -45,6 +45,7 @@ class MemoryJournal implements Journal {
       startedAtMs: START,
       updatedAtMs: START,
       finishedAtMs: null,
+      traceContext: null,
     };
   }
 

@@ -26,7 +26,7 @@ import {
 import { readRow, readRows, transaction } from './connect.ts';
 
 const RETURN_CLAIMED =
-  'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms';
+  'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms, m.trace_context';
 
 const SQL = {
   // Create or replace queue $1's settings $2 at $3.
@@ -35,13 +35,14 @@ const SQL = {
     WHERE q.config IS DISTINCT FROM excluded.config`,
   getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = $1',
   listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
-  // Insert messages of queue $1 sent at $6 (bodies $2, priorities $3, due $4, groups $5), in array
-  // order, and wake its consumers (channel $7).
+  // Insert messages of queue $1 sent at $6 (bodies $2, priorities $3, due $4, groups $5, trace
+  // contexts $8), in array order, and wake its consumers (channel $7). $8 may be shorter, or
+  // empty: unnest pads it with NULLs.
   insert: `WITH ins AS (
-      INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
-      SELECT $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6
-        FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) WITH ORDINALITY
-             AS t(body, priority, visible_at_ms, group_id, ord)
+      INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
+      SELECT $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6, t.trace_context
+        FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $8::text[]) WITH ORDINALITY
+             AS t(body, priority, visible_at_ms, group_id, trace_context, ord)
        ORDER BY t.ord
       RETURNING id)
     SELECT id FROM ins, (SELECT pg_notify($7, $1)) AS n ORDER BY id`,
@@ -55,12 +56,13 @@ const SQL = {
     RETURNING key`,
   // The messages holding dedup keys $2 of queue $1.
   keyHolders: 'SELECT key, message_id FROM queue_dedup WHERE queue = $1 AND key = ANY($2::text[])',
-  // Insert messages with reserved ids $7 into queue $1, sent at $6, and wake its consumers (channel $8).
+  // Insert messages with reserved ids $7 into queue $1, sent at $6 in trace contexts $9 (padded
+  // with NULLs when shorter), and wake its consumers (channel $8).
   insertWithIds: `WITH ins AS (
-      INSERT INTO messages (id, queue, body, priority, visible_at_ms, group_id, sent_at_ms)
-      SELECT t.id, $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6
-        FROM unnest($7::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[])
-             AS t(id, body, priority, visible_at_ms, group_id)
+      INSERT INTO messages (id, queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
+      SELECT t.id, $1, t.body, t.priority, t.visible_at_ms, t.group_id, $6, t.trace_context
+        FROM unnest($7::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[], $9::text[])
+             AS t(id, body, priority, visible_at_ms, group_id, trace_context)
       RETURNING id)
     SELECT count(*) AS n FROM ins, (SELECT pg_notify($8, $1)) AS n`,
   // Lease up to $3 messages of queue $1 due by $5, each for $4 ms from its due time; $2 = now.
@@ -213,6 +215,7 @@ export class PgQueueStore implements QueueStore {
           nowMs,
           inserts.map((i) => idOf.get(i)),
           this.#channel,
+          traceColumn(rows),
         ]);
       }
       return messages.map((m, i): InsertedMessage => {
@@ -371,9 +374,18 @@ export async function insertMessages(
   const { rows } = await db.query<{ id: number }>({
     name: 'ms_send',
     text: SQL.insert,
-    values: [queue, ...columnsOf(messages), nowMs, channel],
+    values: [queue, ...columnsOf(messages), nowMs, channel, traceColumn(messages)],
   });
   return rows.map((r) => r.id);
+}
+
+/**
+ * The messages' trace contexts as an array for unnest, or an empty one when none has any (the
+ * common case: an untraced app sends no array of NULLs; unnest pads the column with them).
+ */
+function traceColumn(messages: readonly NewMessage[]): (string | null)[] {
+  if (messages.every((m) => m.traceContext == null)) return [];
+  return messages.map((m) => m.traceContext ?? null);
 }
 
 /** New messages as the arrays unnest takes: bodies, priorities, visible-at times, groups. */

@@ -50,6 +50,7 @@ TABLE messages
   dead_at_ms bigint
   lease_until_ms bigint
   prior_receives integer NOT NULL DEFAULT 0
+  trace_context text
 
 TABLE queue_dedup
   queue text NOT NULL
@@ -184,6 +185,7 @@ TABLE workflow_executions
   started_at_ms bigint
   updated_at_ms bigint NOT NULL
   finished_at_ms bigint
+  trace_context text
 
 TABLE workflow_operations
   execution_id text NOT NULL

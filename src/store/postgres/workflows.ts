@@ -18,6 +18,7 @@ import type {
   NewExecution,
   OpOutcome,
   OpRow,
+  WaitingCount,
   WorkflowStore,
 } from '../workflow-row.ts';
 import {
@@ -42,8 +43,8 @@ import { readRow, readRows, transaction } from './connect.ts';
 const START = `
   WITH ins AS (
     INSERT INTO workflow_executions (id, workflow, version, status, input, parent_id, parent_op, timeout_at_ms,
-                                     due_at_ms, created_at_ms, updated_at_ms)
-    VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $8, $8)
+                                     due_at_ms, created_at_ms, updated_at_ms, trace_context)
+    VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $8, $8, $10)
     ON CONFLICT (id) DO NOTHING
     RETURNING ${EXECUTION_COLUMNS})
   SELECT ins.* FROM ins, LATERAL (SELECT pg_notify($9, ins.id)) AS n`;
@@ -177,6 +178,11 @@ const DELETE_FINISHED = `
   ops AS (DELETE FROM workflow_operations WHERE execution_id IN (SELECT id FROM doomed))
   DELETE FROM workflow_executions WHERE id IN (SELECT id FROM doomed)`;
 
+// Executions waiting now, per workflow, by workflow name.
+const COUNT_WAITING = `
+  SELECT workflow, count(*)::int AS waiting FROM workflow_executions WHERE status = 'waiting'
+   GROUP BY workflow ORDER BY workflow`;
+
 type Queryable = pg.Pool | pg.PoolClient;
 
 export class PgWorkflowStore implements WorkflowStore {
@@ -200,6 +206,7 @@ export class PgWorkflowStore implements WorkflowStore {
       row.timeoutAtMs,
       nowMs,
       this.#channel,
+      row.traceContext ?? null,
     ]);
     if (rows[0]) return { row: toExecutionRow(rows[0]), created: true };
     // ON CONFLICT waited for a concurrent insert of the id to commit: the row is there.
@@ -349,6 +356,11 @@ export class PgWorkflowStore implements WorkflowStore {
 
   async wake(id: string, nowMs: number): Promise<void> {
     await this.#wake(this.#db, id, nowMs);
+  }
+
+  async countWaiting(): Promise<WaitingCount[]> {
+    const { rows } = await this.#db.query<{ workflow: string; waiting: number }>(COUNT_WAITING);
+    return rows.map((r) => ({ workflow: r.workflow, waiting: Number(r.waiting) }));
   }
 
   async deleteFinished(beforeMs: number, limit: number): Promise<number> {

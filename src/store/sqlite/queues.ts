@@ -26,9 +26,10 @@ import {
 } from '../message-row.ts';
 import { type Connection, type Prepared, prepareAll, transaction } from './database.ts';
 
-// Insert one message into queue ?1, sent at ?6. The scheduler's fire transaction inserts with it too.
-export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id`;
+// Insert one message into queue ?1, sent at ?6 in trace context ?7 (or null). The scheduler's fire
+// transaction inserts with it too.
+export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id`;
 
 const SQL = {
   // Create or replace queue ?1's settings ?2 at ?3.
@@ -51,7 +52,7 @@ const SQL = {
     WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
                    AND (leased = 0 OR lease_until_ms <= ?2)
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
-    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms`,
+    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
   claimFifo: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?5
@@ -59,7 +60,7 @@ const SQL = {
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
-    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms`,
+    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
   // A matching receive count means nobody received the message since: the ack stands.
   ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2',
   // Return message ?1 (held with receive count ?2) to its queue at ?3, appending error ?4.
@@ -137,7 +138,8 @@ export class SqliteQueueStore implements QueueStore {
             return { id: Number(holder.message_id), deduplicated: true };
           }
         }
-        const row = q.insert.get(queue, m.body, m.priority, m.visibleAtMs, m.groupId, nowMs) as {
+        const trace = m.traceContext ?? null;
+        const row = q.insert.get(queue, m.body, m.priority, m.visibleAtMs, m.groupId, nowMs, trace) as {
           id: number;
         };
         return { id: Number(row.id), deduplicated: false };

@@ -280,7 +280,15 @@ export class SqliteSchedulerStore implements SchedulerStore {
       for (const r of p.runs) this.#s.insertRun.run(...runValues(r));
       const queues = new Set<string>();
       for (const { queue, message: m } of p.messages) {
-        this.#s.insertMessage.run(queue, m.body, m.priority, m.visibleAtMs, m.groupId, options.nowMs);
+        this.#s.insertMessage.run(
+          queue,
+          m.body,
+          m.priority,
+          m.visibleAtMs,
+          m.groupId,
+          options.nowMs,
+          m.traceContext ?? null,
+        );
         queues.add(queue);
       }
       return { schedules: schedules.length, tasks: tasks.length, queues: [...queues] };

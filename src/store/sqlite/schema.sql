@@ -66,7 +66,7 @@ CREATE TABLE messages (
   errors TEXT,
   source_queue TEXT,
   dead_at_ms INTEGER
-, lease_until_ms INTEGER, prior_receives INTEGER NOT NULL DEFAULT 0) STRICT;
+, lease_until_ms INTEGER, prior_receives INTEGER NOT NULL DEFAULT 0, trace_context TEXT) STRICT;
 
 CREATE TABLE queue_dedup (
   queue TEXT NOT NULL,
@@ -198,7 +198,7 @@ CREATE TABLE workflow_executions (
   started_at_ms INTEGER,
   updated_at_ms INTEGER NOT NULL,
   finished_at_ms INTEGER
-) STRICT;
+, trace_context TEXT) STRICT;
 
 CREATE TABLE workflow_operations (
   execution_id TEXT NOT NULL,

@@ -29,18 +29,19 @@ import {
   type RawOp,
   toExecutionRow,
   toOpRow,
+  type WaitingCount,
   WORKFLOW_CHANNEL,
   type WorkflowStore,
 } from '../workflow-row.ts';
 import { type Connection, type Prepared, prepareAll, transaction } from './database.ts';
 
 const SQL = {
-  // Insert execution ?1 (workflow ?2, version ?3, input ?4, parent ?5 and its operation ?6, timeout ?7) at ?8
-  // (now), running and due now; nothing when the id is taken. Returns the row inserted.
+  // Insert execution ?1 (workflow ?2, version ?3, input ?4, parent ?5 and its operation ?6, timeout ?7,
+  // trace context ?9) at ?8 (now), running and due now; nothing when the id is taken. Returns the row inserted.
   start: `
   INSERT INTO workflow_executions (id, workflow, version, status, input, parent_id, parent_op, timeout_at_ms,
-                                   due_at_ms, created_at_ms, updated_at_ms)
-  VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?8, ?8)
+                                   due_at_ms, created_at_ms, updated_at_ms, trace_context)
+  VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)
   ON CONFLICT (id) DO NOTHING
   RETURNING ${EXECUTION_COLUMNS}`,
   // One execution by id ?1.
@@ -138,6 +139,10 @@ const SQL = {
   // Delete the operations, then the rows, of executions with ids ?1 (JSON array).
   deleteOpsOf: 'DELETE FROM workflow_operations WHERE execution_id IN (SELECT value FROM json_each(?1))',
   deleteExecutions: 'DELETE FROM workflow_executions WHERE id IN (SELECT value FROM json_each(?1))',
+  // Executions waiting now, per workflow, by workflow name.
+  countWaiting: `
+  SELECT workflow, count(*) AS waiting FROM workflow_executions WHERE status = 'waiting'
+   GROUP BY workflow ORDER BY workflow`,
 } as const;
 
 export class SqliteWorkflowStore implements WorkflowStore {
@@ -161,6 +166,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
       row.parentOp,
       row.timeoutAtMs,
       nowMs,
+      row.traceContext ?? null,
     ) as RawExecution | undefined;
     if (inserted) {
       this.#notify(WORKFLOW_CHANNEL, row.id);
@@ -324,6 +330,13 @@ export class SqliteWorkflowStore implements WorkflowStore {
 
   async wake(id: string, nowMs: number): Promise<void> {
     if (Number(this.#s.wake.run(id, nowMs).changes) === 1) this.#notify(WORKFLOW_CHANNEL, id);
+  }
+
+  async countWaiting(): Promise<WaitingCount[]> {
+    return (this.#s.countWaiting.all() as unknown as { workflow: string; waiting: number }[]).map((r) => ({
+      workflow: r.workflow,
+      waiting: Number(r.waiting),
+    }));
   }
 
   async deleteFinished(beforeMs: number, limit: number): Promise<number> {

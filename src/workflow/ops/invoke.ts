@@ -1,6 +1,7 @@
 // ctx.invoke: a child execution started through the journal; the parent waits for its outcome.
 
 import { MainspringError } from '../../core/errors.ts';
+import { captureTraceContext, ROOT_CONTEXT } from '../../observability/tracing.ts';
 import { show, type WorkflowDefinition } from '../define.ts';
 import { encode, parseResult, rebuild } from '../journal-values.ts';
 import { NEVER, type Replay, type Scope } from '../replay.ts';
@@ -51,6 +52,8 @@ export async function invoke<O>(
         parentId: r.row.id,
         parentOp: b.id,
         timeoutAtMs: def.timeoutMs === null ? null : now + def.timeoutMs,
+        // The child's replays are children of this operation's span.
+        traceContext: captureTraceContext(r.traceContext(b.id) ?? ROOT_CONTEXT),
       },
       now,
     );

@@ -2,6 +2,7 @@
 
 import { MainspringError } from '../../core/errors.ts';
 import { toErrorRecord } from '../../functions/errors.ts';
+import { runIn } from '../../observability/tracing.ts';
 import { type StepContext, type StepOptions, StepSemantics } from '../define.ts';
 import { encode, invalid, parseResult, rebuild } from '../journal-values.ts';
 import { type Begun, NEVER, type Replay, type Scope } from '../replay.ts';
@@ -51,11 +52,14 @@ export async function step<T>(
     let thrown: unknown;
     let ok = false;
     try {
-      value = await fn({
-        signal: r.signal,
-        attempt,
-        log: r.log.child({ step: b.name, attempt }),
-      });
+      // The step's span is active while it runs: what it sends or starts joins the trace.
+      value = await runIn(r.traceContext(b.id), () =>
+        fn({
+          signal: r.signal,
+          attempt,
+          log: r.log.child({ step: b.name, attempt }),
+        }),
+      );
       ok = true;
     } catch (err) {
       thrown = err;
