@@ -268,7 +268,11 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       await events.storeRules();
     }
     const locks = new Locks(store.locks, clock, owner);
-    const metrics = new Metrics({ queueCounts: () => allQueueCounts(store, clock.now()), clock });
+    const metrics = new Metrics({
+      queueCounts: () => allQueueCounts(store, clock.now()),
+      workflowsWaiting: () => store.workflows.countWaiting(),
+      clock,
+    });
     const alerter =
       alerts !== null || functionAlerts.size > 0
         ? new Alerter({ clock, metrics, ...(options.logger ? { logger: options.logger } : {}) })
@@ -284,7 +288,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       workflows: new Set(workflowsByName.keys()),
     });
     const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
-    const workflows = new Workflows({ store, clock, definitions: workflowsByName });
+    const workflows = new Workflows({ store, clock, definitions: workflowsByName, observer: metrics });
     workflowsClient = workflows;
     if (workflowsByName.size > 0) events.watch((put) => workflows.deliverEvents(put));
     const schedulers = new Set<Scheduler>();

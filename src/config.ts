@@ -43,6 +43,13 @@ const ConfigSchema = Type.Object(
           maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IN_FLIGHT_CEILING })),
           maxQueued: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_IN_FLIGHT_CEILING })),
           publicUrl: Type.Optional(Type.String({ minLength: 1 })),
+          cors: Type.Optional(
+            Type.Object(
+              { origins: Type.Array(Type.String({ minLength: 1 })) },
+              { additionalProperties: false },
+            ),
+          ),
+          explorer: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),
@@ -127,6 +134,14 @@ export interface MainspringConfig {
     maxQueued?: number;
     /** The API's address as others reach it, for links in alerts (default http://HOST:PORT). */
     publicUrl?: string;
+    /**
+     * Origins whose browser pages may call the API (CORS), each `scheme://host[:port]` with no
+     * path, e.g. `{ origins: ['https://app.example.com'] }`. Default: none, and no
+     * Access-Control-* headers at all.
+     */
+    cors?: { origins: readonly string[] };
+    /** Serve the API explorer (Swagger UI) at /docs (default true); false answers /docs 404. */
+    explorer?: boolean;
   };
   /** Queues of the app (`defineQueue`). */
   queues?: readonly QueueDefinition[];
@@ -266,6 +281,8 @@ export function validateConfig(
       problems.push(err.message);
     }
   };
+  const origins = (c as { api?: { cors?: { origins?: unknown } } }).api?.cors?.origins;
+  if (Array.isArray(origins)) problems.push(...originProblems(origins));
   const grace = (c as { scheduler?: { misfireGrace?: unknown } }).scheduler?.misfireGrace;
   if (grace !== undefined) collect(() => parseDuration(grace as Duration, 'scheduler.misfireGrace'));
   const retention = (c as { events?: { retention?: unknown } }).events?.retention;
@@ -286,6 +303,26 @@ export function validateConfig(
   return value as MainspringConfig;
 }
 
+/** Why each of `api.cors.origins` is not an origin (`scheme://host[:port]`, nothing after). */
+function originProblems(origins: readonly unknown[]): string[] {
+  const problems: string[] = [];
+  origins.forEach((origin, i) => {
+    if (typeof origin !== 'string' || origin === '') return; // the schema says it
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {}
+    if (url !== undefined && url.origin === origin && (url.protocol === 'http:' || url.protocol === 'https:'))
+      return;
+    const suggestion =
+      url !== undefined && url.origin !== 'null' ? `, e.g. ${JSON.stringify(url.origin)}` : '';
+    problems.push(
+      `api.cors.origins.${i} is ${JSON.stringify(origin)}, which is not an origin; give scheme://host[:port] (http or https, lowercase, no path or trailing slash)${suggestion}`,
+    );
+  });
+  return problems;
+}
+
 /** Options as each source gives them; the first defined one wins: flags, environment, config, defaults. */
 export interface CliOptions {
   db?: string;
@@ -304,6 +341,10 @@ export interface ResolvedOptions {
   readonly bodyLimit: number;
   readonly maxInFlight: number;
   readonly maxQueued: number;
+  /** `api.cors.origins` (empty: no CORS headers). */
+  readonly corsOrigins: readonly string[];
+  /** `api.explorer`: serve /docs (default true). */
+  readonly explorer: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -371,6 +412,8 @@ export function resolveOptions(
     bodyLimit: config.api?.bodyLimit ?? DEFAULT_BODY_LIMIT,
     maxInFlight: cli.maxInFlight ?? envMaxInFlight(env) ?? config.api?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     maxQueued: config.api?.maxQueued ?? DEFAULT_MAX_QUEUED,
+    corsOrigins: config.api?.cors?.origins ?? [],
+    explorer: config.api?.explorer ?? true,
     logLevel: level as LogLevel,
   };
 }
@@ -385,7 +428,10 @@ export function resolveOptions(
  * const ms = await createMainspring({ ...appFromConfig(config), db: process.env.DATABASE_URL });
  * ```
  */
-export function appFromConfig(config: MainspringConfig, configPath: string | null = null): CreateMainspringOptions {
+export function appFromConfig(
+  config: MainspringConfig,
+  configPath: string | null = null,
+): CreateMainspringOptions {
   // Relative paths in the config (command cwd, secrets file) are relative to its folder.
   const dir = configPath === null ? process.cwd() : dirname(configPath);
   return {

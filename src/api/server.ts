@@ -9,8 +9,10 @@ import { MainspringError } from '../core/errors.ts';
 import { LONGEST_NAME } from '../core/names.ts';
 import { dashboardRoutes } from '../dashboard/serve.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { traceRoute } from '../observability/tracing.ts';
 import { VERSION } from '../version.ts';
 import { assertSafeBinding, assertTokens, bearerAuth } from './auth.ts';
+import { registerCors } from './cors.ts';
 import {
   clientErrorHandler,
   errorHandler,
@@ -20,6 +22,7 @@ import {
   sendError,
   toApiError,
 } from './errors.ts';
+import { explorerRoutes } from './explorer.ts';
 import { changeRoutes } from './routes/changes.ts';
 import { eventRoutes } from './routes/events.ts';
 import { functionRoutes } from './routes/functions.ts';
@@ -32,6 +35,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { isSignedWebhookPath, webhookRoutes } from './routes/webhooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import { addNamedSchemas, refResolver } from './schemas.ts';
 import type { Api, ApiOptions, RouteGroup, RouteOptions } from './types.ts';
 
 export type { Api, ApiDeps, ApiOptions, RouteGroup } from './types.ts';
@@ -269,9 +273,10 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       return server;
     },
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // `verbose`: each issue carries its schema and value, which validation.ts puts in words.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true } },
     // Fastify's and Node's own refusals, in the one error shape.
-    frameworkErrors: (err, _req, reply) => sendError(reply, toApiError(err)),
+    frameworkErrors: (err, req, reply) => sendError(reply, toApiError(err, req.headers['content-type'])),
     clientErrorHandler,
     // The shedder refuses them first, in the one shape (Fastify's has its own body).
     return503OnClosing: false,
@@ -284,8 +289,15 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   app.addHook('preClose', async () => {
     shedder.closing = true;
   });
+  // Labelled by the route template (`/v1/queues/:name`), never the URL: its values are unbounded.
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? null;
+    options.metrics.httpRequest(req.method, route, reply.statusCode, reply.elapsedTime);
+  });
   app.addHook('onRoute', (route) => {
-    route.handler = shedder.wrap(route.handler);
+    // A server span per request, named by the route template, active while the handler runs.
+    const method = Array.isArray(route.method) ? route.method.join('|') : route.method;
+    route.handler = traceRoute(shedder.wrap(route.handler), method, route.url);
   });
   // Fastify's own parser, with a refusal that says what is wrong: its error says only "not valid JSON".
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -295,6 +307,9 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
       err && text.length > 0 ? done(jsonBodyError(text), undefined) : done(err, value),
     );
   });
+  // Bodies are JSON: Fastify's text/plain parser would hand a route a string, answered as a
+  // schema miss rather than 415 E_UNSUPPORTED_MEDIA_TYPE. (Webhook sources take any type.)
+  app.removeContentTypeParser('text/plain');
   // PostgreSQL cannot hold U+0000 in text and no name or id has one: refused on every backend alike.
   app.addHook('preValidation', async (req) => {
     const fields = nulFields({ params: req.params, query: req.query });
@@ -303,6 +318,8 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
   const webhooks = options.webhooks ?? {};
   assertTokens(options.token, options.readToken);
   app.decorateRequest('access', 'full');
+  // Before auth: a browser's preflight carries no token, and a refusal needs the headers to be read.
+  if (options.cors !== undefined && options.cors.origins.length > 0) await registerCors(app, options.cors);
   if (options.token) {
     const auth = bearerAuth({ token: options.token, readToken: options.readToken });
     // A signed webhook source is authenticated by its signature: GitHub or Stripe cannot send our token.
@@ -325,11 +342,16 @@ export async function buildApi(options: ApiOptions): Promise<Api> {
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
         security: options.token ? [{ bearer: [] }] : [],
       },
+      // components.schemas named by each shared schema's $id (Run, Schedule, …), not def-N.
+      refResolver,
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    if (options.explorer ?? true) await explorerRoutes(app);
     // The dashboard comes with the whole API (it is one of its clients).
     dashboardRoutes(app);
   }
+  // The named resource schemas (Run, Error, …) that routes reach by $ref.
+  addNamedSchemas(app);
   const routeOptions = { ...options, webhooks };
   for (const group of options.routes ?? (Object.keys(ROUTE_GROUPS) as RouteGroup[]))
     ROUTE_GROUPS[group](app, routeOptions);

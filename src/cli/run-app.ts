@@ -133,6 +133,8 @@ export async function runApp(flags: RunFlags, mode: RunMode): Promise<void> {
         bodyLimit: options.bodyLimit,
         maxInFlight: options.maxInFlight,
         maxQueued: options.maxQueued,
+        cors: { origins: options.corsOrigins },
+        explorer: options.explorer,
         webhooks: config.webhooks ?? {},
         logger,
       });

@@ -1,21 +1,34 @@
-// Prometheus metrics for one app: run counts and durations, schedule lateness,
-// failed deliveries, and queue depth read from the store at scrape time. Each
-// Metrics owns its own prom-client Registry (never the global one), so two apps
-// in one process keep separate values and never clash over metric names.
+// Prometheus metrics for one app: run counts and durations, schedule ticks fired,
+// missed and late, tasks fired, workflow executions started and finished, API
+// requests, failed deliveries, and queue depth and waiting executions read from
+// the store at scrape time. Each Metrics owns its own prom-client Registry (never
+// the global one), so two apps in one process keep separate values and never clash
+// over metric names. Node's process metrics are per process, not per app: they are
+// collected once, into one registry every Metrics of the process serves.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Clock, RealClock } from '../core/clock.ts';
 import type { RunStatus } from '../store/run-row.ts';
 import type { QueueCounts } from '../store/types.ts';
+import type { ExecutionStatus, WaitingCount } from '../store/workflow-row.ts';
 
 export interface MetricsOptions {
   /** Read at every scrape, so queue depth is fresh and covers every process sharing the store. */
   readonly queueCounts?: () => Promise<readonly QueueCounts[]>;
-  /** Prepended to every metric name, default processes' included. Default `'mainspring_'`. */
+  /** Read at every scrape, like queueCounts: the executions waiting now, per workflow. */
+  readonly workflowsWaiting?: () => Promise<readonly WaitingCount[]>;
+  /**
+   * Prepended to the name of every metric of this app. Default `'mainspring_'`. Node's
+   * process metrics keep their standard names (`process_cpu_seconds_total`, …), so stock
+   * dashboards find them.
+   */
   readonly prefix?: string;
   /** Source of "now" for the age of the oldest message. Default: wall-clock time. */
   readonly clock?: Clock;
-  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag). Default true. */
+  /**
+   * Also serve prom-client's default process metrics (CPU, memory, event loop lag, GC),
+   * collected once per process whatever the number of apps. Default true.
+   */
   readonly defaultMetrics?: boolean;
 }
 
@@ -25,10 +38,87 @@ const RUN_DURATION_BUCKETS_S = [
 ];
 // 1 ms … 60 s: a tick later than a minute is an outage, not lateness worth resolving finely.
 const LATENESS_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// 1 ms … 60 s: most answers take milliseconds; long polls and log streams end past the top.
+const HTTP_DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** The route label of a request no route matched: its URL is unbounded, so it is not the label. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+let processRegistry: Registry | null = null;
+
+/**
+ * prom-client's default metrics, collected once per process into a registry of their own:
+ * each collection starts an event-loop monitor and a GC observer that are never stopped, so
+ * a process building many apps (a test suite) must not start one per app.
+ */
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * prom-client names three gauges `…_total` (`nodejs_active_handles_total`, `…_requests_total`,
+ * `…_resources_total`), which `promtool check metrics` reports: `_total` is for counters. Stock
+ * Node dashboards query those names, so they stay, declared untyped (which promtool accepts and
+ * which changes nothing for queries) rather than gauges.
+ */
+function untypedTotals(text: string): string {
+  return text.replace(/^# TYPE (nodejs_\w+_total) gauge$/gm, '# TYPE $1 untyped');
+}
 
 interface FinishedChildren {
   readonly count: Counter.Internal;
   readonly duration: Histogram.Internal<string>;
+}
+
+/**
+ * One read from the store shared by every collector of a scrape (the registry starts them
+ * concurrently); a read that fails or throws counts a scrape error and yields null.
+ */
+class ScrapeRead<T> {
+  readonly #read: () => Promise<T>;
+  readonly #failed: () => void;
+  #pending: Promise<T | null> | null = null;
+
+  constructor(read: () => Promise<T>, failed: () => void) {
+    this.#read = read;
+    this.#failed = failed;
+  }
+
+  get(): Promise<T | null> {
+    if (this.#pending) return this.#pending;
+    const read = this.#read;
+    const pending = (async () => {
+      try {
+        return await read();
+      } catch {
+        this.#failed();
+        return null;
+      }
+    })();
+    this.#pending = pending;
+    // Cleared once settled, so the next scrape reads afresh; collectors of this scrape
+    // have all been called by then (the registry starts them in one synchronous pass).
+    void pending.finally(() => {
+      if (this.#pending === pending) this.#pending = null;
+    });
+    return pending;
+  }
+}
+
+/** A counter's children by one label value, looked up once each. */
+function childCache(counter: Counter<string>): (value: string) => Counter.Internal {
+  const children = new Map<string, Counter.Internal>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) {
+      child = counter.labels(value);
+      children.set(value, child);
+    }
+    return child;
+  };
 }
 
 /**
@@ -53,22 +143,29 @@ export class Metrics {
   readonly #lateness: Histogram<'schedule'>;
   readonly #deliveriesFailed: Counter<'kind' | 'target'>;
   readonly #shed: Counter<'reason'>;
+  readonly #ticksFired: (schedule: string) => Counter.Internal;
+  readonly #ticksMissed: (schedule: string) => Counter.Internal;
+  readonly #ticksOverlapSkipped: (schedule: string) => Counter.Internal;
+  readonly #tasksFired: (fn: string) => Counter.Internal;
+  readonly #executionsStarted: (workflow: string) => Counter.Internal;
+  readonly #executionsFinished: Counter<'workflow' | 'status'>;
+  readonly #httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  readonly #httpDuration: Histogram<'method' | 'route'>;
   #httpInFlight: () => number = () => 0;
   #httpQueued: () => number = () => 0;
   readonly #startedChildren = new Map<string, Map<string, Counter.Internal>>();
   readonly #finishedChildren = new Map<string, Map<string, FinishedChildren>>();
   readonly #latenessChildren = new Map<string, Histogram.Internal<string>>();
-  readonly #queueCounts: (() => Promise<readonly QueueCounts[]>) | undefined;
+  readonly #httpChildren = new Map<string, FinishedChildren>();
   readonly #clock: Clock;
+  readonly #defaultMetrics: boolean;
   #scrapeErrors: Counter | undefined;
-  // One queueCounts() call serves every collector of the same scrape (they run concurrently).
-  #pendingCounts: Promise<readonly QueueCounts[] | null> | null = null;
 
   constructor(options: MetricsOptions = {}) {
     const prefix = options.prefix ?? 'mainspring_';
     this.registry = new Registry();
-    this.#queueCounts = options.queueCounts;
     this.#clock = options.clock ?? new RealClock();
+    this.#defaultMetrics = options.defaultMetrics !== false;
     const registers = [this.registry];
 
     this.#started = new Counter({
@@ -92,9 +189,55 @@ export class Metrics {
     });
     this.#lateness = new Histogram({
       name: `${prefix}schedule_lateness_seconds`,
-      help: 'How long after its due time a schedule tick started, by schedule.',
+      help: "How long after its due time a schedule tick's first attempt started, by schedule.",
       labelNames: ['schedule'],
       buckets: LATENESS_BUCKETS_S,
+      registers,
+    });
+    this.#ticksFired = childCache(
+      new Counter({
+        name: `${prefix}schedule_ticks_fired_total`,
+        help: 'Schedule ticks fired (their run or message created), catch-up ticks included, by schedule.',
+        labelNames: ['schedule'],
+        registers,
+      }),
+    );
+    this.#ticksMissed = childCache(
+      new Counter({
+        name: `${prefix}schedule_ticks_missed_total`,
+        help: 'Schedule ticks taken past the misfire grace that their misfire policy skipped or coalesced into one, by schedule.',
+        labelNames: ['schedule'],
+        registers,
+      }),
+    );
+    this.#ticksOverlapSkipped = childCache(
+      new Counter({
+        name: `${prefix}schedule_ticks_overlap_skipped_total`,
+        help: "Schedule ticks not fired because the previous tick's run was still going (overlap: skip), by schedule.",
+        labelNames: ['schedule'],
+        registers,
+      }),
+    );
+    this.#tasksFired = childCache(
+      new Counter({
+        name: `${prefix}tasks_fired_total`,
+        help: 'One-off tasks fired, by the function they invoke.',
+        labelNames: ['function'],
+        registers,
+      }),
+    );
+    this.#executionsStarted = childCache(
+      new Counter({
+        name: `${prefix}workflow_executions_started_total`,
+        help: 'Workflow executions a worker of this process began (its first session), by workflow.',
+        labelNames: ['workflow'],
+        registers,
+      }),
+    );
+    this.#executionsFinished = new Counter({
+      name: `${prefix}workflow_executions_finished_total`,
+      help: 'Workflow executions that reached a final status in this process, by workflow and status.',
+      labelNames: ['workflow', 'status'],
       registers,
     });
     this.#deliveriesFailed = new Counter({
@@ -104,6 +247,19 @@ export class Metrics {
       registers,
     });
 
+    this.#httpRequests = new Counter({
+      name: `${prefix}http_requests_total`,
+      help: 'API requests answered, by method, route template and status code (those shed with 503 are in http_requests_shed_total).',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.#httpDuration = new Histogram({
+      name: `${prefix}http_request_duration_seconds`,
+      help: 'Time from an API request arriving to its response being sent, by method and route template.',
+      labelNames: ['method', 'route'],
+      buckets: HTTP_DURATION_BUCKETS_S,
+      registers,
+    });
     this.#shed = new Counter({
       name: `${prefix}http_requests_shed_total`,
       help: 'API requests refused with 503 before any work: over api.maxInFlight (overloaded) or while stopping (shutting_down).',
@@ -123,16 +279,20 @@ export class Metrics {
       collect: () => queued.set(this.#httpQueued()),
     });
 
-    if (this.#queueCounts) {
+    const reads: ScrapeRead<unknown>[] = [];
+    const failed = () => this.#scrapeErrors?.inc();
+    if (options.queueCounts) {
+      const counts = new ScrapeRead(options.queueCounts, failed);
+      reads.push(counts);
       const queueMessages: Gauge<'queue' | 'state'> = new Gauge({
         name: `${prefix}queue_messages`,
         help: 'Messages per queue and state, read from the store at scrape time.',
         labelNames: ['queue', 'state'],
         registers,
         collect: async () => {
-          const counts = await this.#countsForScrape();
+          const read = await counts.get();
           queueMessages.reset();
-          for (const c of counts ?? []) {
+          for (const c of read ?? []) {
             queueMessages.labels(c.queue, 'visible').set(c.visible);
             queueMessages.labels(c.queue, 'in_flight').set(c.inFlight);
             queueMessages.labels(c.queue, 'delayed').set(c.delayed);
@@ -146,27 +306,42 @@ export class Metrics {
         labelNames: ['queue'],
         registers,
         collect: async () => {
-          const counts = await this.#countsForScrape();
+          const read = await counts.get();
           oldestAge.reset();
           const now = this.#clock.now();
-          for (const c of counts ?? []) {
+          for (const c of read ?? []) {
             const ageMs = c.oldestSentAtMs === null ? 0 : Math.max(0, now - c.oldestSentAtMs);
             oldestAge.labels(c.queue).set(ageMs / 1000);
           }
         },
       });
-      this.#scrapeErrors = new Counter({
-        name: `${prefix}scrape_errors_total`,
-        help: 'Scrapes whose queue counts could not be read from the store.',
+    }
+    if (options.workflowsWaiting) {
+      const waitingCounts = new ScrapeRead(options.workflowsWaiting, failed);
+      reads.push(waitingCounts);
+      const waiting: Gauge<'workflow'> = new Gauge({
+        name: `${prefix}workflow_executions_waiting`,
+        help: 'Workflow executions waiting (on a timer, an event, a callback or a child) per workflow, read from the store at scrape time.',
+        labelNames: ['workflow'],
         registers,
-        // Awaits the read so that a scrape already shows its own failure.
         collect: async () => {
-          await this.#countsForScrape();
+          const read = await waitingCounts.get();
+          waiting.reset();
+          for (const w of read ?? []) waiting.labels(w.workflow).set(w.waiting);
         },
       });
     }
-
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix });
+    if (reads.length > 0) {
+      this.#scrapeErrors = new Counter({
+        name: `${prefix}scrape_errors_total`,
+        help: 'Reads from the store at scrape time (queue counts, waiting executions) that failed.',
+        registers,
+        // Awaits the reads so that a scrape already shows its own failures.
+        collect: async () => {
+          await Promise.all(reads.map((r) => r.get()));
+        },
+      });
+    }
   }
 
   /** `text/plain; version=0.0.4; charset=utf-8`: the value for the scrape response's content-type. */
@@ -237,6 +412,84 @@ export class Metrics {
   }
 
   /**
+   * Counts what one committed scheduler pass did for one schedule: ticks fired, ticks its
+   * misfire policy skipped or coalesced, ticks skipped because the last run was still going.
+   *
+   * @example
+   * ```ts
+   * metrics.scheduleTicks('nightly-report', { fired: 1, missed: 3, overlapSkipped: 0 });
+   * ```
+   */
+  scheduleTicks(
+    schedule: string,
+    ticks: { readonly fired: number; readonly missed: number; readonly overlapSkipped: number },
+  ): void {
+    if (ticks.fired > 0) this.#ticksFired(schedule).inc(ticks.fired);
+    if (ticks.missed > 0) this.#ticksMissed(schedule).inc(ticks.missed);
+    if (ticks.overlapSkipped > 0) this.#ticksOverlapSkipped(schedule).inc(ticks.overlapSkipped);
+  }
+
+  /**
+   * Counts a one-off task fired, by the function it invokes.
+   *
+   * @example
+   * ```ts
+   * metrics.taskFired('send-reminder');
+   * ```
+   */
+  taskFired(fn: string): void {
+    this.#tasksFired(fn).inc();
+  }
+
+  /**
+   * Counts a workflow execution a worker began (its first session).
+   *
+   * @example
+   * ```ts
+   * metrics.executionStarted('onboard-user');
+   * ```
+   */
+  executionStarted(workflow: string): void {
+    this.#executionsStarted(workflow).inc();
+  }
+
+  /**
+   * Counts a workflow execution that reached a final status.
+   *
+   * @example
+   * ```ts
+   * metrics.executionFinished('onboard-user', 'succeeded');
+   * ```
+   */
+  executionFinished(workflow: string, status: ExecutionStatus): void {
+    this.#executionsFinished.labels(workflow, status).inc();
+  }
+
+  /**
+   * Counts an answered API request and records its duration. `route` is the matched route's
+   * template (`/v1/queues/:name`), never the URL, or null when no route matched.
+   *
+   * @example
+   * ```ts
+   * metrics.httpRequest('GET', '/v1/queues/:name', 200, reply.elapsedTime);
+   * ```
+   */
+  httpRequest(method: string, route: string | null, statusCode: number, durationMs: number): void {
+    const r = route ?? UNMATCHED_ROUTE;
+    const key = `${method} ${statusCode} ${r}`;
+    let children = this.#httpChildren.get(key);
+    if (children === undefined) {
+      children = {
+        count: this.#httpRequests.labels(method, r, String(statusCode)),
+        duration: this.#httpDuration.labels(method, r),
+      };
+      this.#httpChildren.set(key, children);
+    }
+    children.count.inc();
+    children.duration.observe(Math.max(0, durationMs) / 1000);
+  }
+
+  /**
    * Counts a delivery that failed for good. `target` must be safe to publish (no credentials)
    * and of bounded variety: a URL's origin, a queue name.
    *
@@ -275,35 +528,18 @@ export class Metrics {
   }
 
   /**
-   * The registry in the Prometheus text exposition format. Never rejects because the
-   * store could not be read: queue gauges are then left empty and `scrape_errors_total` grows.
+   * This app's registry, then the process metrics, in the Prometheus text exposition format.
+   * Never rejects because the store could not be read: the gauges read from it are then left
+   * empty and `scrape_errors_total` grows.
    *
    * @example
    * ```ts
    * const text = await metrics.metrics();
    * ```
    */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
-  }
-
-  #countsForScrape(): Promise<readonly QueueCounts[] | null> {
-    if (this.#pendingCounts) return this.#pendingCounts;
-    const read = this.#queueCounts!;
-    const pending = (async () => {
-      try {
-        return await read();
-      } catch {
-        this.#scrapeErrors?.inc();
-        return null;
-      }
-    })();
-    this.#pendingCounts = pending;
-    // Cleared once settled, so the next scrape reads afresh; collectors of this scrape
-    // have all been called by then (the registry starts them in one synchronous pass).
-    void pending.finally(() => {
-      if (this.#pendingCounts === pending) this.#pendingCounts = null;
-    });
-    return pending;
+  async metrics(): Promise<string> {
+    if (!this.#defaultMetrics) return this.registry.metrics();
+    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    return `${own}\n${untypedTotals(process)}`;
   }
 }

@@ -19,7 +19,7 @@ import { type DueSchedule, type FirePlan, SCHEDULER_CHANNEL, type TaskRow } from
 import type { NewMessage, Store, Unlisten } from '../store/types.ts';
 import { HTTP_FUNCTION, type HttpRequestInput } from './http-target.ts';
 import { type ScheduleSpec, scheduleOf } from './spec.ts';
-import { decideTicks, type FiredTick } from './ticks.ts';
+import { decideTicks, type FiredTick, type TickDecision } from './ticks.ts';
 import { tickExecutionId, WORKFLOW_FUNCTION, type WorkflowStartInput } from './workflow-target.ts';
 
 // Time: the misfire grace, the poll and the overlap re-check are real time (`clock.real`),
@@ -95,6 +95,14 @@ export interface PassOptions {
   readonly schedules?: boolean;
   /** False: take no task (default true). */
   readonly tasks?: boolean;
+}
+
+/** What one transaction's plan fired and passed over, for the metrics once it committed. */
+interface Tally {
+  /** Per schedule: ticks fired, missed (misfire policy) and skipped for overlap. */
+  readonly schedules: Map<string, { fired: number; missed: number; overlapSkipped: number }>;
+  /** The function of each task fired. */
+  readonly tasks: string[];
 }
 
 /** How long after now a tick held by `overlap: 'queue'` is looked at again (past the lookahead; real time). */
@@ -195,6 +203,7 @@ export class Scheduler {
     const horizonMs = (options.asOfMs ?? options.nowMs) + options.lookaheadMs;
     for (;;) {
       const fired: Fired[] = [];
+      const tally: Tally = { schedules: new Map(), tasks: [] };
       const outcome = await this.#deps.store.scheduler.fire(
         {
           nowMs: options.nowMs,
@@ -203,8 +212,9 @@ export class Scheduler {
           limit: this.#batch,
           ...(options.only ? { only: options.only } : {}),
         },
-        (schedules, tasks) => this.#plan(options, schedules, tasks, fired, this.#log),
+        (schedules, tasks) => this.#plan(options, schedules, tasks, fired, this.#log, tally),
       );
+      this.#record(tally);
       all.push(...fired);
       claimed += outcome.schedules + outcome.tasks;
       if (outcome.schedules < this.#batch && outcome.tasks < this.#batch) return { fired: all, claimed };
@@ -334,13 +344,25 @@ export class Scheduler {
     return entry;
   }
 
-  /** Runs inside the claiming transaction: must not await. */
+  /** Counts a committed transaction's ticks and tasks in the metrics. */
+  #record(tally: Tally): void {
+    const metrics = this.#deps.metrics;
+    if (!metrics) return;
+    for (const [schedule, ticks] of tally.schedules) metrics.scheduleTicks(schedule, ticks);
+    for (const fn of tally.tasks) metrics.taskFired(fn);
+  }
+
+  /**
+   * Runs inside the claiming transaction: must not await. Counts into `tally` what a real
+   * pass records once committed (a preview passes none).
+   */
   #plan(
     options: PassOptions,
     schedules: DueSchedule[],
     tasks: TaskRow[],
     fired: Fired[],
     log: Logger,
+    tally?: Tally,
   ): FirePlan {
     const now = options.nowMs;
     const asOf = options.asOfMs ?? now;
@@ -400,6 +422,7 @@ export class Scheduler {
           catchUp: tick.catchUp,
         });
       }
+      if (tally) tallyTicks(tally, row.name, decision);
       if (decision.skipped > 0) {
         log.info(
           { schedule: row.name, skipped: decision.skipped, tick: new Date(row.nextTickMs) },
@@ -432,6 +455,7 @@ export class Scheduler {
         log,
       );
       plan.tasks.push({ id: task.id, invocationId: inv.invocationId });
+      tally?.tasks.push(task.action);
       fired.push({
         kind: 'task',
         name: task.id,
@@ -531,6 +555,14 @@ function targetOf(spec: ScheduleSpec): string {
   if (t.kind === 'queue') return `queue ${t.queue}`;
   if (t.kind === 'workflow') return `workflow ${t.workflow}`;
   return `http ${t.method} ${t.url}`;
+}
+
+function tallyTicks(tally: Tally, schedule: string, decision: TickDecision): void {
+  const c = tally.schedules.get(schedule) ?? { fired: 0, missed: 0, overlapSkipped: 0 };
+  c.fired += decision.fire.length;
+  if (decision.missed) c.missed += decision.skipped;
+  else c.overlapSkipped += decision.skipped;
+  tally.schedules.set(schedule, c);
 }
 
 function withoutRun({ runId: _, ...due }: Fired): Due {

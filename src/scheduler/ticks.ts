@@ -38,6 +38,11 @@ export interface TickDecision {
   readonly fire: readonly FiredTick[];
   /** Ticks passed over (missed and skipped, or skipped for overlap); at most what was counted. */
   readonly skipped: number;
+  /**
+   * The tick was taken past the misfire grace: `skipped` counts the ticks the misfire policy
+   * skipped or coalesced into one. Otherwise `skipped` is the tick skipped for overlap, if any.
+   */
+  readonly missed: boolean;
   readonly nextTickMs: number | null;
   readonly dueAtMs: number | null;
   /** The tick was held back by `overlap: 'queue'`: nothing advanced. */
@@ -60,7 +65,14 @@ export function decideTicks(input: TickInput): TickDecision {
   const { spec, schedule, tickMs, nowMs, graceMs, random } = input;
   const hold = input.lastActive && spec.overlap === 'queue';
   if (hold) {
-    return { fire: [], skipped: 0, nextTickMs: tickMs, dueAtMs: nowMs + input.recheckMs, held: true };
+    return {
+      fire: [],
+      skipped: 0,
+      missed: false,
+      nextTickMs: tickMs,
+      dueAtMs: nowMs + input.recheckMs,
+      held: true,
+    };
   }
   const skipForOverlap = input.lastActive && spec.overlap === 'skip';
   const next = (after: number) => {
@@ -74,6 +86,7 @@ export function decideTicks(input: TickInput): TickDecision {
         ? []
         : [{ tickMs, dueAtMs: input.dueAtMs, atMs: Math.max(input.dueAtMs, nowMs), catchUp: false }],
       skipped: skipForOverlap ? 1 : 0,
+      missed: false,
       held: false,
       ...next(tickMs),
     };
@@ -86,6 +99,7 @@ export function decideTicks(input: TickInput): TickDecision {
     return {
       fire: [],
       skipped: 1 + countBetween(schedule, tickMs, missedUntil, 1000),
+      missed: true,
       held: false,
       ...resume,
     };
@@ -94,6 +108,7 @@ export function decideTicks(input: TickInput): TickDecision {
     return {
       fire: [{ tickMs, dueAtMs: input.dueAtMs, atMs: nowMs, catchUp: true }],
       skipped: countBetween(schedule, tickMs, missedUntil, 1000),
+      missed: true,
       held: false,
       ...resume,
     };
@@ -114,6 +129,7 @@ export function decideTicks(input: TickInput): TickDecision {
       catchUp: true,
     })),
     skipped: more ? countBetween(schedule, last, missedUntil, 1000) : 0,
+    missed: true,
     held: false,
     ...(more ? resume : next(last)),
   };

@@ -142,6 +142,90 @@ describe('Metrics', () => {
     expect(sampleValue(s, 'mainspring_deliveries_failed_total', { kind: 'queue', target: 'emails' })).toBe(1);
   });
 
+  it('counts schedule ticks, tasks, workflow executions and API requests by route template', async () => {
+    const metrics = new Metrics({});
+    metrics.scheduleTicks('nightly', { fired: 1, missed: 0, overlapSkipped: 0 });
+    metrics.scheduleTicks('nightly', { fired: 1, missed: 7, overlapSkipped: 1 });
+    metrics.taskFired('send-reminder');
+    metrics.executionStarted('onboard');
+    metrics.executionFinished('onboard', 'succeeded');
+    metrics.executionFinished('onboard', 'timed_out');
+    metrics.httpRequest('GET', '/v1/queues/:name', 200, 4);
+    metrics.httpRequest('GET', '/v1/queues/:name', 404, 2);
+    metrics.httpRequest('GET', null, 404, 1);
+
+    const s = await scrape(metrics);
+    expect(sampleValue(s, 'mainspring_schedule_ticks_fired_total', { schedule: 'nightly' })).toBe(2);
+    expect(sampleValue(s, 'mainspring_schedule_ticks_missed_total', { schedule: 'nightly' })).toBe(7);
+    expect(sampleValue(s, 'mainspring_schedule_ticks_overlap_skipped_total', { schedule: 'nightly' })).toBe(
+      1,
+    );
+    expect(sampleValue(s, 'mainspring_tasks_fired_total', { function: 'send-reminder' })).toBe(1);
+    expect(sampleValue(s, 'mainspring_workflow_executions_started_total', { workflow: 'onboard' })).toBe(1);
+    const finished = (status: string) =>
+      sampleValue(s, 'mainspring_workflow_executions_finished_total', { workflow: 'onboard', status });
+    expect(finished('succeeded')).toBe(1);
+    expect(finished('timed_out')).toBe(1);
+    expect(finished('failed')).toBeUndefined();
+    const requests = (route: string, code: string) =>
+      sampleValue(s, 'mainspring_http_requests_total', { method: 'GET', route, status_code: code });
+    expect(requests('/v1/queues/:name', '200')).toBe(1);
+    expect(requests('/v1/queues/:name', '404')).toBe(1);
+    expect(requests('unmatched', '404')).toBe(1);
+    const queue = { method: 'GET', route: '/v1/queues/:name' };
+    expect(sampleValue(s, 'mainspring_http_request_duration_seconds_count', queue)).toBe(2);
+    expect(sampleValue(s, 'mainspring_http_request_duration_seconds_sum', queue)).toBeCloseTo(0.006, 9);
+    expect(sampleValue(s, 'mainspring_http_request_duration_seconds_bucket', { ...queue, le: '0.001' })).toBe(
+      0,
+    );
+    expect(sampleValue(s, 'mainspring_http_request_duration_seconds_bucket', { ...queue, le: '0.005' })).toBe(
+      2,
+    );
+  });
+
+  it('reads waiting workflow executions at scrape time; a failed read empties only its gauge', async () => {
+    let fail = false;
+    const metrics = new Metrics({
+      clock: new FakeClock(NOW),
+      queueCounts: async () => counts,
+      workflowsWaiting: async () => {
+        if (fail) throw new Error('store unreachable');
+        return [{ workflow: 'onboard', waiting: 3 }];
+      },
+    });
+    let s = await scrape(metrics);
+    expect(sampleValue(s, 'mainspring_workflow_executions_waiting', { workflow: 'onboard' })).toBe(3);
+    expect(sampleValue(s, 'mainspring_scrape_errors_total')).toBe(0);
+
+    fail = true;
+    s = await scrape(metrics);
+    expect(s.filter((x) => x.name === 'mainspring_workflow_executions_waiting')).toEqual([]);
+    expect(sampleValue(s, 'mainspring_queue_messages', { queue: 'emails', state: 'visible' })).toBe(7);
+    expect(sampleValue(s, 'mainspring_scrape_errors_total')).toBe(1);
+  });
+
+  it('serves the process metrics under their standard names, once, the _total gauges untyped', async () => {
+    const apps = Array.from({ length: 5 }, () => new Metrics({}));
+    const text = await apps[4]!.metrics();
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const names = types.map(([name]) => name);
+    expect(names.length).toBe(new Set(names).size);
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(names).toContain(name);
+    }
+    // Gauges that prom-client names like counters: promtool accepts them untyped, dashboards by name.
+    expect(new Map(types).get('nodejs_active_handles_total')).toBe('untyped');
+    expect(new Map(types).get('process_cpu_seconds_total')).toBe('counter');
+    expect(names.filter((n) => n.startsWith('mainspring_process'))).toEqual([]);
+
+    const bare = await new Metrics({ defaultMetrics: false }).metrics();
+    expect(bare).not.toMatch(/^# TYPE (?:process|nodejs)_/m);
+  });
+
   it('reads queue depth at scrape time, once per scrape', async () => {
     const clock = new FakeClock(NOW);
     let calls = 0;
@@ -227,9 +311,9 @@ describe('Metrics', () => {
     const sb = await scrape(b);
     expect(sampleValue(sa, 'mainspring_runs_started_total', { function: 'f', trigger: 'manual' })).toBe(2);
     expect(sampleValue(sb, 'mainspring_runs_started_total', { function: 'f', trigger: 'manual' })).toBe(1);
-    // prom-client's default metrics, prefixed, in each registry.
-    expect(sampleValue(sa, 'mainspring_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
-    expect(sampleValue(sb, 'mainspring_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
+    // prom-client's default metrics under their standard names, served by each.
+    expect(sampleValue(sa, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
+    expect(sampleValue(sb, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
   });
 
   it('takes a prefix and reports the Prometheus content type', async () => {
