@@ -219,7 +219,6 @@ export class Runtime {
   }
 }
 
-
 export interface ActiveRun {
   readonly info: RunInfo;
   readonly fn: FunctionDefinition;
