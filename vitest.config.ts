@@ -6,6 +6,7 @@ const UNIT = [
   'test/architecture.test.ts',
   'test/core/**/*.test.ts',
   'test/expressions/**/*.test.ts',
+  'test/import/{terraform,yaml,aws-json,amplify,crontab}.test.ts',
   'test/patterns/**/*.test.ts',
   'test/cli/table.test.ts',
   'test/observability/metrics.test.ts',

@@ -13,7 +13,8 @@ const SRC = join(ROOT, 'src');
 // `import … from 'x'`, `export … from 'x'`, `import 'x'` (type-only ones too: a type cycle is
 // still a cycle for a reader), and `import('x')`.
 const STATIC_IMPORT = /\b(?:import|export)\s(?:[^'";]*?\sfrom\s)?\s*['"]([^'"]+)['"]/g;
-const DYNAMIC_IMPORT = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+// `import('pkg' as string)` loads a package without TypeScript reading its types (see import/terraform/parse.ts).
+const DYNAMIC_IMPORT = /\bimport\(\s*['"]([^'"]+)['"](?:\s+as\s+string)?\s*\)/g;
 const SQL = /\b(?:SELECT\s+[\w*(]|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(?:TABLE|INDEX))/;
 const DRIVERS = new Set(['pg', 'node:sqlite', 'postgres']);
 /** Folders of pure logic: no I/O, no imports from outside themselves but each other. */

@@ -80,6 +80,11 @@ const COMMANDS: Readonly<Record<string, Entry>> = {
     summary: 'leases: list, release',
     load: async () => (await import('./commands/locks.ts')).registerLocksCommand,
   },
+  import: {
+    summary:
+      'write a mainspring.config.ts from Terraform, Serverless, Stacktape, Amplify, AWS CLI JSON or crontabs',
+    load: async () => (await import('./commands/import.ts')).registerImportCommand,
+  },
 };
 
 /**

@@ -78,6 +78,8 @@ export const ERROR_CODES = {
   E_CALLBACK_TIMED_OUT: 504,
   E_EVENT_WAIT_TIMED_OUT: 504,
   E_NOT_SETTLED: 504,
+  E_IMPORT_INVALID: 400,
+  E_IMPORT_OUTPUT_EXISTS: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
