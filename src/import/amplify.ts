@@ -672,6 +672,7 @@ function stubNote(origin: Origin, name: string, key: string): ReportLine {
   return {
     origin,
     outcome: 'noted',
+    whileStub: name,
     message: `function ${name} is backend.${key}: its handler and settings come from its defineFunction (resource.ts); import that file too, or ${name} stays a stub with no handler file`,
   };
 }

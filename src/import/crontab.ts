@@ -160,12 +160,32 @@ function unquote(value: string): string {
   return (q === '"' || q === "'") && value.length >= 2 && value.endsWith(q) ? value.slice(1, -1) : value;
 }
 
+const PLAIN = /^[A-Za-z0-9_./-]+$/;
+const INTERPRETERS = new Set([
+  'node',
+  'python',
+  'python3',
+  'ruby',
+  'perl',
+  'php',
+  'bash',
+  'sh',
+  'deno',
+  'bun',
+  'tsx',
+]);
+
 /** The program's base name, without a `cd dir &&` or `VAR=x` in front or a script extension. */
 function programName(command: string): string | undefined {
   let rest = command.replace(/^cd\s+\S+\s*&&\s*/, '');
   while (/^[A-Za-z_][A-Za-z0-9_]*=\S*\s+/.test(rest)) rest = rest.replace(/^\S+\s+/, '');
-  const program = rest.split(/\s+/)[0] ?? '';
-  if (!/^[A-Za-z0-9_./-]+$/.test(program)) return undefined;
+  const words = rest.split(/\s+/);
+  // `node scripts/report.js`: the script names the job better than its interpreter.
+  const script = INTERPRETERS.has(basename(words[0] ?? ''))
+    ? words.slice(1).find((w) => !w.startsWith('-'))
+    : undefined;
+  const program = script && PLAIN.test(script) ? script : (words[0] ?? '');
+  if (!PLAIN.test(program)) return undefined;
   const base = basename(program).replace(/\.(sh|bash|py|rb|pl|js|mjs|ts|php)$/, '');
   return base === '' ? undefined : safeName(base);
 }

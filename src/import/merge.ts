@@ -71,6 +71,16 @@ export function mergePlans(plans: readonly ImportPlan[]): ImportPlan {
       }
     }
   }
+  // A warning that a function is only named here is moot once another file defined it.
+  const hasHandler = (name: string) => {
+    const f = functions.get(name);
+    return f?.kind === 'handler' && f.handlerFile !== undefined;
+  };
+  out.report.splice(
+    0,
+    out.report.length,
+    ...out.report.filter((l) => !(l.whileStub && hasHandler(l.whileStub))),
+  );
   out.queues.push(...queues.values());
   out.functions.push(...functions.values());
   out.rules.push(...rules.values());

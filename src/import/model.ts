@@ -24,6 +24,11 @@ export interface ReportLine {
   readonly outcome: Outcome;
   /** Plain words: what it became, what changed, or why it was not imported. */
   readonly message: string;
+  /**
+   * The function this line warns is only a name here (an Amplify backend.ts target): the line
+   * is dropped when another file read in the same import supplies that function's handler.
+   */
+  readonly whileStub?: string;
 }
 
 export interface ImportedQueue {

@@ -65,7 +65,12 @@ export function renderConfig(plan: ImportPlan, options: RenderOptions): string {
     '// Every declaration says where it came from; the import report lists what changed on the way.',
     '// Check it, then run `mainspring start`.',
   ].join('\n');
-  const imports = `import { ${[...used].sort((a, b) => a.localeCompare(b, 'en')).join(', ')} } from 'mainspringjs';`;
+  const names = [...used].sort((a, b) => a.localeCompare(b, 'en'));
+  const oneLine = `import { ${names.join(', ')} } from 'mainspringjs';`;
+  const imports =
+    oneLine.length <= WIDTH
+      ? oneLine
+      : `import {\n${names.map((n) => `${INDENT}${n},\n`).join('')}} from 'mainspringjs';`;
   const envLine = body.includes("env['") ? '\n\nconst env = process.env;' : '';
   const config =
     `export default defineConfig({\n` +
@@ -115,8 +120,10 @@ function renderQueue(q: ImportedQueue, ctx: Ctx): string {
     fields.push(`visibilityTimeout: ${seconds(q.visibilityTimeoutSeconds)}`);
   if (q.maxReceiveCount !== undefined && q.deadLetterQueue !== undefined)
     fields.push(`maxReceiveCount: ${q.maxReceiveCount}`);
-  if (q.deadLetterQueue !== undefined)
-    fields.push(`deadLetterQueue: ${ctx.queueVar.get(q.deadLetterQueue) ?? str(q.deadLetterQueue)}`);
+  if (q.deadLetterQueue !== undefined) {
+    const dlq = ctx.queueVar.get(q.deadLetterQueue) ?? str(q.deadLetterQueue);
+    fields.push(dlq === 'deadLetterQueue' ? dlq : `deadLetterQueue: ${dlq}`);
+  }
   if (q.fifo) fields.push('fifo: true');
   const notes = [from(q.origin)];
   if (q.delaySeconds)
@@ -180,8 +187,7 @@ function handlerStub(f: ImportedHandler, ctx: Ctx, notes: string[]): string {
   const file = f.handlerFile ? portable(relativeTo(ctx.outDir, f.handlerFile)) : undefined;
   const where = file ? `${file} (export ${f.handlerExport ?? 'handler'})` : 'its Lambda function';
   notes.push(
-    `A stub: the Lambda handler was ${where}. Move its body here, or import it once it runs`,
-    'outside Lambda; until then each run fails, saying so, and is not retried.',
+    `A stub: the Lambda handler was ${where}. Move its body here, or import it once it runs outside Lambda; until then each run fails, saying so, and is not retried.`,
   );
   const message = `${f.name} was imported from AWS as a stub: port the Lambda handler${file ? ` in ${file}` : ''}`;
   return `handler: async () => {\n${INDENT}${INDENT}throw new NonRetryableError(${str(message)});\n${INDENT}}`;
@@ -205,9 +211,12 @@ function renderSchedule(s: ImportedSchedule): string {
   if (s.maxEventAgeSeconds !== undefined) retry.push(`maxEventAge: ${seconds(s.maxEventAgeSeconds)}`);
   if (retry.length > 0) o.push(`retry: { ${retry.join(', ')} }`);
   if (s.description) o.push(`description: ${str(s.description)}`);
-  return o.length === 0
-    ? `schedule(${str(s.expression)})`
-    : `schedule(${str(s.expression)}, { ${o.join(', ')} })`;
+  if (o.length === 0) return `schedule(${str(s.expression)})`;
+  const inline = `schedule(${str(s.expression)}, { ${o.join(', ')} })`;
+  // `  triggers: [` + inline + `],` on one line when it fits; else one option a line.
+  if (inline.length <= WIDTH - 16 && !inline.includes('\n')) return inline;
+  const pad = INDENT.repeat(2);
+  return `schedule(${str(s.expression)}, {\n${o.map((f) => `${pad}${f},\n`).join('')}${INDENT}})`;
 }
 
 function renderRule(r: ImportedRule, name: string, ctx: Ctx): string {
@@ -231,8 +240,22 @@ function from(o: Origin): string {
   return `${portable(o.file)}${o.line > 0 ? `:${o.line}` : ''}: ${o.item}`;
 }
 
-function comment(lines: readonly string[]): string {
-  return lines.map((l) => `// ${l}\n`).join('');
+const WIDTH = 100;
+
+/** `// ` lines, each note wrapped at word boundaries to fit WIDTH (a long path stays whole). */
+function comment(notes: readonly string[]): string {
+  const out: string[] = [];
+  for (const note of notes) {
+    let line = '';
+    for (const word of note.split(' ')) {
+      if (line && line.length + 1 + word.length > WIDTH - 3) {
+        out.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    out.push(line);
+  }
+  return out.map((l) => `// ${l}\n`).join('');
 }
 
 function object(fields: readonly string[], depth: number): string {

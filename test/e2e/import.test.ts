@@ -59,7 +59,7 @@ async function schedules(api: MainspringClient) {
   return new Map(schedules.map((s) => [s.name, s]));
 }
 
-describe('mainspring import, then mainspring start on what it wrote', () => {
+describe('mainspring import, then mainspring start on what it wrote', { timeout: 60_000 }, () => {
   it("seed 002's Terraform: the ECS task on its EventBridge rule becomes a command that runs", async () => {
     const cwd = project(['seed-002.tf']);
     mkdirSync(join(cwd, 'jobs'));
@@ -72,7 +72,7 @@ describe('mainspring import, then mainspring start on what it wrote', () => {
     expect(report).toMatch(/skipped .*aws_iam_role\.eventbridge_ecs_role/);
     const config = readFileSync(join(cwd, 'mainspring.config.ts'), 'utf8');
     expect(config).toContain(
-      "triggers: [schedule('cron(0 2 * * ? *)', { description: 'Run database cleanup job daily at 2 AM UTC' })]",
+      "triggers: [schedule('cron(0 2 * * ? *)', {\n    description: 'Run database cleanup job daily at 2 AM UTC',\n  })],",
     );
     expect(config).not.toContain('valueFrom');
 
@@ -173,6 +173,9 @@ describe('mainspring import, then mainspring start on what it wrote', () => {
       }
       expect(checked).toBeGreaterThan(3);
       expect(await api.getQueue({ params: { name: 'invoice-jobs' } })).toBeTruthy();
+      expect(await api.getQueue({ params: { name: 'job-queue' } })).toMatchObject({
+        settings: { visibilityTimeoutMs: 720_000, maxReceiveCount: 4, deadLetterQueue: 'job-dlq' },
+      });
 
       const { run } = await api.invokeFunction({ params: { name: 'node' }, body: { wait: true } });
       expect(run).toMatchObject({ status: 'succeeded' });
@@ -200,6 +203,39 @@ describe('mainspring import, then mainspring start on what it wrote', () => {
     const forced = await runCli(['import', 'seed-002.tf', '--force'], { cwd });
     expect(forced.code).toBe(0);
     expect(readFileSync(join(cwd, 'mainspring.config.ts'), 'utf8')).toContain('defineCommand(');
+  });
+
+  it('an unknown resource type and an expression AWS would reject are report lines; the rest is imported', async () => {
+    const cwd = project([]);
+    writeFileSync(
+      join(cwd, 'main.tf'),
+      [
+        'resource "aws_sqs_queue" "jobs" {',
+        '  name = "jobs"',
+        '}',
+        'resource "aws_kinesis_stream" "clicks" {',
+        '  name = "clicks"',
+        '}',
+        'resource "aws_cloudwatch_event_rule" "bad" {',
+        '  schedule_expression = "cron(0 2 * * * *)"',
+        '}',
+        'resource "aws_cloudwatch_event_target" "bad" {',
+        '  rule = aws_cloudwatch_event_rule.bad.name',
+        '  arn  = aws_sqs_queue.jobs.arn',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const report = await importInto(cwd, ['main.tf']);
+    expect(report).toMatch(/^ {2}imported {2}main\.tf:1 +aws_sqs_queue\.jobs: queue jobs$/m);
+    expect(report).toMatch(/^ {2}skipped {3}main\.tf:4 +aws_kinesis_stream\.clicks: .+ left out$/m);
+    expect(report).toMatch(
+      /^ {2}skipped {3}main\.tf:7 +aws_cloudwatch_event_rule\.bad: cron\(0 2 \* \* \* \*\): .+ one of them must be "\?"$/m,
+    );
+    await withServer(cwd, {}, async (api) => {
+      expect((await api.getQueue({ params: { name: 'jobs' } })).name).toBe('jobs');
+      expect((await api.listSchedules()).schedules).toEqual([]);
+    });
   });
 
   it('input it cannot read stops the import, naming the file and line, and writes nothing', async () => {

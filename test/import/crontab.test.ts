@@ -19,7 +19,7 @@ describe('readCrontab', () => {
     expect(plan.functions.map((f) => f.name)).toEqual([
       'backup',
       'backup-2',
-      'node',
+      'report',
       'weekly-digest',
       'logrotate',
     ]);
@@ -44,7 +44,7 @@ describe('readCrontab', () => {
   });
 
   it('runs a shell line with the crontab SHELL, -c, and notes it', () => {
-    expect(command(plan, 'node').command).toEqual([
+    expect(command(plan, 'report').command).toEqual([
       '/bin/bash',
       '-c',
       'cd /srv/app && node scripts/report.js | gzip > /var/log/report.gz',
