@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, sep } from 'node:path';
 import { parseDocument } from 'yaml';
-import { readAmplify } from './amplify.ts';
+import { readAmplify } from './amplify/index.ts';
 import { readAwsJson } from './aws-json.ts';
 import { readCrontab } from './crontab.ts';
 import { mergePlans } from './merge.ts';

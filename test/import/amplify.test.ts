@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readAmplify } from '../../src/import/amplify.ts';
+import { readAmplify } from '../../src/import/amplify/index.ts';
 import { mergePlans } from '../../src/import/merge.ts';
 import { ImportError, type ImportedHandler, type ImportPlan } from '../../src/import/model.ts';
 
