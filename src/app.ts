@@ -16,7 +16,7 @@ import {
   type ResolvedAlertSettings,
   resolveAlertSettings,
 } from './observability/alerts.ts';
-import { Metrics } from './observability/metrics.ts';
+import { Metrics, type QueueGaugeRead } from './observability/metrics.ts';
 import type { QueueDefinition } from './queue/define.ts';
 import { Queues } from './queue/queues.ts';
 import type { FunctionDefinition } from './runtime/function.ts';
@@ -31,7 +31,7 @@ import { Tasks } from './scheduler/tasks.ts';
 import { declaredSchedules } from './scheduler/trigger.ts';
 import { WORKFLOW_FUNCTION, workflowTargetFunction } from './scheduler/workflow-target.ts';
 import { openStore } from './store/open.ts';
-import type { QueueCounts, Store } from './store/types.ts';
+import type { Store } from './store/types.ts';
 import { Workflows } from './workflow/client.ts';
 import type { WorkflowDefinition } from './workflow/define.ts';
 
@@ -400,12 +400,16 @@ function withRuleTriggers(
   return [...byName.values()];
 }
 
-/** Counts of every stored queue, empty ones as zeros (the store returns only queues with messages). */
-async function allQueueCounts(store: Store, nowMs: number): Promise<QueueCounts[]> {
+/**
+ * Counts of every stored queue, empty ones as zeros (the store returns only queues with
+ * messages), each with whether it is paused.
+ */
+async function allQueueCounts(store: Store, nowMs: number): Promise<QueueGaugeRead[]> {
   const [counts, queues] = await Promise.all([store.queues.counts(nowMs), store.queues.listQueues()]);
+  const paused = new Set(queues.filter((q) => q.pausedAtMs !== null).map((q) => q.name));
   const seen = new Set(counts.map((c) => c.queue));
   const empty = queues
     .filter((q) => !seen.has(q.name))
     .map((q) => ({ queue: q.name, visible: 0, inFlight: 0, delayed: 0, dead: 0, oldestSentAtMs: null }));
-  return [...counts, ...empty];
+  return [...counts, ...empty].map((c) => ({ ...c, paused: paused.has(c.queue) }));
 }

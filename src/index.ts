@@ -68,7 +68,7 @@ export {
   type ResolvedAlertSettings,
   resolveAlertSettings,
 } from './observability/alerts.ts';
-export { Metrics, type MetricsOptions } from './observability/metrics.ts';
+export { Metrics, type MetricsOptions, type QueueGaugeRead } from './observability/metrics.ts';
 export {
   type AnythingButOperand,
   type CompiledPattern,
@@ -96,8 +96,11 @@ export {
   type MessageInfo,
   type QueueCountsInfo,
   type QueueInfo,
+  type QueuePauseInfo,
   Queues,
   type SendOptions,
+  type SendTransactionOptions,
+  type SqlClient,
 } from './queue/queues.ts';
 export { type CommandOptions, defineCommand } from './runtime/define-command.ts';
 export {

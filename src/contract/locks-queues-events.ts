@@ -11,6 +11,7 @@ import {
   LeaseSchema,
   MessageSchema,
   PageLimit,
+  QueuePauseFields,
   QueueSchema,
   ref,
 } from './resources.ts';
@@ -96,6 +97,7 @@ const Queue = ref(QueueSchema);
 const Message = ref(MessageSchema);
 const QueueName = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.queue }) });
 const QueueErrors = { 400: Failure, 404: Failure, 413: Failure };
+const PauseState = Type.Object({ name: Type.String(), ...QueuePauseFields });
 
 export const queueOperations = {
   listQueues: operation({
@@ -173,6 +175,16 @@ export const queueOperations = {
       ),
       response: { 200: Type.Object({ redriven: Type.Integer() }), ...QueueErrors },
     },
+  }),
+  pauseQueue: operation({
+    method: 'POST',
+    path: '/v1/queues/:name/pause',
+    schema: { operationId: 'pauseQueue', params: QueueName, response: { 200: PauseState, ...QueueErrors } },
+  }),
+  resumeQueue: operation({
+    method: 'POST',
+    path: '/v1/queues/:name/resume',
+    schema: { operationId: 'resumeQueue', params: QueueName, response: { 200: PauseState, ...QueueErrors } },
   }),
   getMessage: operation({
     method: 'GET',

@@ -201,6 +201,12 @@ export const TaskSchema = Type.Object(
   { $id: 'Task', description: 'A one-off task' },
 );
 
+/** A queue's pause state: in the Queue resource, and what pause and resume answer. */
+export const QueuePauseFields = {
+  paused: Type.Boolean({ description: 'No process receives from it until it is resumed; sends are stored' }),
+  pausedAt: NullableDateTime,
+};
+
 export const QueueSchema = Type.Object(
   {
     name: Type.String(),
@@ -225,6 +231,7 @@ export const QueueSchema = Type.Object(
       dead: Type.Integer(),
       oldestAgeMs: Type.Union([Type.Integer(), Type.Null()]),
     }),
+    ...QueuePauseFields,
   },
   { $id: 'Queue', description: 'A queue with its settings and counts' },
 );

@@ -12,9 +12,14 @@ import type { RunStatus } from '../store/run-row.ts';
 import type { QueueCounts } from '../store/types.ts';
 import type { ExecutionStatus, WaitingCount } from '../store/workflow-row.ts';
 
+/** A queue's counts, and whether it is paused when the reader knows (no paused series otherwise). */
+export interface QueueGaugeRead extends QueueCounts {
+  readonly paused?: boolean;
+}
+
 export interface MetricsOptions {
   /** Read at every scrape, so queue depth is fresh and covers every process sharing the store. */
-  readonly queueCounts?: () => Promise<readonly QueueCounts[]>;
+  readonly queueCounts?: () => Promise<readonly QueueGaugeRead[]>;
   /** Read at every scrape, like queueCounts: the executions waiting now, per workflow. */
   readonly workflowsWaiting?: () => Promise<readonly WaitingCount[]>;
   /**
@@ -313,6 +318,18 @@ export class Metrics {
             const ageMs = c.oldestSentAtMs === null ? 0 : Math.max(0, now - c.oldestSentAtMs);
             oldestAge.labels(c.queue).set(ageMs / 1000);
           }
+        },
+      });
+      const paused: Gauge<'queue'> = new Gauge({
+        name: `${prefix}queue_paused`,
+        help: 'Whether the queue is paused (1: no process receives from it), read from the store at scrape time.',
+        labelNames: ['queue'],
+        registers,
+        collect: async () => {
+          const read = await counts.get();
+          paused.reset();
+          for (const c of read ?? [])
+            if (c.paused !== undefined) paused.labels(c.queue).set(c.paused ? 1 : 0);
         },
       });
     }

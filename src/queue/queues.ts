@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { captureTraceContext } from '../observability/tracing.ts';
-import type { MessageRow, NewMessage, QueueStore } from '../store/types.ts';
+import type { MessageRow, NewMessage, QueueStore, SqlClient } from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
 
 export interface SendOptions {
@@ -24,6 +24,19 @@ export interface BatchEntry extends SendOptions {
   readonly body: unknown;
 }
 
+export type { SqlClient };
+
+/** How a send is carried out, for the whole call (one message or a batch). */
+export interface SendTransactionOptions {
+  /**
+   * PostgreSQL only: your own client, inside a transaction you opened (a node-postgres
+   * Client or PoolClient as it is; postgres.js through a one-line adapter). The messages are
+   * inserted through it, by the store schema's SQL function `send`, so they exist if and
+   * only if you commit; idle workers wake on your commit.
+   */
+  readonly tx?: SqlClient;
+}
+
 export interface QueueCountsInfo {
   readonly visible: number;
   readonly inFlight: number;
@@ -37,7 +50,14 @@ export interface QueueInfo {
   readonly name: string;
   readonly settings: QueueSettings;
   readonly counts: QueueCountsInfo;
+  /** Paused: no process receives its messages (sends are still stored) until it is resumed. */
+  readonly paused: boolean;
+  /** When it was paused, or null. */
+  readonly pausedAt: Date | null;
 }
+
+/** A queue's pause state, as pause and resume return it. */
+export type QueuePauseInfo = Pick<QueueInfo, 'name' | 'paused' | 'pausedAt'>;
 
 /** A stored message as operators see it. */
 export interface MessageInfo {
@@ -175,31 +195,54 @@ export class Queues {
     // (five real seconds, however the clock is scaled) is safe.
     if (cached && now - cached.at < this.#clock.real(5000)) return cached.settings;
     const row = await this.#store.getQueue(checkQueueName(name, 'queue'));
-    if (!row) {
-      throw new MainspringError(
-        'E_QUEUE_NOT_FOUND',
-        `queue "${name}" does not exist; define it with defineQueue({ name: '${name}' }) in the config`,
-        { details: { field: 'queue', value: name } },
-      );
-    }
+    if (!row) throw queueNotFound(name);
     const settings = row.config as QueueSettings;
     this.#fromStore.set(name, { settings, at: now });
     return settings;
   }
 
-  /** Sends one message; returns its id (or, for a live dedup key, the first message's id). */
-  async send(queue: string | QueueDefinition, body: unknown, options: SendOptions = {}): Promise<string> {
-    const [id] = await this.sendBatch(queue, [{ ...options, body }], 'body');
+  /**
+   * Sends one message; returns its id (or, for a live dedup key, the first message's id).
+   * With `tx` (PostgreSQL), the send is part of your open transaction.
+   *
+   * @example
+   * ```ts
+   * await client.query('BEGIN');
+   * await client.query(insertOrder, [42]);                          // your own write
+   * await ms.queues.send('emails', { orderId: 42 }, { tx: client }); // commits or rolls back with the order
+   * await client.query('COMMIT');
+   * ```
+   */
+  async send(
+    queue: string | QueueDefinition,
+    body: unknown,
+    options: SendOptions & SendTransactionOptions = {},
+  ): Promise<string> {
+    const { tx, ...rest } = options ?? {};
+    const [id] = await this.#send(queue, [{ ...rest, body }], 'body', tx);
     return id!;
   }
 
-  /** Sends messages in order, atomically: all are stored or none. Returns their ids in order. */
+  /**
+   * Sends messages in order, atomically: all are stored or none. Returns their ids in order.
+   * With `tx` (PostgreSQL), all are stored if and only if your transaction commits.
+   */
   async sendBatch(
     queue: string | QueueDefinition,
     entries: readonly BatchEntry[],
-    field = 'entries',
+    options: SendTransactionOptions = {},
+  ): Promise<string[]> {
+    return this.#send(queue, entries, 'entries', options?.tx);
+  }
+
+  async #send(
+    queue: string | QueueDefinition,
+    entries: readonly BatchEntry[],
+    field: string,
+    tx: SqlClient | undefined,
   ): Promise<string[]> {
     const name = typeof queue === 'string' ? queue : queue.name;
+    if (tx !== undefined) this.#checkTx(tx);
     const settings = await this.settings(queue);
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_BATCH) {
       throw invalid(
@@ -222,8 +265,28 @@ export class Queues {
       ),
     );
     // The dedup window guards against a producer's retries, which come at real speed: real time.
-    const inserted = await this.#store.send(name, prepared, now, this.#clock.real(settings.dedupWindowMs));
+    const dedupWindowMs = this.#clock.real(settings.dedupWindowMs);
+    if (tx !== undefined) return this.#store.sendThrough!(tx, name, prepared, now, dedupWindowMs);
+    const inserted = await this.#store.send(name, prepared, now, dedupWindowMs);
     return inserted.map((m) => String(m.id));
+  }
+
+  /** Refuses `tx` where the store cannot take part in the caller's transaction, or a `tx` that is no client. */
+  #checkTx(tx: unknown): void {
+    if (!this.#store.sendThrough) {
+      throw new MainspringError(
+        'E_VALIDATION',
+        "tx is PostgreSQL-only: a send joins your transaction only when mainspring's store is your database. On SQLite, send after your own commit; mainspring's file is not your database",
+        { details: { field: 'tx', message: 'is PostgreSQL-only' } },
+      );
+    }
+    if (typeof (tx as { query?: unknown } | null)?.query !== 'function') {
+      throw new MainspringError(
+        'E_VALIDATION',
+        'tx must be a client with query(text, values), inside a transaction you opened (a pg Client or PoolClient)',
+        { details: { field: 'tx', message: 'must be a client with query(text, values)' } },
+      );
+    }
   }
 
   #prepare(
@@ -295,14 +358,17 @@ export class Queues {
       name: r.name,
       settings: r.config as QueueSettings,
       counts: toCountsInfo(byQueue.get(r.name), now),
+      ...pauseOf(r.pausedAtMs),
     }));
   }
 
   async stats(queue: string): Promise<QueueInfo> {
     const settings = await this.settings(queue);
     const now = this.#clock.now();
-    const counts = (await this.#store.counts(now)).find((c) => c.queue === queue);
-    return { name: queue, settings, counts: toCountsInfo(counts, now) };
+    // The row, not the settings cache: a pause in another process shows at once.
+    const [all, row] = await Promise.all([this.#store.counts(now), this.#store.getQueue(queue)]);
+    const counts = all.find((c) => c.queue === queue);
+    return { name: queue, settings, counts: toCountsInfo(counts, now), ...pauseOf(row?.pausedAtMs ?? null) };
   }
 
   async getMessage(id: string | number): Promise<MessageInfo> {
@@ -351,6 +417,27 @@ export class Queues {
     return this.#store.purge(queue);
   }
 
+  /**
+   * Pauses the queue: every process stops receiving from it at its next claim (within its poll
+   * interval, at most), while sends are still stored and leased messages finish or time out as
+   * usual. Idempotent; it stays paused across restarts until `resume`.
+   */
+  async pause(queue: string | QueueDefinition): Promise<QueuePauseInfo> {
+    return this.#setPaused(queue, true);
+  }
+
+  /** Resumes a paused queue and wakes its idle consumers; idempotent. */
+  async resume(queue: string | QueueDefinition): Promise<QueuePauseInfo> {
+    return this.#setPaused(queue, false);
+  }
+
+  async #setPaused(queue: string | QueueDefinition, paused: boolean): Promise<QueuePauseInfo> {
+    const name = checkQueueName(typeof queue === 'string' ? queue : queue.name, 'queue');
+    const row = await this.#store.setPaused(name, paused, this.#clock.now());
+    if (!row) throw queueNotFound(name);
+    return { name, ...pauseOf(row.pausedAtMs) };
+  }
+
   async #deadLetterQueueOf(queue: string): Promise<string> {
     const settings = await this.settings(queue);
     if (!settings.deadLetterQueue) {
@@ -362,6 +449,18 @@ export class Queues {
     }
     return settings.deadLetterQueue;
   }
+}
+
+function queueNotFound(name: string): MainspringError {
+  return new MainspringError(
+    'E_QUEUE_NOT_FOUND',
+    `queue "${name}" does not exist; define it with defineQueue({ name: '${name}' }) in the config`,
+    { details: { field: 'queue', value: name } },
+  );
+}
+
+function pauseOf(pausedAtMs: number | null): { paused: boolean; pausedAt: Date | null } {
+  return { paused: pausedAtMs !== null, pausedAt: pausedAtMs === null ? null : new Date(pausedAtMs) };
 }
 
 function toCountsInfo(

@@ -7,6 +7,8 @@ export interface QueueRow {
   readonly config: unknown;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
+  /** When the queue was paused (claims return nothing until it is resumed), or null. */
+  readonly pausedAtMs: number | null;
 }
 
 export interface NewMessage {
@@ -116,10 +118,24 @@ export interface RedriveFilter {
   readonly ids?: readonly number[];
 }
 
+/**
+ * The caller's own database connection, inside a transaction it opened: anything with
+ * node-postgres's `query(text, values)`. A `pg` Client or PoolClient fits as it is.
+ */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 export interface QueueStore {
   upsertQueue(name: string, config: unknown, nowMs: number): Promise<void>;
   getQueue(name: string): Promise<QueueRow | null>;
   listQueues(): Promise<QueueRow[]>;
+  /**
+   * Pauses (claims of the queue return nothing, in every process) or resumes it; idempotent, a
+   * second pause keeps the first pause's time. A resume wakes the queue's consumers. Returns the
+   * queue as it is now, or null when it does not exist.
+   */
+  setPaused(name: string, paused: boolean, nowMs: number): Promise<QueueRow | null>;
   /**
    * Inserts messages in order (ids ascend in array order) and wakes consumers of the queue.
    * A message whose dedup key is live (within `dedupWindowMs` of its first send) is not inserted.
@@ -130,7 +146,20 @@ export interface QueueStore {
     nowMs: number,
     dedupWindowMs: number,
   ): Promise<InsertedMessage[]>;
-  /** Leases up to `limit` visible messages, highest priority first, then oldest. */
+  /**
+   * As `send`, but through `client`, in the caller's open transaction: the messages exist if
+   * and only if it commits, and consumers wake on its commit. Ids (or, for a live dedup key,
+   * the first message's) in order. Only where the store is the caller's database (PostgreSQL);
+   * absent elsewhere.
+   */
+  sendThrough?(
+    client: SqlClient,
+    queue: string,
+    messages: readonly NewMessage[],
+    nowMs: number,
+    dedupWindowMs: number,
+  ): Promise<string[]>;
+  /** Leases up to `limit` visible messages, highest priority first, then oldest; none while the queue is paused. */
   claim(queue: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
   /** Deletes messages still held with these receipts; returns the ids deleted. */
   ack(receipts: readonly Receipt[]): Promise<number[]>;
@@ -207,7 +236,10 @@ export interface RawQueue {
   config: string | unknown;
   created_at_ms: number | bigint;
   updated_at_ms: number | bigint;
+  paused_at_ms: number | bigint | null;
 }
+
+export const QUEUE_COLUMNS = 'name, config, created_at_ms, updated_at_ms, paused_at_ms';
 
 export function toQueueRow(r: RawQueue): QueueRow {
   return {
@@ -215,6 +247,7 @@ export function toQueueRow(r: RawQueue): QueueRow {
     config: typeof r.config === 'string' ? JSON.parse(r.config) : r.config,
     createdAtMs: Number(r.created_at_ms),
     updatedAtMs: Number(r.updated_at_ms),
+    pausedAtMs: r.paused_at_ms === null ? null : Number(r.paused_at_ms),
   };
 }
 

@@ -28,6 +28,7 @@ export type {
   QueueStore,
   Receipt,
   RedriveFilter,
+  SqlClient,
 } from './message-row.ts';
 export type {
   LogRow,

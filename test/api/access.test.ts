@@ -55,6 +55,8 @@ describe.each(BACKENDS)('access and the dashboard on $name', (backend) => {
       ['POST', '/v1/queues/q/messages'],
       ['DELETE', '/v1/queues/q/messages'],
       ['POST', '/v1/queues/q/redrive'],
+      ['POST', '/v1/queues/q/pause'],
+      ['POST', '/v1/queues/q/resume'],
       ['POST', '/v1/schedules'],
     ] as const) {
       const res = await call(method, path, READ);
@@ -64,6 +66,41 @@ describe.each(BACKENDS)('access and the dashboard on $name', (backend) => {
     expect((await ms.queues.stats('q')).counts.visible).toBe(1);
     expect((await call('DELETE', '/v1/queues/q/messages', FULL)).status).toBe(200);
     expect((await ms.queues.stats('q')).counts.visible).toBe(0);
+  });
+
+  it_('pauses and resumes a queue over HTTP, idempotently; an unknown queue is a 404', async () => {
+    const { ms, clock } = await fakeApp(backend, { queues: [defineQueue({ name: 'q' })] });
+    const call = await serve(ms, { token: FULL, readToken: READ });
+    const pausedAt = new Date(clock.now()).toISOString();
+    const paused = await call('POST', '/v1/queues/q/pause', FULL);
+    expect(paused.status).toBe(200);
+    expect(json(paused)).toEqual({ name: 'q', paused: true, pausedAt });
+    await clock.advance(1000);
+    // Idempotent: the first pause's time stays.
+    expect(json(await call('POST', '/v1/queues/q/pause', FULL))).toEqual({
+      name: 'q',
+      paused: true,
+      pausedAt,
+    });
+    expect(json(await call('GET', '/v1/queues/q', READ))).toMatchObject({
+      name: 'q',
+      paused: true,
+      pausedAt,
+    });
+    expect(json(await call('GET', '/v1/queues', READ))).toMatchObject({
+      queues: [{ name: 'q', paused: true, pausedAt }],
+    });
+    expect(await ms.queues.send('q', 1)).toMatch(/^\d+$/);
+    const resumed = await call('POST', '/v1/queues/q/resume', FULL);
+    expect(resumed.status).toBe(200);
+    expect(json(resumed)).toEqual({ name: 'q', paused: false, pausedAt: null });
+    expect(json(await call('POST', '/v1/queues/q/resume', FULL))).toMatchObject({ paused: false });
+    expect(json(await call('GET', '/v1/queues/q', FULL))).toMatchObject({ paused: false, pausedAt: null });
+    for (const action of ['pause', 'resume']) {
+      const missing = await call('POST', `/v1/queues/nope/${action}`, FULL);
+      expect(missing.status).toBe(404);
+      expect(json(missing)).toMatchObject({ error: { code: 'E_QUEUE_NOT_FOUND' } });
+    }
   });
 
   it_('refuses a read-only token without a full one, or equal to it', async () => {

@@ -191,6 +191,19 @@ describe.each(BACKENDS)('the typed client on $name', (backend) => {
     expect(await api.getQueue({ params: { name: 'inbox' } })).toMatchObject({
       name: 'inbox',
       counts: { visible: 3 },
+      paused: false,
+      pausedAt: null,
+    });
+    expect(await api.pauseQueue({ params: { name: 'inbox' } })).toMatchObject({
+      name: 'inbox',
+      paused: true,
+      pausedAt: expect.any(String),
+    });
+    expect((await api.getQueue({ params: { name: 'inbox' } })).paused).toBe(true);
+    expect(await api.resumeQueue({ params: { name: 'inbox' } })).toEqual({
+      name: 'inbox',
+      paused: false,
+      pausedAt: null,
     });
     expect(await api.listDeadLetters({ params: { name: 'inbox' } })).toEqual({ messages: [] });
     expect(await api.redriveQueue({ params: { name: 'inbox' } })).toEqual({ redriven: 0 });

@@ -271,6 +271,27 @@ describe.each(BACKENDS)('dashboard pages on $name', (backend) => {
     expectNoErrors();
   });
 
+  it_("queues: pause and resume from the queue's page, marked paused in the list", async () => {
+    const jobs = defineQueue({ name: 'jobs' });
+    const server = await dashboardServer(backend, { queues: [jobs] });
+    const { ms } = server;
+    const { page, expectNoErrors } = await openDashboard(server, '#/queues/jobs');
+    const badge = page.locator('tr[data-queue="jobs"] .badge', { hasText: 'paused' });
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await visible(badge);
+    await visible(page.getByRole('button', { name: 'Resume', exact: true }));
+    expect((await ms.queues.stats('jobs')).paused).toBe(true);
+    expect((await server.call('GET', '/v1/queues/jobs')).json).toMatchObject({ paused: true });
+    await page.goto(`${server.url}/#/queues`);
+    await visible(badge);
+    await page.getByRole('link', { name: 'jobs', exact: true }).first().click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await visible(page.getByRole('button', { name: 'Pause', exact: true }));
+    await hasCount(badge, 0);
+    expect((await ms.queues.stats('jobs')).paused).toBe(false);
+    expectNoErrors();
+  });
+
   it_(
     "workflows: a progress bar advances under the fake clock; the seed 004 report's progress shows",
     async () => {

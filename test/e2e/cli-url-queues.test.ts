@@ -94,10 +94,10 @@ describe('queues, functions and locks through the CLI, with --url and without', 
 
     // list and stats: the same table both ways (ages aside).
     const list = ok(await remote('queues', 'list'));
-    expect(list).toMatch(/^QUEUE\s+VISIBLE\s+IN FLIGHT\s+DELAYED\s+DEAD\s+OLDEST\s+FIFO\s+DLQ\n/);
-    expect(list).toMatch(/^orders\s+0\s+0\s+0\s+1\s+\S+\s+no\s+orders-dlq$/m);
-    expect(list).toMatch(/^orders-dlq\s+1\s+0\s+0\s+0\s+\S+\s+no\s+-$/m);
-    expect(list).toMatch(/^parked\s+0\s+0\s+1\s+0\s+\S+\s+no\s+-$/m);
+    expect(list).toMatch(/^QUEUE\s+VISIBLE\s+IN FLIGHT\s+DELAYED\s+DEAD\s+OLDEST\s+FIFO\s+DLQ\s+PAUSED\n/);
+    expect(list).toMatch(/^orders\s+0\s+0\s+0\s+1\s+\S+\s+no\s+orders-dlq\s+no$/m);
+    expect(list).toMatch(/^orders-dlq\s+1\s+0\s+0\s+0\s+\S+\s+no\s+-\s+no$/m);
+    expect(list).toMatch(/^parked\s+0\s+0\s+1\s+0\s+\S+\s+no\s+-\s+no$/m);
     expect(withoutAges(ok(await local('queues', 'list')))).toEqual(withoutAges(list));
     const stats = ok(await remote('queues', 'stats', 'orders'));
     expect(stats.trimEnd().split('\n')).toHaveLength(2);
@@ -123,6 +123,31 @@ describe('queues, functions and locks through the CLI, with --url and without', 
       },
     );
     expect(ok(await local('queues', 'redrive', 'orders'))).toBe('redrove 1 message(s) into orders\n');
+
+    // pause and resume, both ways: list and stats show it; the server's consumer waits meanwhile.
+    expect(ok(await remote('queues', 'pause', 'orders'))).toMatch(
+      /^orders is paused \(since \d{4}-\S+Z\)\n$/,
+    );
+    expect(ok(await local('queues', 'pause', 'orders'))).toMatch(/^orders is paused/);
+    expect(ok(await remote('queues', 'send', 'orders', '--body', '{"ok": true}'))).toMatch(/^\d+\n$/);
+    expect(ok(await local('queues', 'list'))).toMatch(
+      /^orders\s+1\s+0\s+0\s+\d+\s+\S+\s+no\s+orders-dlq\s+yes$/m,
+    );
+    expect(JSON.parse(ok(await remote('queues', 'stats', 'orders', '--json')))).toMatchObject({
+      paused: true,
+      pausedAt: expect.stringMatching(/Z$/),
+      counts: { visible: 1, inFlight: 0 },
+    });
+    expect(JSON.parse(ok(await local('queues', 'resume', 'orders', '--json')))).toEqual({
+      name: 'orders',
+      paused: false,
+      pausedAt: null,
+    });
+    expect(ok(await remote('queues', 'resume', 'orders'))).toBe('orders is receiving\n');
+    await vi.waitFor(async () => expect(await counts('orders')).toMatchObject({ visible: 0, inFlight: 0 }), {
+      timeout: 15_000,
+      interval: 50,
+    });
 
     // functions list
     const functions = ok(await remote('functions', 'list'));
@@ -205,6 +230,7 @@ describe('queues, functions and locks through the CLI, with --url and without', 
       [['queues', 'send', 'orders', '--body', '1', '--delay', 'soon'], /--delay is "soon"/],
       [['queues', 'send', 'orders', '--body', '1', '--priority', 'high'], /--priority is "high"/],
       [['queues', 'send', 'nope', '--body', '1'], /queue "nope" does not exist/],
+      [['queues', 'pause', 'nope'], /queue "nope" does not exist/],
       [['queues', 'redrive', 'orders', '--ids', '1,x'], /--ids is "1,x"/],
       [['queues', 'dlq', 'orders', '--after', 'x'], /--after is "x"/],
       [['queues', 'purge', 'orders'], /add --yes to confirm/],

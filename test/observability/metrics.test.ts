@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.ts';
-import { Metrics } from '../../src/observability/metrics.ts';
+import { Metrics, type QueueGaugeRead } from '../../src/observability/metrics.ts';
 import type { QueueCounts } from '../../src/store/types.ts';
 
 interface Sample {
@@ -259,6 +259,21 @@ describe('Metrics', () => {
     expect(sampleValue(s, 'mainspring_queue_messages', { queue: 'emails', state: 'visible' })).toBe(1);
     expect(sampleValue(s, 'mainspring_queue_oldest_message_age_seconds', { queue: 'emails' })).toBe(100);
     expect(sampleValue(s, 'mainspring_queue_messages', { queue: 'empty', state: 'visible' })).toBeUndefined();
+  });
+
+  it('reports each queue paused (1) or not (0) where the read says, and nothing where it does not', async () => {
+    let current: QueueGaugeRead[] = [
+      { ...counts[0]!, paused: true },
+      { ...counts[1]!, paused: false },
+    ];
+    const metrics = new Metrics({ clock: new FakeClock(NOW), queueCounts: async () => current });
+    let s = await scrape(metrics);
+    expect(sampleValue(s, 'mainspring_queue_paused', { queue: 'emails' })).toBe(1);
+    expect(sampleValue(s, 'mainspring_queue_paused', { queue: 'empty' })).toBe(0);
+    current = [{ ...counts[0]!, paused: false }, counts[1]!];
+    s = await scrape(metrics);
+    expect(sampleValue(s, 'mainspring_queue_paused', { queue: 'emails' })).toBe(0);
+    expect(sampleValue(s, 'mainspring_queue_paused', { queue: 'empty' })).toBeUndefined();
   });
 
   it('still answers a scrape when queueCounts rejects, and counts the error', async () => {

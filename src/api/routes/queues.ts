@@ -1,10 +1,11 @@
-// /v1/queues: send messages, read stats, inspect and redrive dead letters, purge.
+// /v1/queues: send messages, read stats, inspect and redrive dead letters, purge, pause and resume.
 
-import type { MessageInfo, QueueInfo } from '../../queue/queues.ts';
+import type { MessageInfo, QueueInfo, QueuePauseInfo } from '../../queue/queues.ts';
 import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiDeps } from '../types.ts';
 
-const queueJson = (q: QueueInfo) => q;
+const pauseJson = <Q extends QueuePauseInfo>(q: Q) => ({ ...q, pausedAt: q.pausedAt?.toISOString() ?? null });
+const queueJson = (q: QueueInfo) => pauseJson(q);
 const messageJson = (m: MessageInfo) => ({
   ...m,
   sentAt: m.sentAt.toISOString(),
@@ -115,6 +116,24 @@ export function queueRoutes(app: Api, { queues }: ApiDeps): void {
       redriven: await queues.redrive(req.params.name, req.body?.ids ? { ids: req.body.ids } : {}),
     }),
   );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/v1/queues/:name/${action}`,
+      {
+        schema: {
+          ...OPERATIONS[action === 'pause' ? 'pauseQueue' : 'resumeQueue'].schema,
+          summary:
+            action === 'pause'
+              ? 'Pause: no process receives from the queue until it is resumed; sends are still stored'
+              : 'Resume a paused queue',
+          description: 'Idempotent. Messages already received finish or time out as usual.',
+          tags: ['queues'],
+        },
+      },
+      async (req) => pauseJson(await queues[action](req.params.name)),
+    );
+  }
 
   app.get(
     '/v1/messages/:id',

@@ -1,4 +1,4 @@
-// `mainspring queues list|stats|send|dlq|redrive|purge`: operate on queues. Each speaks to
+// `mainspring queues list|stats|send|dlq|redrive|purge|pause|resume`: operate on queues. Each speaks to
 // the API (/v1/queues), over HTTP with --url or in this process over the store.
 
 import type { Command } from 'commander';
@@ -44,7 +44,7 @@ function flagIds(text: string): string[] {
 
 function printQueues(queues: readonly QueueInfo[]): void {
   table([
-    ['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', 'DEAD', 'OLDEST', 'FIFO', 'DLQ'],
+    ['QUEUE', 'VISIBLE', 'IN FLIGHT', 'DELAYED', 'DEAD', 'OLDEST', 'FIFO', 'DLQ', 'PAUSED'],
     ...queues.map((q) => [
       q.name,
       String(q.counts.visible),
@@ -54,6 +54,7 @@ function printQueues(queues: readonly QueueInfo[]): void {
       shortDuration(q.counts.oldestAgeMs),
       q.settings.fifo ? 'yes' : 'no',
       q.settings.deadLetterQueue ?? '-',
+      q.paused ? 'yes' : 'no',
     ]),
   ]);
 }
@@ -73,7 +74,7 @@ function printMessages(messages: readonly MessageJson[]): void {
 export function registerQueuesCommand(program: Command): void {
   const queues = program
     .command('queues')
-    .description('inspect and operate queues: list, stats, send, dlq, redrive, purge');
+    .description('inspect and operate queues: list, stats, send, dlq, redrive, purge, pause, resume');
   const sub = (name: string, description: string) =>
     addClientOptions(queues.command(name).description(description));
 
@@ -181,4 +182,28 @@ export function registerQueuesCommand(program: Command): void {
         out(flags.json ? JSON.stringify({ purged }) : `purged ${purged} message(s) from ${queue}`);
       });
     });
+
+  for (const action of ['pause', 'resume'] as const) {
+    sub(
+      action,
+      action === 'pause'
+        ? 'stop every process receiving from a queue (sends are still stored) until it is resumed'
+        : 'let a paused queue be received from again',
+    )
+      .argument('<queue>')
+      .action((queue: string, flags: ClientFlags) =>
+        withClient(flags, 'write', async (client) => {
+          const state = await client.post<{ name: string; paused: boolean; pausedAt: string | null }>(
+            `/v1/queues/${enc(queue)}/${action}`,
+          );
+          out(
+            flags.json
+              ? JSON.stringify(state)
+              : state.paused
+                ? `${queue} is paused (since ${state.pausedAt})`
+                : `${queue} is receiving`,
+          );
+        }),
+      );
+  }
 }

@@ -54,6 +54,9 @@ export interface Queue {
     readonly retry: { readonly backoff: string; readonly baseMs: number; readonly maxMs: number };
   };
   readonly counts: QueueCounts;
+  /** No process receives from it until it is resumed. */
+  readonly paused: boolean;
+  readonly pausedAt: string | null;
 }
 
 export interface Message {

@@ -54,7 +54,7 @@ export class PgStore extends Store {
       events: new PgEventStore(pool),
       locks: new PgLockStore(pool),
       runs: new PgRunStore(pool, leasePool),
-      queues: new PgQueueStore(pool, leasePool, messagesChannel),
+      queues: new PgQueueStore(pool, leasePool, messagesChannel, target.schema),
       scheduler: new PgSchedulerStore(pool, messagesChannel),
       workflows: new PgWorkflowStore(pool, listener.channelName(WORKFLOW_CHANNEL)),
     });

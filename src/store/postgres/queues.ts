@@ -12,6 +12,7 @@ import {
   MESSAGE_COLUMNS,
   type MessageRow,
   type NewMessage,
+  QUEUE_COLUMNS,
   type QueueCounts,
   type QueueRow,
   type QueueStore,
@@ -19,6 +20,7 @@ import {
   type RawQueue,
   type Receipt,
   type RedriveFilter,
+  type SqlClient,
   toClaimed,
   toMessageRow,
   toQueueRow,
@@ -28,13 +30,27 @@ import { readRow, readRows, transaction } from './connect.ts';
 const RETURN_CLAIMED =
   'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms, m.trace_context';
 
+// Queue $1 is not paused (a queue without a row never is).
+const NOT_PAUSED = 'NOT EXISTS (SELECT 1 FROM queues WHERE name = $1 AND paused_at_ms IS NOT NULL)';
+
 const SQL = {
   // Create or replace queue $1's settings $2 at $3.
   upsertQueue: `INSERT INTO queues AS q (name, config, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $3)
     ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at_ms = excluded.updated_at_ms
     WHERE q.config IS DISTINCT FROM excluded.config`,
-  getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = $1',
-  listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
+  getQueue: `SELECT ${QUEUE_COLUMNS} FROM queues WHERE name = $1`,
+  listQueues: `SELECT ${QUEUE_COLUMNS} FROM queues ORDER BY name`,
+  // Pause queue $1 at $2 (an earlier pause keeps its time); the change moves updated_at_ms, the
+  // dashboard's change mark.
+  pause: `UPDATE queues SET paused_at_ms = coalesce(paused_at_ms, $2),
+      updated_at_ms = CASE WHEN paused_at_ms IS NULL THEN $2 ELSE updated_at_ms END
+    WHERE name = $1 RETURNING ${QUEUE_COLUMNS}`,
+  // Resume queue $1 at $2 and wake its consumers (channel $3) on commit.
+  resume: `WITH u AS (
+      UPDATE queues SET paused_at_ms = NULL,
+        updated_at_ms = CASE WHEN paused_at_ms IS NULL THEN updated_at_ms ELSE $2 END
+      WHERE name = $1 RETURNING ${QUEUE_COLUMNS})
+    SELECT u.* FROM u, (SELECT pg_notify($3, $1)) AS n`,
   // Insert messages of queue $1 sent at $6 (bodies $2, priorities $3, due $4, groups $5, trace
   // contexts $8), in array order, and wake its consumers (channel $7). $8 may be shorter, or
   // empty: unnest pads it with NULLs.
@@ -67,11 +83,12 @@ const SQL = {
     SELECT count(*) AS n FROM ins, (SELECT pg_notify($8, $1)) AS n`,
   // Lease up to $3 messages of queue $1 due by $5, each for $4 ms from its due time; $2 = now.
   // id = ANY(ARRAY(…)) makes the update a primary-key lookup per row, not a join over the table.
+  // Nothing while the queue is paused: an uncorrelated primary-key lookup, evaluated once.
   claim: `UPDATE messages m SET lease_until_ms = greatest(m.visible_at_ms, $2) + $4,
             receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
              SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $5
-                AND (NOT leased OR lease_until_ms <= $2)
+                AND (NOT leased OR lease_until_ms <= $2) AND ${NOT_PAUSED}
               ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
      ${RETURN_CLAIMED}`,
   // FIFO: as claim, but only group heads: a grouped message waits while an older one of its group exists.
@@ -79,7 +96,7 @@ const SQL = {
             receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
              SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $5
-                AND (NOT x.leased OR x.lease_until_ms <= $2)
+                AND (NOT x.leased OR x.lease_until_ms <= $2) AND ${NOT_PAUSED}
                 AND (x.group_id IS NULL OR NOT EXISTS (
                      SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
               ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED))
@@ -136,11 +153,17 @@ export class PgQueueStore implements QueueStore {
   /** Connections with synchronous_commit off, for lease changes a crash may safely forget. */
   readonly #leases: pg.Pool;
   readonly #channel: string;
+  /** Sends through a caller's client: the schema's send() (migration 0013), one call per message in array order. */
+  readonly #sendThrough: string;
 
-  constructor(db: pg.Pool, leases: pg.Pool, messagesChannel: string) {
+  constructor(db: pg.Pool, leases: pg.Pool, messagesChannel: string, schema: string) {
     this.#db = db;
     this.#leases = leases;
     this.#channel = messagesChannel;
+    // Schema-qualified: the caller's connection has its own search_path. One JSON parameter
+    // rather than arrays, so any driver's client (postgres.js through an adapter) passes it alike.
+    this.#sendThrough = `SELECT "${schema}".send($1, e -> 'body', e -> 'options') AS id
+      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`;
   }
 
   async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {
@@ -153,6 +176,12 @@ export class PgQueueStore implements QueueStore {
 
   async listQueues(): Promise<QueueRow[]> {
     return (await this.#db.query<RawQueue>(SQL.listQueues)).rows.map(toQueueRow);
+  }
+
+  async setPaused(name: string, paused: boolean, nowMs: number): Promise<QueueRow | null> {
+    return paused
+      ? readRow(this.#db, SQL.pause, [name, nowMs], toQueueRow)
+      : readRow(this.#db, SQL.resume, [name, nowMs, this.#channel], toQueueRow);
   }
 
   async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
@@ -224,6 +253,37 @@ export class PgQueueStore implements QueueStore {
         if (won.has(m.dedupKey)) return { id: idOf.get(first)!, deduplicated: first !== i };
         return { id: holders.get(m.dedupKey)!, deduplicated: true };
       });
+    });
+  }
+
+  async sendThrough(
+    client: SqlClient,
+    queue: string,
+    messages: readonly NewMessage[],
+    nowMs: number,
+    dedupWindowMs: number,
+  ): Promise<string[]> {
+    // Each body is the JSON text the client checked, inlined. The function stores it as jsonb
+    // prints it: the same value, with object keys in jsonb's order.
+    const entries = messages.map((m) => {
+      const options = JSON.stringify({
+        priority: m.priority,
+        delay: m.visibleAtMs - nowMs,
+        sentAtMs: nowMs,
+        dedupWindowMs,
+        ...(m.groupId === null ? {} : { groupId: m.groupId }),
+        ...(m.dedupKey === null ? {} : { dedupKey: m.dedupKey }),
+        ...(m.traceContext == null ? {} : { traceContext: m.traceContext }),
+      });
+      return `{"body":${m.body},"options":${options}}`;
+    });
+    const { rows } = await client.query(this.#sendThrough, [queue, `[${entries.join(',')}]`]);
+    return rows.map((row, i) => {
+      const id = (row as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' && typeof id !== 'number' && typeof id !== 'bigint') {
+        throw new Error(`send through the caller's client returned no id for message ${i}`);
+      }
+      return String(id);
     });
   }
 

@@ -100,6 +100,7 @@ TABLE queues
   config jsonb NOT NULL
   created_at_ms bigint NOT NULL
   updated_at_ms bigint NOT NULL
+  paused_at_ms bigint
 
 TABLE run_logs
   id bigint NOT NULL DEFAULT nextval('run_logs_id_seq'::regclass)

@@ -12,6 +12,7 @@ import {
   MESSAGES_CHANNEL,
   type MessageRow,
   type NewMessage,
+  QUEUE_COLUMNS,
   type QueueCounts,
   type QueueRow,
   type QueueStore,
@@ -31,13 +32,24 @@ import { type Connection, type Prepared, prepareAll, transaction } from './datab
 export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id`;
 
+// Queue ?1 is not paused (a queue without a row never is).
+const NOT_PAUSED = 'NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused_at_ms IS NOT NULL)';
+
 const SQL = {
   // Create or replace queue ?1's settings ?2 at ?3.
   upsertQueue: `INSERT INTO queues (name, config, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?3)
     ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at_ms = excluded.updated_at_ms
     WHERE queues.config <> excluded.config`,
-  getQueue: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues WHERE name = ?1',
-  listQueues: 'SELECT name, config, created_at_ms, updated_at_ms FROM queues ORDER BY name',
+  getQueue: `SELECT ${QUEUE_COLUMNS} FROM queues WHERE name = ?1`,
+  listQueues: `SELECT ${QUEUE_COLUMNS} FROM queues ORDER BY name`,
+  // Pause queue ?1 at ?2 (an earlier pause keeps its time); the change moves updated_at_ms, the
+  // dashboard's change mark.
+  pause: `UPDATE queues SET paused_at_ms = coalesce(paused_at_ms, ?2),
+      updated_at_ms = CASE WHEN paused_at_ms IS NULL THEN ?2 ELSE updated_at_ms END
+    WHERE name = ?1 RETURNING ${QUEUE_COLUMNS}`,
+  resume: `UPDATE queues SET paused_at_ms = NULL,
+      updated_at_ms = CASE WHEN paused_at_ms IS NULL THEN updated_at_ms ELSE ?2 END
+    WHERE name = ?1 RETURNING ${QUEUE_COLUMNS}`,
   insert: INSERT_MESSAGE,
   // Take dedup key ?2 of queue ?1 for message ?3 until ?4, unless live at ?5; returns the holder.
   dedup: `INSERT INTO queue_dedup (queue, key, message_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4)
@@ -47,16 +59,17 @@ const SQL = {
   dedupHolder: 'SELECT message_id FROM queue_dedup WHERE queue = ?1 AND key = ?2',
   nextId: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id",
   // Lease up to ?3 messages of queue ?1 due by ?5 for ?4 ms from their due time; ?2 = now. INDEXED BY: left to itself the
-  // planner picks messages_next_visible and sorts every visible message on each claim.
+  // planner picks messages_next_visible and sorts every visible message on each claim. Nothing while
+  // the queue is paused: one primary-key lookup, evaluated once per claim.
   claim: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
-                   AND (leased = 0 OR lease_until_ms <= ?2)
+                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${NOT_PAUSED}
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
     RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
   claimFifo: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?5
-                   AND (m.leased = 0 OR m.lease_until_ms <= ?2)
+                   AND (m.leased = 0 OR m.lease_until_ms <= ?2) AND ${NOT_PAUSED}
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
@@ -124,6 +137,14 @@ export class SqliteQueueStore implements QueueStore {
 
   async listQueues(): Promise<QueueRow[]> {
     return (this.#q.listQueues.all() as unknown as RawQueue[]).map(toQueueRow);
+  }
+
+  async setPaused(name: string, paused: boolean, nowMs: number): Promise<QueueRow | null> {
+    const row = (paused ? this.#q.pause : this.#q.resume).get(name, nowMs) as RawQueue | undefined;
+    if (!row) return null;
+    // Consumers idle while paused: a resume wakes them rather than leaving it to their poll.
+    if (!paused) this.#notify(MESSAGES_CHANNEL, name);
+    return toQueueRow(row);
   }
 
   async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {

@@ -104,7 +104,7 @@ CREATE TABLE queues (
   config TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL
-) STRICT;
+, paused_at_ms INTEGER) STRICT;
 
 CREATE TABLE run_logs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,5 +1,5 @@
 // #/queues/<name>: a queue's settings and counts, and its dead letters — each body,
-// receive count and every error it met — with redrive (selected or all) and purge.
+// receive count and every error it met — with redrive (selected or all), purge, and pause/resume.
 
 import { useState } from 'preact/hooks';
 import { api, get, post, query } from '../api.ts';
@@ -42,6 +42,21 @@ export function QueuePage({ route }: PageProps) {
         Queue <Id value={name} />
       </h1>
       <div class="card-actions page-actions">
+        {q && (
+          <ActionButton
+            title={
+              q.paused
+                ? 'Let every worker receive from this queue again'
+                : 'Stop every worker receiving from this queue; sends are still stored'
+            }
+            onAction={async () => {
+              await post(`${path}/${q.paused ? 'resume' : 'pause'}`);
+              reload();
+            }}
+          >
+            {q.paused ? 'Resume' : 'Pause'}
+          </ActionButton>
+        )}
         <ActionButton
           danger
           confirm={`Delete every message of ${name}? This cannot be undone.`}

@@ -1,4 +1,4 @@
-// #/queues: each queue's settings and counts by state, with the oldest message's age.
+// #/queues: each queue's settings and counts by state, with the oldest message's age; paused ones marked.
 import { get } from '../api.ts';
 import { useData } from '../live.ts';
 import { href, type PageProps } from '../route.ts';
@@ -47,6 +47,11 @@ export function QueueTable({ queues, compact = false }: { queues: readonly Queue
               <td>
                 <a href={href(`/queues/${encodeURIComponent(q.name)}`)}>{q.name}</a>
                 {q.settings.fifo && <span class="badge">FIFO</span>}
+                {q.paused && (
+                  <span class="badge s-paused" title={q.pausedAt ? `paused since ${q.pausedAt}` : undefined}>
+                    paused
+                  </span>
+                )}
               </td>
               <td class="num">{q.counts.visible}</td>
               <td class="num">{q.counts.inFlight}</td>
