@@ -24,6 +24,7 @@
 import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
+import type { FlowLimits } from '../store/flow.ts';
 import type { ClaimedMessage, QueueStore } from '../store/types.ts';
 import type { WorkerEvents } from './consumer-events.ts';
 import type { QueueSettings } from './define.ts';
@@ -54,6 +55,11 @@ export interface LeaseLoopDeps {
   /** The function the messages are for (named in logs). */
   readonly functionName: string;
   /**
+   * The function's limits across processes (store/flow.ts) and the key of a message under
+   * them, or null. A limited loop leases only what it can start now, never ahead.
+   */
+  readonly flow: { readonly limits: FlowLimits; readonly keyOf: (m: ClaimedMessage) => string } | null;
+  /**
    * Runs a handler on a lease; `done` frees its slot once the handler returned (settling the
    * messages may go on after, in the background: hand that to `track`).
    */
@@ -82,6 +88,8 @@ export class LeaseLoop {
   /** Waits after failed claims (a lost connection, a restarting server): grows, with jitter. */
   readonly #backoff = new Backoff();
   #wakePending = false;
+  /** When the function's rate limit next has a token for a message it held back (flow only). */
+  #heldUntil: number | null = null;
   /** Set while stop() waits for running handlers: called when the last one returns. */
   #allDone: (() => void) | null = null;
   readonly #onLimiterFree = () => this.#dispatch(false);
@@ -180,13 +188,15 @@ export class LeaseLoop {
         const worthIt = room > 0 && this.#buffer.length <= this.#lowWater;
         if (worthIt && this.#d.limiter.available > 0) {
           const now = clock.now();
-          const claimed = await store.claim(queue, {
-            limit: room,
-            nowMs: now,
-            dueByMs: now + LEASE_AHEAD_MS,
-            visibilityMs: clock.real(settings.visibilityTimeoutMs),
-            fifo: settings.fifo,
-          });
+          const claimed = this.#d.flow
+            ? await this.#claimLimited(room, now)
+            : await store.claim(queue, {
+                limit: room,
+                nowMs: now,
+                dueByMs: now + LEASE_AHEAD_MS,
+                visibilityMs: clock.real(settings.visibilityTimeoutMs),
+                fifo: settings.fifo,
+              });
           claimedAll = claimed.length === room;
           await this.#accept(claimed);
           this.#dispatch(true);
@@ -212,6 +222,31 @@ export class LeaseLoop {
         await this.#backOff(clock.real(retryInMs));
       }
     }
+  }
+
+  /**
+   * Leases what the function's limits admit, at most what has a free handler slot here: an
+   * admitted message holds one of the limit's slots until it is settled.
+   */
+  async #claimLimited(room: number, now: number): Promise<ClaimedMessage[]> {
+    const { flow, store, queue, clock, settings, batchSize, concurrency } = this.#d;
+    const free = (concurrency - this.#running.size) * batchSize - this.#buffer.length;
+    const limit = Math.min(room, free);
+    if (limit <= 0) return [];
+    const { claimed, retryAtMs } = await store.claimLimited(
+      queue,
+      {
+        limit,
+        nowMs: now,
+        dueByMs: now,
+        visibilityMs: clock.real(settings.visibilityTimeoutMs),
+        fifo: false,
+      },
+      flow!.limits,
+      flow!.keyOf,
+    );
+    this.#heldUntil = retryAtMs;
+    return claimed;
   }
 
   async #backOff(ms: number): Promise<void> {
@@ -290,6 +325,8 @@ export class LeaseLoop {
     const now = this.#d.clock.now();
     let wait = this.#d.clock.real(this.#d.pollIntervalMs);
     if (this.#scheduled.length > 0) wait = Math.min(wait, this.#scheduled[0]!.visibleAtMs - now);
+    // A rate limit held messages back: look again when its next token frees.
+    if (this.#heldUntil !== null) wait = Math.min(wait, this.#heldUntil - now);
     if (couldClaim) {
       // Everything due within the lease-ahead window is claimed; wake when the next one enters it.
       const next = await this.#d.store.nextVisibleAt(this.#d.queue, now + LEASE_AHEAD_MS);

@@ -11,6 +11,7 @@ import type { QueueSettings } from '../queue/define.ts';
 import { type Lease, LeaseLoop } from '../queue/lease-loop.ts';
 import type { Limiter } from '../queue/limiter.ts';
 import { Settlement } from '../queue/settle.ts';
+import { type FlowLimits, WHOLE } from '../store/flow.ts';
 import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
 import { type Runtime, runAttempt } from './attempt.ts';
 import type { FunctionDefinition, QueueBatch, QueueRecord, QueueTrigger } from './function.ts';
@@ -35,6 +36,8 @@ export interface ConsumerDeps {
   readonly invocations: boolean;
   /** For a rule's delivery queue: the rule's name (runs are triggered by an event). */
   readonly ruleName: string | null;
+  /** The function's limits across processes (every queue it runs from), when it has any. */
+  readonly limits: FlowLimits | null;
 }
 
 export class QueueConsumer {
@@ -83,8 +86,37 @@ export class QueueConsumer {
       log: deps.log,
       pollIntervalMs: deps.pollIntervalMs,
       functionName: deps.fn.name,
+      flow: deps.limits === null ? null : { limits: deps.limits, keyOf: this.#keyOf() },
       handle: (lease, done) => this.#handle(lease, done),
     });
+  }
+
+  /**
+   * A message's key under the function's limits: the user's key function of the input (an
+   * invocation's input, else the body). A key that cannot be computed, or is not a string or
+   * a number, counts under the key "" (logged), so a bad key never stops the queue.
+   */
+  #keyOf(): (m: ClaimedMessage) => string {
+    const { fn, invocations, log } = this.#d;
+    const key = fn.flow?.concurrency?.key ?? fn.flow?.rate?.key ?? null;
+    if (key === null) return () => WHOLE;
+    return (m) => {
+      let input: unknown;
+      try {
+        const body = JSON.parse(m.body) as unknown;
+        input = invocations ? (body as { input?: unknown } | null)?.input : body;
+        const k = key(input);
+        if (typeof k === 'string') return k;
+        if (typeof k === 'number' && Number.isFinite(k)) return String(k);
+        log.warn(
+          { function: fn.name, message: m.id, key: typeof k },
+          'flow key is not a string or number; counted under ""',
+        );
+      } catch (err) {
+        log.warn({ err, function: fn.name, message: m.id }, 'flow key function threw; counted under ""');
+      }
+      return WHOLE;
+    };
   }
 
   get queue(): string {
@@ -145,8 +177,9 @@ export class QueueConsumer {
     begun.settle();
     handlerDone();
     await this.#loop.track(this.#kind.settle(messages, begun, outcome));
-    // A FIFO group's next message becomes deliverable only once this one is gone.
-    if (this.#d.settings.fifo) this.wake();
+    // A FIFO group's next message becomes deliverable only once this one is gone; a limited
+    // function's slot frees once its message is settled.
+    if (this.#d.settings.fifo || this.#d.limits !== null) this.wake();
   }
 }
 

@@ -177,8 +177,31 @@ export interface FunctionOptions<I, O> {
    * their queue's `maxReceiveCount` and `retry`, as Lambda does for SQS.
    */
   readonly retry?: FunctionRetryOptions;
-  /** Invocations (not queue messages) running at once in one process (default 10). */
-  readonly concurrency?: number;
+  /**
+   * A number: invocations (not queue messages) running at once in one process (default 10).
+   * An object: runs of the function at once across every process, overall or per key
+   * (Lambda reserved concurrency, Inngest's keyed `concurrency`), invocations and queue
+   * messages alike; a message over the limit waits in its queue.
+   *
+   * @example
+   * ```ts
+   * concurrency: { limit: 2, key: (order: { customerId: string }) => order.customerId }
+   * ```
+   */
+  readonly concurrency?: number | ConcurrencyLimit<I>;
+  /**
+   * At most `limit` runs start per `period`, across every process, overall or per key (BullMQ's
+   * limiter, Inngest's `rateLimit`): a message without a token is held back in its queue, not
+   * failed. Starts are spaced evenly (GCRA); `burst` lets that many start back to back after a
+   * quiet spell.
+   *
+   * @example
+   * ```ts
+   * rateLimit: { limit: 10, period: '1s' }                               // 10 starts a second
+   * rateLimit: { limit: 1, period: '1m', key: (job: { user: string }) => job.user } // per user
+   * ```
+   */
+  readonly rateLimit?: RateLimit<I>;
   /** Settings the handler reads as `ctx.env`. */
   readonly env?: Readonly<Record<string, string>>;
   /** Where to send an alert when a run fails for the last time or times out (added to the app's). */
@@ -197,6 +220,38 @@ export interface FunctionOptions<I, O> {
 }
 
 export type RecordRuns = 'all' | 'failures' | 'none';
+
+/** The key a flow limit counts by: runs with equal keys share one limit. */
+export type FlowKey<I> = (input: I) => string | number;
+
+export interface ConcurrencyLimit<I = unknown> {
+  /** Runs at once, across every process (per key with `key`). */
+  readonly limit: number;
+  // Method syntax: a limit typed for the function's input fits where any input is expected.
+  key?(input: I): string | number;
+  /** Invocations at once in one process, as the number form sets it (default 10). */
+  readonly perProcess?: number;
+}
+
+export interface RateLimit<I = unknown> {
+  /** Starts per period (per key with `key`). */
+  readonly limit: number;
+  readonly period: Duration;
+  key?(input: I): string | number;
+  /** Starts allowed back to back after a quiet spell (default 1: evenly spaced). */
+  readonly burst?: number;
+}
+
+/** A function's limits across every process, checked and resolved. */
+export interface FunctionFlow {
+  readonly concurrency: { readonly limit: number; readonly key: FlowKey<unknown> | null } | null;
+  readonly rate: {
+    readonly limit: number;
+    readonly periodMs: number;
+    readonly burst: number;
+    readonly key: FlowKey<unknown> | null;
+  } | null;
+}
 
 /** A function's retry policy with defaults filled in. */
 export interface ResolvedRetry {
@@ -228,6 +283,8 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
   readonly timeoutMs: number | null;
   readonly retry: ResolvedRetry;
   readonly concurrency: number;
+  /** Limits across every process (concurrency as an object, rateLimit), or null. */
+  readonly flow: FunctionFlow | null;
   readonly env: Readonly<Record<string, string>>;
   readonly alerts: AlertSettings | null;
   readonly maxResultBytes: number;
@@ -295,7 +352,15 @@ export function defineFunction<I = unknown, O = unknown>(
 
 type CommonOptions = Pick<
   FunctionOptions<unknown, unknown>,
-  'timeout' | 'retry' | 'concurrency' | 'env' | 'alerts' | 'maxResultBytes' | 'maxLogLines' | 'record'
+  | 'timeout'
+  | 'retry'
+  | 'concurrency'
+  | 'rateLimit'
+  | 'env'
+  | 'alerts'
+  | 'maxResultBytes'
+  | 'maxLogLines'
+  | 'record'
 >;
 
 /** The settings functions and commands share, checked and with defaults filled in. */
@@ -346,7 +411,11 @@ export function commonSettings(name: string, options: CommonOptions) {
       maxMs: ms(retry.max, 5 * 60_000, 'retry.max'),
       jitter: retry.jitter ?? true,
     },
-    concurrency: positiveInt(options.concurrency, 10, 'concurrency', 10_000),
+    concurrency:
+      typeof options.concurrency === 'object' && options.concurrency !== null
+        ? positiveInt(options.concurrency.perProcess, 10, 'concurrency.perProcess', 10_000)
+        : positiveInt(options.concurrency, 10, 'concurrency', 10_000),
+    flow: flowOf(name, options.concurrency, options.rateLimit),
     env: { ...env },
     alerts: options.alerts ?? null,
     maxResultBytes: positiveInt(
@@ -358,6 +427,76 @@ export function commonSettings(name: string, options: CommonOptions) {
     maxLogLines: positiveInt(options.maxLogLines, DEFAULT_MAX_LOG_LINES, 'maxLogLines', 1_000_000),
     record,
   } satisfies Omit<FunctionDefinition, 'kind' | 'name' | 'handler' | 'triggers' | 'command'>;
+}
+
+/** The limits across processes, checked: null when the function has none. */
+function flowOf(name: string, concurrency: unknown, rateLimit: unknown): FunctionFlow | null {
+  const key = (value: unknown, f: string): FlowKey<unknown> | null => {
+    if (value === undefined) return null;
+    if (typeof value !== 'function') {
+      throw invalid(
+        `function "${name}": ${f} must be a function of the input returning a string, such as (input) => input.customerId`,
+        f,
+        typeof value,
+      );
+    }
+    return value as FlowKey<unknown>;
+  };
+  const object = (value: unknown, f: string, example: string): Record<string, unknown> => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw invalid(`function "${name}": ${f} must be an object such as ${example}`, f, value);
+    }
+    return value as Record<string, unknown>;
+  };
+  const required = (value: unknown, f: string, max: number): number => {
+    if (value === undefined) {
+      throw invalid(`function "${name}": ${f} is missing; give a whole number from 1 to ${max}`, f, value);
+    }
+    return positiveInt(value as number, 0, f, max);
+  };
+  let limitAll: FunctionFlow['concurrency'] = null;
+  if (typeof concurrency === 'object' && concurrency !== null) {
+    const c = object(concurrency, 'concurrency', '{ limit: 5 }');
+    limitAll = {
+      limit: required(c['limit'], 'concurrency.limit', 10_000),
+      key: key(c['key'], 'concurrency.key'),
+    };
+  }
+  let rate: FunctionFlow['rate'] = null;
+  if (rateLimit !== undefined) {
+    const r = object(rateLimit, 'rateLimit', "{ limit: 10, period: '1s' }");
+    const limit = required(r['limit'], 'rateLimit.limit', 1_000_000);
+    let periodMs: number;
+    try {
+      periodMs = parseDuration(r['period'] as Duration, 'rateLimit.period');
+    } catch (err) {
+      throw invalid(`function "${name}": ${(err as Error).message}`, 'rateLimit.period', r['period']);
+    }
+    if (periodMs < 1 || periodMs > 86_400_000) {
+      throw invalid(
+        `function "${name}": rateLimit.period must be from 1 ms to 1 day`,
+        'rateLimit.period',
+        r['period'],
+      );
+    }
+    if (periodMs / limit < 1) {
+      throw invalid(
+        `function "${name}": rateLimit allows ${limit} starts in ${periodMs} ms, more than one a millisecond; lower limit or lengthen period`,
+        'rateLimit.limit',
+        limit,
+      );
+    }
+    const burst = positiveInt(r['burst'] as number, 1, 'rateLimit.burst', limit);
+    rate = { limit, periodMs, burst, key: key(r['key'], 'rateLimit.key') };
+  }
+  if (limitAll?.key && rate?.key && limitAll.key !== rate.key) {
+    throw invalid(
+      `function "${name}": concurrency.key and rateLimit.key are different functions; a function counts by one key, so pass the same function to both`,
+      'rateLimit.key',
+      'function',
+    );
+  }
+  return limitAll === null && rate === null ? null : { concurrency: limitAll, rate };
 }
 
 export function checkTriggers(name: string, triggers: readonly Trigger[]): readonly Trigger[] {

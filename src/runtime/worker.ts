@@ -6,8 +6,10 @@ import { MainspringError } from '../core/errors.ts';
 import { invocationQueueName } from '../functions/ids.ts';
 import { Batcher } from '../queue/batcher.ts';
 import { WorkerEvents } from '../queue/consumer-events.ts';
+import type { QueueSettings } from '../queue/define.ts';
 import { Limiter } from '../queue/limiter.ts';
 import type { Queues } from '../queue/queues.ts';
+import type { FlowLimits } from '../store/flow.ts';
 import { MESSAGES_CHANNEL } from '../store/message-row.ts';
 import type { Receipt, Unlisten } from '../store/types.ts';
 import type { WorkflowDefinition } from '../workflow/define.ts';
@@ -112,6 +114,7 @@ export class Worker {
           runtime,
           invocations,
           ruleName: invocations ? null : ruleOf(trigger.queue, fn.name),
+          limits: flowLimits(fn, trigger, settings),
         }),
       );
     };
@@ -206,6 +209,51 @@ export class Worker {
       }
     }
   }
+}
+
+/**
+ * A function's limits across processes, as one of its queues' claims applies them: shared by
+ * all its queues (its invocations' and its triggers'), counted by the function's name.
+ */
+function flowLimits(
+  fn: FunctionDefinition,
+  trigger: QueueTrigger,
+  settings: QueueSettings,
+): FlowLimits | null {
+  const flow = fn.flow;
+  if (flow === null) return null;
+  const refuse = (why: string) =>
+    new MainspringError('E_FUNCTION_INVALID', `function "${fn.name}": ${why}`, {
+      details: { field: flow.concurrency ? 'concurrency' : 'rateLimit', value: trigger.queue },
+    });
+  if (settings.fifo) {
+    throw refuse(
+      `queue "${trigger.queue}" is FIFO, which already runs one message per group at a time; drop the function's concurrency object and rateLimit, or use a standard queue`,
+    );
+  }
+  const keyed = (flow.concurrency?.key ?? flow.rate?.key) != null;
+  if (keyed && trigger.batchSize > 1) {
+    throw refuse(
+      `a key counts one message per run, and queue "${trigger.queue}" hands ${trigger.batchSize} at a time; use batchSize 1 or a limit without key`,
+    );
+  }
+  const queues = [
+    invocationQueueName(fn.name),
+    ...fn.triggers.flatMap((t) => (t.kind === 'queue' ? [t.queue] : [])),
+  ];
+  const rate = flow.rate;
+  // Whole milliseconds, rounded up: never more starts than the limit says.
+  const intervalMs = rate && Math.ceil(rate.periodMs / rate.limit);
+  return {
+    scope: fn.name,
+    queues,
+    concurrency: flow.concurrency && { limit: flow.concurrency.limit, keyed: flow.concurrency.key !== null },
+    rate: rate && {
+      intervalMs: intervalMs!,
+      toleranceMs: (rate.burst - 1) * intervalMs!,
+      keyed: rate.key !== null,
+    },
+  };
 }
 
 /** The rule whose delivery queue `queue` is (`rule.<rule>.<function>`), or null. */

@@ -1,5 +1,7 @@
 // The queue contract (store.queues) and its rows as the backends read them.
 
+import type { FlowLimits, LimitedClaim } from './flow.ts';
+
 /** A queue's definition as stored, so every process (producers, API, CLI) sees the same settings. */
 export interface QueueRow {
   readonly name: string;
@@ -161,6 +163,17 @@ export interface QueueStore {
   ): Promise<string[]>;
   /** Leases up to `limit` visible messages, highest priority first, then oldest; none while the queue is paused. */
   claim(queue: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
+  /**
+   * As claim, for a function with flow limits (store/flow.ts): serialised with every other
+   * claim under the same limits, in every process; leases only what the limits admit and
+   * keeps each admitted message's key (`keyOf`, the user's key function); the rest stay queued.
+   */
+  claimLimited(
+    queue: string,
+    options: ClaimOptions,
+    limits: FlowLimits,
+    keyOf: (m: ClaimedMessage) => string,
+  ): Promise<LimitedClaim<ClaimedMessage>>;
   /** Deletes messages still held with these receipts; returns the ids deleted. */
   ack(receipts: readonly Receipt[]): Promise<number[]>;
   /** Returns failed messages to the queue at their `visibleAtMs`, recording the error. */

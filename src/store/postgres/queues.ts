@@ -3,6 +3,7 @@
 // batch operation is one statement over arrays (unnest), whatever its size.
 
 import type pg from 'pg';
+import { admit, budget, type FlowLimits, FORGET_EVERY_MS, type LimitedClaim, took, WHOLE } from '../flow.ts';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -101,6 +102,43 @@ const SQL = {
                      SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
               ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED))
      ${RETURN_CLAIMED}`,
+  // Flow limits (src/store/flow.ts): serialise the claims of one limited function, everywhere.
+  flowLock: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+  // As claim, but skipping messages of keys $6 (those at their concurrency limit).
+  claimLimited: `UPDATE messages m SET lease_until_ms = greatest(m.visible_at_ms, $2) + $4,
+            receive_count = m.receive_count + 1, leased = true
+     WHERE m.id = ANY(ARRAY(
+             SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $5
+                AND (NOT leased OR lease_until_ms <= $2) AND ${NOT_PAUSED}
+                AND (flow_key IS NULL OR NOT (flow_key = ANY($6::text[])))
+              ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
+     ${RETURN_CLAIMED}`,
+  // Messages running at $2 in queues $1: leased, their lease not over.
+  flowRunning:
+    'SELECT count(*)::int AS n FROM messages WHERE queue = ANY($1::text[]) AND leased AND lease_until_ms > $2',
+  // Keys with at least $3 messages running at $2 in queues $1.
+  flowFull: `SELECT flow_key FROM messages
+    WHERE queue = ANY($1::text[]) AND flow_key IS NOT NULL AND leased AND lease_until_ms > $2
+    GROUP BY flow_key HAVING count(*) >= $3`,
+  // Messages of keys $2 running at $3 in queues $1, other than messages $4.
+  flowRunningByKey: `SELECT flow_key AS key, count(*)::int AS n FROM messages
+    WHERE queue = ANY($1::text[]) AND flow_key = ANY($2::text[]) AND leased AND lease_until_ms > $3
+      AND NOT (id = ANY($4::bigint[]))
+    GROUP BY flow_key`,
+  flowTats: 'SELECT key, tat_ms FROM flow_rates WHERE scope = $1 AND key = ANY($2::text[])',
+  flowSetTats: `INSERT INTO flow_rates AS f (scope, key, tat_ms)
+    SELECT $1, u.key, u.tat FROM unnest($2::text[], $3::bigint[]) AS u(key, tat)
+    ON CONFLICT (scope, key) DO UPDATE SET tat_ms = excluded.tat_ms`,
+  // A key whose tat has passed is as good as none.
+  flowForget: 'DELETE FROM flow_rates WHERE scope = $1 AND tat_ms < $2',
+  // Keep the keys of admitted messages $1 ($2).
+  flowKeep: `UPDATE messages m SET flow_key = u.key FROM unnest($1::bigint[], $2::text[]) AS u(id, key)
+    WHERE m.id = ANY($1::bigint[]) AND m.id = u.id`,
+  // Hand messages $1 back unreceived (keys $2), due no sooner than $3 (null: as they were).
+  flowDefer: `UPDATE messages m SET flow_key = u.key, leased = false, lease_until_ms = NULL,
+      receive_count = m.receive_count - 1, visible_at_ms = greatest(m.visible_at_ms, coalesce(u.due, 0))
+    FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, key, due)
+    WHERE m.id = ANY($1::bigint[]) AND m.id = u.id`,
   // Delete messages held with receipts ($1 ids, $2 receive counts).
   // (m.id = ANY($1) steers the planner to the primary key whatever its row estimates say.)
   // A matching receive count means nobody received the message since: the ack stands.
@@ -155,9 +193,13 @@ export class PgQueueStore implements QueueStore {
   readonly #channel: string;
   /** Sends through a caller's client: the schema's send() (migration 0013), one call per message in array order. */
   readonly #sendThrough: string;
+  readonly #schema: string;
+  /** When idle rate-limit keys were last deleted. */
+  #forgotAtMs = 0;
 
   constructor(db: pg.Pool, leases: pg.Pool, messagesChannel: string, schema: string) {
     this.#db = db;
+    this.#schema = schema;
     this.#leases = leases;
     this.#channel = messagesChannel;
     // Schema-qualified: the caller's connection has its own search_path. One JSON parameter
@@ -298,6 +340,82 @@ export class PgQueueStore implements QueueStore {
       values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs],
     });
     return toClaimed(rows, o.fifo);
+  }
+
+  async claimLimited(
+    queue: string,
+    o: ClaimOptions,
+    limits: FlowLimits,
+    keyOf: (m: ClaimedMessage) => string,
+  ): Promise<LimitedClaim<ClaimedMessage>> {
+    return transaction(this.#leases, async (c) => {
+      await c.query(SQL.flowLock, [`${this.#schema}:flow:${limits.scope}`]);
+      const now = o.nowMs;
+      const queues = limits.queues;
+      const { concurrency, rate } = limits;
+      const running =
+        concurrency && !concurrency.keyed
+          ? (await c.query<{ n: number }>(SQL.flowRunning, [queues, now])).rows[0]!.n
+          : 0;
+      const wholeTat =
+        rate && !rate.keyed ? (await this.#tats(c, limits.scope, [WHOLE])).get(WHOLE) : undefined;
+      const { limit, retryAtMs } = budget(limits, o.limit, running, wholeTat, now);
+      if (limit === 0) return { claimed: [], retryAtMs };
+      const full = concurrency?.keyed
+        ? (await c.query<{ flow_key: string }>(SQL.flowFull, [queues, now, concurrency.limit])).rows.map(
+            (r) => r.flow_key,
+          )
+        : [];
+      const { rows } = await c.query<RawClaimed>(SQL.claimLimited, [
+        queue,
+        now,
+        limit,
+        o.visibilityMs,
+        o.dueByMs,
+        full,
+      ]);
+      const claimed = toClaimed(rows, false);
+      if (rate && !rate.keyed && claimed.length > 0) {
+        await c.query(SQL.flowSetTats, [limits.scope, [WHOLE], [took(rate, wholeTat, now, claimed.length)]]);
+      }
+      if (!concurrency?.keyed && !rate?.keyed) return { claimed, retryAtMs };
+      const keys = [...new Set(claimed.map(keyOf))];
+      const runningByKey = new Map<string, number>();
+      if (concurrency?.keyed && keys.length > 0) {
+        const counted = await c.query<{ key: string; n: number }>(SQL.flowRunningByKey, [
+          queues,
+          keys,
+          now,
+          claimed.map((m) => m.id),
+        ]);
+        for (const r of counted.rows) runningByKey.set(r.key, r.n);
+      }
+      const tats = rate?.keyed ? await this.#tats(c, limits.scope, keys) : new Map<string, number>();
+      const a = admit(limits, claimed, keyOf, runningByKey, tats, now);
+      if (a.admitted.length > 0) {
+        await c.query(SQL.flowKeep, [a.admitted.map((m) => m.id), a.admitted.map((m) => a.keys.get(m.id))]);
+      }
+      if (a.deferred.length > 0) {
+        await c.query(SQL.flowDefer, [
+          a.deferred.map((d) => d.message.id),
+          a.deferred.map((d) => d.key),
+          a.deferred.map((d) => d.dueAtMs),
+        ]);
+      }
+      if (a.tats.size > 0) {
+        await c.query(SQL.flowSetTats, [limits.scope, [...a.tats.keys()], [...a.tats.values()]]);
+        if (rate?.keyed && now - this.#forgotAtMs > FORGET_EVERY_MS) {
+          this.#forgotAtMs = now;
+          await c.query(SQL.flowForget, [limits.scope, now]);
+        }
+      }
+      return { claimed: a.admitted, retryAtMs: a.retryAtMs ?? retryAtMs };
+    });
+  }
+
+  async #tats(c: pg.PoolClient, scope: string, keys: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await c.query<{ key: string; tat_ms: string }>(SQL.flowTats, [scope, keys]);
+    return new Map(rows.map((r) => [r.key, Number(r.tat_ms)]));
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {

@@ -2,6 +2,7 @@
 // each operation runs to completion without interleaving; batches run in one
 // IMMEDIATE transaction with prepared statements.
 
+import { admit, budget, type FlowLimits, FORGET_EVERY_MS, type LimitedClaim, took, WHOLE } from '../flow.ts';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -74,6 +75,35 @@ const SQL = {
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
     RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
+  // Flow limits (src/store/flow.ts). As claim, but skipping messages of keys in JSON array ?6
+  // (those at their concurrency limit).
+  claimLimited: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
+    WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
+                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${NOT_PAUSED}
+                   AND (flow_key IS NULL OR flow_key NOT IN (SELECT value FROM json_each(?6)))
+                 ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
+    RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
+  // Messages running at ?2 in queues ?1 (a JSON array): leased, their lease not over.
+  flowRunning: `SELECT count(*) AS n FROM messages
+    WHERE queue IN (SELECT value FROM json_each(?1)) AND leased = 1 AND lease_until_ms > ?2`,
+  // Keys with at least ?3 messages running at ?2 in queues ?1.
+  flowFull: `SELECT flow_key FROM messages
+    WHERE queue IN (SELECT value FROM json_each(?1)) AND flow_key IS NOT NULL AND leased = 1 AND lease_until_ms > ?2
+    GROUP BY flow_key HAVING count(*) >= ?3`,
+  // Messages of key ?2 running at ?3 in queues ?1, other than messages ?4 (a JSON array).
+  flowRunningOfKey: `SELECT count(*) AS n FROM messages
+    WHERE flow_key = ?2 AND queue IN (SELECT value FROM json_each(?1)) AND leased = 1 AND lease_until_ms > ?3
+      AND id NOT IN (SELECT value FROM json_each(?4))`,
+  flowTat: 'SELECT tat_ms FROM flow_rates WHERE scope = ?1 AND key = ?2',
+  flowSetTat: `INSERT INTO flow_rates (scope, key, tat_ms) VALUES (?1, ?2, ?3)
+    ON CONFLICT (scope, key) DO UPDATE SET tat_ms = excluded.tat_ms`,
+  // A key whose tat has passed is as good as none.
+  flowForget: 'DELETE FROM flow_rates WHERE scope = ?1 AND tat_ms < ?2',
+  flowKeep: 'UPDATE messages SET flow_key = ?2 WHERE id = ?1',
+  // Hand message ?1 back unreceived (key ?2), due no sooner than ?3 (null: as it was).
+  flowDefer: `UPDATE messages SET flow_key = ?2, leased = 0, lease_until_ms = NULL,
+      receive_count = receive_count - 1, visible_at_ms = max(visible_at_ms, coalesce(?3, 0))
+    WHERE id = ?1`,
   // A matching receive count means nobody received the message since: the ack stands.
   ack: 'DELETE FROM messages WHERE id = ?1 AND receive_count = ?2',
   // Return message ?1 (held with receive count ?2) to its queue at ?3, appending error ?4.
@@ -119,6 +149,8 @@ export class SqliteQueueStore implements QueueStore {
   readonly #db: Connection;
   readonly #q: Prepared<typeof SQL>;
   readonly #notify: (channel: string, payload: string) => void;
+  /** When idle rate-limit keys were last deleted. */
+  #forgotAtMs = 0;
 
   constructor(db: Connection, notify: (channel: string, payload: string) => void) {
     this.#db = db;
@@ -174,6 +206,67 @@ export class SqliteQueueStore implements QueueStore {
     const stmt = o.fifo ? this.#q.claimFifo : this.#q.claim;
     const rows = stmt.all(queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs) as unknown as RawClaimed[];
     return toClaimed(rows, o.fifo);
+  }
+
+  async claimLimited(
+    queue: string,
+    o: ClaimOptions,
+    limits: FlowLimits,
+    keyOf: (m: ClaimedMessage) => string,
+  ): Promise<LimitedClaim<ClaimedMessage>> {
+    const q = this.#q;
+    const now = o.nowMs;
+    const queues = JSON.stringify(limits.queues);
+    const { concurrency, rate } = limits;
+    const tatOf = (key: string) => {
+      const row = q.flowTat.get(limits.scope, key) as { tat_ms: number } | undefined;
+      return row === undefined ? undefined : Number(row.tat_ms);
+    };
+    // One transaction: a key function that throws rolls the claim back whole.
+    return transaction(this.#db, () => {
+      const running =
+        concurrency && !concurrency.keyed ? Number((q.flowRunning.get(queues, now) as { n: number }).n) : 0;
+      const wholeTat = rate && !rate.keyed ? tatOf(WHOLE) : undefined;
+      const { limit, retryAtMs } = budget(limits, o.limit, running, wholeTat, now);
+      if (limit === 0) return { claimed: [], retryAtMs };
+      const full = concurrency?.keyed
+        ? (q.flowFull.all(queues, now, concurrency.limit) as { flow_key: string }[]).map((r) => r.flow_key)
+        : [];
+      const rows = q.claimLimited.all(
+        queue,
+        now,
+        limit,
+        o.visibilityMs,
+        o.dueByMs,
+        JSON.stringify(full),
+      ) as unknown as RawClaimed[];
+      const claimed = toClaimed(rows, false);
+      if (rate && !rate.keyed && claimed.length > 0) {
+        q.flowSetTat.run(limits.scope, WHOLE, took(rate, wholeTat, now, claimed.length));
+      }
+      if (!concurrency?.keyed && !rate?.keyed) return { claimed, retryAtMs };
+      const keys = new Set(claimed.map(keyOf));
+      const ids = JSON.stringify(claimed.map((m) => m.id));
+      const runningByKey = new Map<string, number>();
+      const tats = new Map<string, number>();
+      for (const key of keys) {
+        if (concurrency?.keyed) {
+          const n = Number((q.flowRunningOfKey.get(queues, key, now, ids) as { n: number }).n);
+          if (n > 0) runningByKey.set(key, n);
+        }
+        const tat = rate?.keyed ? tatOf(key) : undefined;
+        if (tat !== undefined) tats.set(key, tat);
+      }
+      const a = admit(limits, claimed, keyOf, runningByKey, tats, now);
+      for (const m of a.admitted) q.flowKeep.run(m.id, a.keys.get(m.id)!);
+      for (const d of a.deferred) q.flowDefer.run(d.message.id, d.key, d.dueAtMs);
+      for (const [key, tat] of a.tats) q.flowSetTat.run(limits.scope, key, tat);
+      if (rate?.keyed && now - this.#forgotAtMs > FORGET_EVERY_MS) {
+        this.#forgotAtMs = now;
+        q.flowForget.run(limits.scope, now);
+      }
+      return { claimed: a.admitted, retryAtMs: a.retryAtMs ?? retryAtMs };
+    });
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {
