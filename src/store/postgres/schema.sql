@@ -28,6 +28,11 @@ TABLE file_announcements
   event_id text NOT NULL
   announced_at_ms bigint NOT NULL
 
+TABLE flow_rates
+  scope text NOT NULL
+  key text NOT NULL
+  tat_ms bigint NOT NULL
+
 TABLE locks
   name text NOT NULL
   owner text NOT NULL
@@ -51,6 +56,7 @@ TABLE messages
   lease_until_ms bigint
   prior_receives integer NOT NULL DEFAULT 0
   trace_context text
+  flow_key text
 
 TABLE queue_dedup
   queue text NOT NULL
@@ -216,9 +222,11 @@ CREATE INDEX events_put_at ON events USING btree (put_at_ms, seq);
 CREATE INDEX events_time ON events USING btree (time_ms, seq);
 CREATE INDEX events_unrouted ON events USING btree (seq) WHERE (routed_at_ms IS NULL);
 CREATE UNIQUE INDEX file_announcements_pkey ON file_announcements USING btree (trigger, key);
+CREATE UNIQUE INDEX flow_rates_pkey ON flow_rates USING btree (scope, key);
 CREATE UNIQUE INDEX locks_pkey ON locks USING btree (name);
 CREATE INDEX messages_claim ON messages USING btree (queue, priority DESC, visible_at_ms, id);
 CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (group_id IS NOT NULL);
+CREATE INDEX messages_flow ON messages USING btree (flow_key, queue) WHERE (flow_key IS NOT NULL);
 CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms);
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
@@ -256,6 +264,7 @@ CONSTRAINT event_rules_version.event_rules_version_pkey PRIMARY KEY (id);
 CONSTRAINT events.events_id_key UNIQUE (id);
 CONSTRAINT events.events_pkey PRIMARY KEY (seq);
 CONSTRAINT file_announcements.file_announcements_pkey PRIMARY KEY (trigger, key);
+CONSTRAINT flow_rates.flow_rates_pkey PRIMARY KEY (scope, key);
 CONSTRAINT locks.locks_pkey PRIMARY KEY (name);
 CONSTRAINT messages.messages_pkey PRIMARY KEY (id);
 CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);

@@ -45,6 +45,13 @@ CREATE TABLE file_announcements (
   PRIMARY KEY (trigger, key)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE flow_rates (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  tat_ms INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE locks (
   name TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
@@ -66,7 +73,7 @@ CREATE TABLE messages (
   errors TEXT,
   source_queue TEXT,
   dead_at_ms INTEGER
-, lease_until_ms INTEGER, prior_receives INTEGER NOT NULL DEFAULT 0, trace_context TEXT) STRICT;
+, lease_until_ms INTEGER, prior_receives INTEGER NOT NULL DEFAULT 0, trace_context TEXT, flow_key TEXT) STRICT;
 
 CREATE TABLE queue_dedup (
   queue TEXT NOT NULL,
@@ -232,6 +239,8 @@ CREATE INDEX events_unrouted ON events (seq) WHERE routed_at_ms IS NULL;
 CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id);
 
 CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
+
+CREATE INDEX messages_flow ON messages (flow_key, queue) WHERE flow_key IS NOT NULL;
 
 CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
 
