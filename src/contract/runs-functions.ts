@@ -18,6 +18,7 @@ const Failure = ref(ErrorSchema);
 const Run = ref(RunSchema);
 const LogLine = ref(RunLogLineSchema);
 const DateTime = Type.String({ format: 'date-time' });
+const NullableDateTime = Type.Union([DateTime, Type.Null()]);
 const RunId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 // Query values are strings (the API's Ajv does not coerce): numbers are matched as text.
 const Seq = Type.String({
@@ -196,7 +197,34 @@ const FunctionSchema = Type.Object({
     maxMs: Type.Integer(),
     jitter: Type.Boolean(),
   }),
-  concurrency: Type.Integer(),
+  concurrency: Type.Integer({ description: 'Invocations at once in one process' }),
+  limits: Type.Union(
+    [
+      Type.Object({
+        concurrency: Type.Union([Type.Object({ limit: Type.Integer(), keyed: Type.Boolean() }), Type.Null()]),
+        rate: Type.Union([
+          Type.Object({
+            limit: Type.Integer(),
+            periodMs: Type.Integer(),
+            burst: Type.Integer(),
+            keyed: Type.Boolean(),
+          }),
+          Type.Null(),
+        ]),
+      }),
+      Type.Null(),
+    ],
+    { description: 'Limits across every process (concurrency per key, rate limit), or null' },
+  ),
+  paused: Type.Boolean({ description: 'No process starts a run of it until it is resumed' }),
+  pausedAt: NullableDateTime,
+});
+
+const FunctionName = Type.Object({ name: Type.String({ minLength: 1, maxLength: NAME_LIMITS.function }) });
+const FunctionPauseState = Type.Object({
+  name: Type.String(),
+  paused: Type.Boolean(),
+  pausedAt: NullableDateTime,
 });
 
 export const functionOperations = {
@@ -206,6 +234,24 @@ export const functionOperations = {
     schema: {
       operationId: 'listFunctions',
       response: { 200: Type.Object({ functions: Type.Array(FunctionSchema) }) },
+    },
+  }),
+  pauseFunction: operation({
+    method: 'POST',
+    path: '/v1/functions/:name/pause',
+    schema: {
+      operationId: 'pauseFunction',
+      params: FunctionName,
+      response: { 200: FunctionPauseState, ...Errors },
+    },
+  }),
+  resumeFunction: operation({
+    method: 'POST',
+    path: '/v1/functions/:name/resume',
+    schema: {
+      operationId: 'resumeFunction',
+      params: FunctionName,
+      response: { 200: FunctionPauseState, ...Errors },
     },
   }),
   invokeFunction: operation({

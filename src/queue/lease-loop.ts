@@ -54,6 +54,8 @@ export interface LeaseLoopDeps {
   readonly pollIntervalMs: number;
   /** The function the messages are for (named in logs). */
   readonly functionName: string;
+  /** That function's invocation queue: pausing the function pauses this loop's claims too. */
+  readonly functionQueue: string;
   /**
    * The function's limits across processes (store/flow.ts) and the key of a message under
    * them, or null. A limited loop leases only what it can start now, never ahead.
@@ -196,6 +198,7 @@ export class LeaseLoop {
                 dueByMs: now + LEASE_AHEAD_MS,
                 visibilityMs: clock.real(settings.visibilityTimeoutMs),
                 fifo: settings.fifo,
+                functionQueue: this.#d.functionQueue,
               });
           claimedAll = claimed.length === room;
           await this.#accept(claimed);
@@ -229,7 +232,7 @@ export class LeaseLoop {
    * admitted message holds one of the limit's slots until it is settled.
    */
   async #claimLimited(room: number, now: number): Promise<ClaimedMessage[]> {
-    const { flow, store, queue, clock, settings, batchSize, concurrency } = this.#d;
+    const { flow, store, queue, clock, settings, batchSize, concurrency, functionQueue } = this.#d;
     const free = (concurrency - this.#running.size) * batchSize - this.#buffer.length;
     const limit = Math.min(room, free);
     if (limit <= 0) return [];
@@ -241,6 +244,7 @@ export class LeaseLoop {
         dueByMs: now,
         visibilityMs: clock.real(settings.visibilityTimeoutMs),
         fifo: false,
+        functionQueue,
       },
       flow!.limits,
       flow!.keyOf,

@@ -5,6 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import { invocationQueueName } from '../functions/ids.ts';
 import type { Batcher } from '../queue/batcher.ts';
 import type { WorkerEvents } from '../queue/consumer-events.ts';
 import type { QueueSettings } from '../queue/define.ts';
@@ -86,6 +87,7 @@ export class QueueConsumer {
       log: deps.log,
       pollIntervalMs: deps.pollIntervalMs,
       functionName: deps.fn.name,
+      functionQueue: invocationQueueName(deps.fn.name),
       flow: deps.limits === null ? null : { limits: deps.limits, keyOf: this.#keyOf() },
       handle: (lease, done) => this.#handle(lease, done),
     });

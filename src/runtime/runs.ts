@@ -8,6 +8,7 @@ import type { ErrorRecord } from '../functions/errors.ts';
 import { attemptRunId, invocationQueueName } from '../functions/ids.ts';
 import type { QueueDefinition, QueueSettings } from '../queue/define.ts';
 import type { Queues } from '../queue/queues.ts';
+import { MESSAGES_CHANNEL } from '../store/message-row.ts';
 import {
   type LogRow,
   newRunId,
@@ -175,6 +176,14 @@ const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'queue', 'event', 'sche
  * for (const r of (await ms.runs.list({ function: 'db-cleanup', status: 'failed' })).runs) console.log(r.error);
  * ```
  */
+/** A function's pause state, as pauseFunction and resumeFunction return it. */
+export interface FunctionPauseInfo {
+  readonly name: string;
+  /** Paused: no process starts a run of it until it is resumed. */
+  readonly paused: boolean;
+  readonly pausedAt: Date | null;
+}
+
 export class Runs {
   readonly #store: Store;
   readonly #clock: Clock;
@@ -191,6 +200,37 @@ export class Runs {
   /** The app's functions, by name. */
   get functions(): ReadonlyMap<string, FunctionDefinition> {
     return this.#functions;
+  }
+
+  /**
+   * Pauses the function in every process: none starts a run of it (invocations, schedule
+   * ticks, tasks and queue messages stay stored and wait) until it is resumed; runs already
+   * started finish as usual. Idempotent; it stays paused across restarts.
+   */
+  async pauseFunction(fn: string | FunctionDefinition): Promise<FunctionPauseInfo> {
+    const name = this.function(typeof fn === 'string' ? fn : fn?.name).name;
+    const state = await this.#queues.pause(invocationQueueName(name));
+    return { name, paused: state.paused, pausedAt: state.pausedAt };
+  }
+
+  /** Resumes a paused function and wakes its consumers everywhere; idempotent. */
+  async resumeFunction(fn: string | FunctionDefinition): Promise<FunctionPauseInfo> {
+    const name = this.function(typeof fn === 'string' ? fn : fn?.name).name;
+    const state = await this.#queues.resume(invocationQueueName(name));
+    // Its trigger queues' consumers sleep too: wake every consumer rather than list them.
+    await this.#store.notify(MESSAGES_CHANNEL, '*');
+    return { name, paused: state.paused, pausedAt: state.pausedAt };
+  }
+
+  /** Since when each paused function of the app is paused. */
+  async pausedFunctions(): Promise<Map<string, Date>> {
+    const byQueue = new Map([...this.#functions.keys()].map((f) => [invocationQueueName(f), f]));
+    const paused = new Map<string, Date>();
+    for (const q of await this.#store.queues.listQueues()) {
+      const fn = byQueue.get(q.name);
+      if (fn !== undefined && q.pausedAtMs !== null) paused.set(fn, new Date(q.pausedAtMs));
+    }
+    return paused;
   }
 
   function(name: string): FunctionDefinition {

@@ -107,6 +107,11 @@ export interface ClaimOptions {
   readonly visibilityMs: number;
   /** Deliver only the oldest message of each group, and none of a group with one in flight. */
   readonly fifo: boolean;
+  /**
+   * The invocation queue of the function the messages are for: while it is paused (the
+   * function is), the claim returns nothing, as for a paused queue.
+   */
+  readonly functionQueue?: string | null;
 }
 
 export interface ListMessagesOptions {
@@ -161,7 +166,10 @@ export interface QueueStore {
     nowMs: number,
     dedupWindowMs: number,
   ): Promise<string[]>;
-  /** Leases up to `limit` visible messages, highest priority first, then oldest; none while the queue is paused. */
+  /**
+   * Leases up to `limit` visible messages, highest priority first, then oldest; none while
+   * the queue, or the function it is claimed for (`functionQueue`), is paused.
+   */
   claim(queue: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
   /**
    * As claim, for a function with flow limits (store/flow.ts): serialised with every other

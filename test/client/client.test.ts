@@ -133,6 +133,18 @@ describe.each(BACKENDS)('the typed client on $name', (backend) => {
     // Functions and runs
     const { functions } = await api.listFunctions();
     expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(['broken', 'held', 'logger']));
+    expect(functions.find((f) => f.name === 'logger')).toMatchObject({ paused: false, limits: null });
+    expect(await api.pauseFunction({ params: { name: 'broken' } })).toMatchObject({
+      name: 'broken',
+      paused: true,
+      pausedAt: expect.any(String),
+    });
+    expect((await api.listFunctions()).functions.find((f) => f.name === 'broken')?.paused).toBe(true);
+    expect(await api.resumeFunction({ params: { name: 'broken' } })).toEqual({
+      name: 'broken',
+      paused: false,
+      pausedAt: null,
+    });
     const invoked = await api.invokeFunction({ params: { name: 'logger' }, body: { input: 7, wait: true } });
     expect(invoked.run).toMatchObject({ function: 'logger', status: 'succeeded', result: { echoed: 7 } });
     const runId = invoked.run.id;

@@ -152,14 +152,33 @@ describe('queues, functions and locks through the CLI, with --url and without', 
     // functions list
     const functions = ok(await remote('functions', 'list'));
     const rows = functions.trimEnd().split('\n');
-    expect(rows[0]).toMatch(/^NAME\s+KIND\s+TRIGGERS\s+SCHEDULES\s+TIMEOUT\s+RETRIES$/);
-    expect(rows).toContainEqual(expect.stringMatching(/^take\s+function\s+orders\s+-\s+15m\s+2$/));
+    expect(rows[0]).toMatch(/^NAME\s+KIND\s+TRIGGERS\s+SCHEDULES\s+TIMEOUT\s+RETRIES\s+PAUSED$/);
+    expect(rows).toContainEqual(expect.stringMatching(/^take\s+function\s+orders\s+-\s+15m\s+2\s+no$/));
     expect(rows).toContainEqual(
-      expect.stringMatching(/^yearly\s+function\s+-\s+cron\(0 3 1 1 \? \*\)\s+2m\s+0$/),
+      expect.stringMatching(/^yearly\s+function\s+-\s+cron\(0 3 1 1 \? \*\)\s+2m\s+0\s+no$/),
     );
     expect(ok(await local('functions', 'list'))).toBe(functions);
     expect(JSON.parse(ok(await remote('functions', 'list', '--json')))).toContainEqual(
       expect.objectContaining({ name: 'take', kind: 'function', triggers: ['orders'], schedules: [] }),
+    );
+
+    // functions pause|resume: the server's worker stops taking the function's messages.
+    const paused = JSON.parse(ok(await remote('functions', 'pause', 'take', '--json')));
+    expect(paused).toMatchObject({ name: 'take', paused: true, pausedAt: expect.stringMatching(/Z$/) });
+    expect(ok(await local('functions', 'pause', 'take'))).toBe(`take is paused (since ${paused.pausedAt})\n`);
+    expect(ok(await remote('functions', 'list'))).toMatch(/^take\s+function\s+orders\s+-\s+15m\s+2\s+yes$/m);
+    ok(await remote('queues', 'send', 'orders', '--body', '{"ok": true}'));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await counts('orders')).toMatchObject({ visible: 1, inFlight: 0 });
+    expect(ok(await remote('functions', 'resume', 'take'))).toBe('take is running\n');
+    await vi.waitFor(async () => expect(await counts('orders')).toMatchObject({ visible: 0, inFlight: 0 }), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    failed(
+      await remote('functions', 'pause', 'nope'),
+      2,
+      /no function named "nope".*\[E_FUNCTION_NOT_FOUND\]/,
     );
 
     // locks: two leases taken over HTTP, as a script in another language would.

@@ -1,7 +1,7 @@
-// Flow limits (issue 25) in one process on both backends, in fake time: a function's
+// Flow control (issue 25) in one process on both backends, in fake time: a function's
 // concurrency across its queues, overall and per key, and its rate limit (GCRA), overall and
 // per key. Messages over a limit wait in their queue, unreceived; nothing is failed. The bad
-// options. Several processes: test/e2e/flow-limits.test.ts.
+// options. Pausing a function. Several processes: test/e2e/flow-limits.test.ts.
 
 import { describe, expect, it, vi } from 'vitest';
 import type { Mainspring } from '../../src/app.ts';
@@ -236,4 +236,49 @@ describe('bad flow options name the field and the fix', () => {
       message: expect.stringMatching(/use batchSize 1 or a limit without key/),
     });
   });
+});
+
+describe.each(BACKENDS)('pausing a function on $name', (backend: BackendFixture) => {
+  it.skipIf(backend.skip)(
+    'stops its invocations and queue messages alike; its work waits, stored, and runs on resume',
+    async () => {
+      const seen: number[] = [];
+      const fn = defineFunction({
+        name: 'work',
+        triggers: [fromQueue(jobs)],
+        handler: (input: { n: number }) => {
+          seen.push(input.n);
+        },
+      });
+      const other = defineFunction({ name: 'other', triggers: [], handler: () => 'ran' });
+      const { ms, clock } = await fakeApp(backend, { queues: [jobs, dlq], functions: [fn, other] });
+      await ms.startWorker({ pollIntervalMs: 100 });
+      const state = await ms.runs.pauseFunction('work');
+      expect(state).toEqual({ name: 'work', paused: true, pausedAt: new Date(clock.now()) });
+      expect(await ms.runs.pauseFunction(fn)).toEqual(state);
+      expect(await ms.runs.pausedFunctions()).toEqual(new Map([['work', state.pausedAt]]));
+
+      await ms.queues.send(jobs, { n: 1 });
+      const run = await ms.runs.invoke(fn, { n: 2 });
+      const elsewhere = await ms.runs.invoke(other, null);
+      await tick(clock, 3000, 100);
+      expect(seen).toEqual([]);
+      expect((await ms.queues.stats('jobs')).counts).toMatchObject({ visible: 1, inFlight: 0 });
+      expect((await ms.runs.get(run.id)).status).toBe('queued');
+      // Another function runs as usual.
+      await vi.waitFor(async () => expect((await ms.runs.get(elsewhere.id)).status).toBe('succeeded'), {
+        timeout: 10_000,
+        interval: 10,
+      });
+
+      expect(await ms.runs.resumeFunction('work')).toEqual({ name: 'work', paused: false, pausedAt: null });
+      await tickUntil(clock, () => seen.length === 2, { stepMs: 100 });
+      expect(seen.sort()).toEqual([1, 2]);
+      expect(await ms.runs.pausedFunctions()).toEqual(new Map());
+      await expect(ms.runs.pauseFunction('nope')).rejects.toMatchObject({
+        code: 'E_FUNCTION_NOT_FOUND',
+        message: expect.stringContaining('no function named "nope"'),
+      });
+    },
+  );
 });

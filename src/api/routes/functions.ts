@@ -3,10 +3,11 @@
 
 import { DEFAULT_INVOKE_WAIT_MS } from '../../contract/index.ts';
 import type { FunctionDefinition } from '../../runtime/function.ts';
+import type { FunctionPauseInfo } from '../../runtime/runs.ts';
 import { OPERATIONS } from '../schemas.ts';
 import type { Api, ApiDeps } from '../types.ts';
 
-const functionJson = (fn: FunctionDefinition) => ({
+const functionJson = (fn: FunctionDefinition, pausedAt: Date | undefined) => ({
   name: fn.name,
   kind: fn.command !== null ? ('command' as const) : ('function' as const),
   triggers: fn.triggers.flatMap((t) => (t.kind === 'queue' ? [t.queue] : [])),
@@ -18,6 +19,25 @@ const functionJson = (fn: FunctionDefinition) => ({
   timeoutMs: fn.timeoutMs,
   retry: fn.retry,
   concurrency: fn.concurrency,
+  limits: fn.flow && {
+    concurrency: fn.flow.concurrency && {
+      limit: fn.flow.concurrency.limit,
+      keyed: fn.flow.concurrency.key !== null,
+    },
+    rate: fn.flow.rate && {
+      limit: fn.flow.rate.limit,
+      periodMs: fn.flow.rate.periodMs,
+      burst: fn.flow.rate.burst,
+      keyed: fn.flow.rate.key !== null,
+    },
+  },
+  paused: pausedAt !== undefined,
+  pausedAt: pausedAt?.toISOString() ?? null,
+});
+
+const pauseJson = (state: FunctionPauseInfo) => ({
+  ...state,
+  pausedAt: state.pausedAt?.toISOString() ?? null,
 });
 
 export function functionRoutes(app: Api, { runs }: ApiDeps): void {
@@ -30,8 +50,35 @@ export function functionRoutes(app: Api, { runs }: ApiDeps): void {
         tags: ['functions'],
       },
     },
-    async () => ({ functions: [...runs.functions.values()].map(functionJson) }),
+    async () => {
+      const paused = await runs.pausedFunctions();
+      return { functions: [...runs.functions.values()].map((fn) => functionJson(fn, paused.get(fn.name))) };
+    },
   );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(
+      `/v1/functions/:name/${action}`,
+      {
+        schema: {
+          ...OPERATIONS[action === 'pause' ? 'pauseFunction' : 'resumeFunction'].schema,
+          summary:
+            action === 'pause'
+              ? 'Pause: no process starts a run of the function until it is resumed; its work is still stored'
+              : 'Resume a paused function',
+          description:
+            'Idempotent. Invocations, schedule ticks, tasks and queue messages wait; runs already started finish as usual.',
+          tags: ['functions'],
+        },
+      },
+      async (req) =>
+        pauseJson(
+          await (action === 'pause'
+            ? runs.pauseFunction(req.params.name)
+            : runs.resumeFunction(req.params.name)),
+        ),
+    );
+  }
 
   app.post(
     '/v1/functions/:name/invoke',

@@ -1,6 +1,7 @@
-// `mainspring functions list`: the functions and commands the app defines, with what
-// triggers them and how they retry. Speaks to the API (GET /v1/functions), over HTTP with
-// --url or in this process (then the functions are those of the local config).
+// `mainspring functions list|pause|resume`: the functions and commands the app defines, with
+// what triggers them, how they retry and whether they are paused; pausing one stops every
+// process starting its runs. Speaks to the API (/v1/functions), over HTTP with --url or in
+// this process (then the functions are those of the local config).
 
 import type { Command } from 'commander';
 import { addClientOptions, type ClientFlags, out, withClient } from '../connect.ts';
@@ -14,6 +15,7 @@ interface FunctionJson {
   readonly schedules: readonly string[];
   readonly timeoutMs: number | null;
   readonly retry: { readonly maxAttempts: number };
+  readonly paused: boolean;
 }
 
 const list = (items: readonly string[]): string => (items.length === 0 ? '-' : items.join(', '));
@@ -24,7 +26,7 @@ function printFunctions(functions: readonly FunctionJson[]): void {
     return;
   }
   table([
-    ['NAME', 'KIND', 'TRIGGERS', 'SCHEDULES', 'TIMEOUT', 'RETRIES'],
+    ['NAME', 'KIND', 'TRIGGERS', 'SCHEDULES', 'TIMEOUT', 'RETRIES', 'PAUSED'],
     ...functions.map((f) => [
       f.name,
       f.kind,
@@ -33,12 +35,13 @@ function printFunctions(functions: readonly FunctionJson[]): void {
       shortDuration(f.timeoutMs),
       // Retries after the first attempt, as the column says.
       String(f.retry.maxAttempts - 1),
+      f.paused ? 'yes' : 'no',
     ]),
   ]);
 }
 
 export function registerFunctionsCommand(program: Command): void {
-  const functions = program.command('functions').description("the app's functions: list");
+  const functions = program.command('functions').description("the app's functions: list, pause, resume");
   addClientOptions(
     functions
       .command('list')
@@ -55,4 +58,31 @@ export function registerFunctionsCommand(program: Command): void {
         else printFunctions(all);
       }),
     );
+
+  for (const action of ['pause', 'resume'] as const) {
+    addClientOptions(
+      functions
+        .command(action)
+        .description(
+          action === 'pause'
+            ? 'stop every process starting runs of a function (its work is still stored) until it is resumed'
+            : 'let a paused function run again',
+        ),
+    )
+      .argument('<function>')
+      .action((name: string, flags: ClientFlags) =>
+        withClient(flags, 'write', async (client) => {
+          const state = await client.post<{ name: string; paused: boolean; pausedAt: string | null }>(
+            `/v1/functions/${encodeURIComponent(name)}/${action}`,
+          );
+          out(
+            flags.json
+              ? JSON.stringify(state)
+              : state.paused
+                ? `${name} is paused (since ${state.pausedAt})`
+                : `${name} is running`,
+          );
+        }),
+      );
+  }
 }

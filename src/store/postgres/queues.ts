@@ -31,8 +31,10 @@ import { readRow, readRows, transaction } from './connect.ts';
 const RETURN_CLAIMED =
   'RETURNING m.id, m.body, m.priority, m.receive_count, m.prior_receives, m.sent_at_ms, m.group_id, m.visible_at_ms, m.trace_context';
 
-// Queue $1 is not paused (a queue without a row never is).
-const NOT_PAUSED = 'NOT EXISTS (SELECT 1 FROM queues WHERE name = $1 AND paused_at_ms IS NOT NULL)';
+// Neither queue $1 nor the consuming function's invocation queue (parameter `fn`, may be
+// null) is paused; a queue without a row never is.
+const notPaused = (fn: string) =>
+  `NOT EXISTS (SELECT 1 FROM queues WHERE name IN ($1, ${fn}::text) AND paused_at_ms IS NOT NULL)`;
 
 const SQL = {
   // Create or replace queue $1's settings $2 at $3.
@@ -89,7 +91,7 @@ const SQL = {
             receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
              SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $5
-                AND (NOT leased OR lease_until_ms <= $2) AND ${NOT_PAUSED}
+                AND (NOT leased OR lease_until_ms <= $2) AND ${notPaused('$6')}
               ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
      ${RETURN_CLAIMED}`,
   // FIFO: as claim, but only group heads: a grouped message waits while an older one of its group exists.
@@ -97,7 +99,7 @@ const SQL = {
             receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
              SELECT x.id FROM messages x WHERE x.queue = $1 AND x.visible_at_ms <= $5
-                AND (NOT x.leased OR x.lease_until_ms <= $2) AND ${NOT_PAUSED}
+                AND (NOT x.leased OR x.lease_until_ms <= $2) AND ${notPaused('$6')}
                 AND (x.group_id IS NULL OR NOT EXISTS (
                      SELECT 1 FROM messages p WHERE p.queue = x.queue AND p.group_id = x.group_id AND p.id < x.id))
               ORDER BY x.id LIMIT $3 FOR UPDATE SKIP LOCKED))
@@ -109,7 +111,7 @@ const SQL = {
             receive_count = m.receive_count + 1, leased = true
      WHERE m.id = ANY(ARRAY(
              SELECT id FROM messages WHERE queue = $1 AND visible_at_ms <= $5
-                AND (NOT leased OR lease_until_ms <= $2) AND ${NOT_PAUSED}
+                AND (NOT leased OR lease_until_ms <= $2) AND ${notPaused('$7')}
                 AND (flow_key IS NULL OR NOT (flow_key = ANY($6::text[])))
               ORDER BY priority DESC, visible_at_ms, id LIMIT $3 FOR UPDATE SKIP LOCKED))
      ${RETURN_CLAIMED}`,
@@ -337,7 +339,7 @@ export class PgQueueStore implements QueueStore {
     const { rows } = await this.#leases.query<RawClaimed>({
       name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
       text: o.fifo ? SQL.claimFifo : SQL.claim,
-      values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs],
+      values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs, o.functionQueue ?? null],
     });
     return toClaimed(rows, o.fifo);
   }
@@ -373,6 +375,7 @@ export class PgQueueStore implements QueueStore {
         o.visibilityMs,
         o.dueByMs,
         full,
+        o.functionQueue ?? null,
       ]);
       const claimed = toClaimed(rows, false);
       if (rate && !rate.keyed && claimed.length > 0) {

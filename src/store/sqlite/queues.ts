@@ -33,8 +33,10 @@ import { type Connection, type Prepared, prepareAll, transaction } from './datab
 export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id`;
 
-// Queue ?1 is not paused (a queue without a row never is).
-const NOT_PAUSED = 'NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused_at_ms IS NOT NULL)';
+// Neither queue ?1 nor the consuming function's invocation queue (parameter `fn`, may be
+// null) is paused; a queue without a row never is.
+const notPaused = (fn: string) =>
+  `NOT EXISTS (SELECT 1 FROM queues WHERE name IN (?1, ${fn}) AND paused_at_ms IS NOT NULL)`;
 
 const SQL = {
   // Create or replace queue ?1's settings ?2 at ?3.
@@ -64,13 +66,13 @@ const SQL = {
   // the queue is paused: one primary-key lookup, evaluated once per claim.
   claim: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
-                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${NOT_PAUSED}
+                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${notPaused('?6')}
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
     RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
   // FIFO: as claim, but only group heads (the lowest id of their group) of ungrouped-or-grouped messages.
   claimFifo: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT m.id FROM messages m WHERE m.queue = ?1 AND m.visible_at_ms <= ?5
-                   AND (m.leased = 0 OR m.lease_until_ms <= ?2) AND ${NOT_PAUSED}
+                   AND (m.leased = 0 OR m.lease_until_ms <= ?2) AND ${notPaused('?6')}
                    AND (m.group_id IS NULL OR NOT EXISTS (
                         SELECT 1 FROM messages p WHERE p.queue = m.queue AND p.group_id = m.group_id AND p.id < m.id))
                  ORDER BY m.id LIMIT ?3)
@@ -79,7 +81,7 @@ const SQL = {
   // (those at their concurrency limit).
   claimLimited: `UPDATE messages SET lease_until_ms = max(visible_at_ms, ?2) + ?4, receive_count = receive_count + 1, leased = 1
     WHERE id IN (SELECT id FROM messages INDEXED BY messages_claim WHERE queue = ?1 AND visible_at_ms <= ?5
-                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${NOT_PAUSED}
+                   AND (leased = 0 OR lease_until_ms <= ?2) AND ${notPaused('?7')}
                    AND (flow_key IS NULL OR flow_key NOT IN (SELECT value FROM json_each(?6)))
                  ORDER BY priority DESC, visible_at_ms, id LIMIT ?3)
     RETURNING id, body, priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context`,
@@ -204,7 +206,14 @@ export class SqliteQueueStore implements QueueStore {
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
     const stmt = o.fifo ? this.#q.claimFifo : this.#q.claim;
-    const rows = stmt.all(queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs) as unknown as RawClaimed[];
+    const rows = stmt.all(
+      queue,
+      o.nowMs,
+      o.limit,
+      o.visibilityMs,
+      o.dueByMs,
+      o.functionQueue ?? null,
+    ) as unknown as RawClaimed[];
     return toClaimed(rows, o.fifo);
   }
 
@@ -239,6 +248,7 @@ export class SqliteQueueStore implements QueueStore {
         o.visibilityMs,
         o.dueByMs,
         JSON.stringify(full),
+        o.functionQueue ?? null,
       ) as unknown as RawClaimed[];
       const claimed = toClaimed(rows, false);
       if (rate && !rate.keyed && claimed.length > 0) {
