@@ -292,6 +292,24 @@ describe.each(BACKENDS)('dashboard pages on $name', (backend) => {
     expectNoErrors();
   });
 
+  it_('runs: filtered to one function, pause and resume it', async () => {
+    const server = await dashboardServer(backend, { functions: [steady, flaky] });
+    const { ms } = server;
+    const { page, expectNoErrors } = await openDashboard(server, '#/runs?function=steady');
+    const badge = page.locator('.badge', { hasText: 'steady paused' });
+    await page.getByRole('button', { name: 'Pause steady', exact: true }).click();
+    await visible(badge);
+    expect(await ms.runs.pausedFunctions()).toEqual(new Map([['steady', expect.any(Date)]]));
+    expect((await server.call('GET', '/v1/functions')).json).toMatchObject({
+      functions: expect.arrayContaining([expect.objectContaining({ name: 'steady', paused: true })]),
+    });
+    await page.getByRole('button', { name: 'Resume steady', exact: true }).click();
+    await visible(page.getByRole('button', { name: 'Pause steady', exact: true }));
+    await hasCount(badge, 0);
+    expect(await ms.runs.pausedFunctions()).toEqual(new Map());
+    expectNoErrors();
+  });
+
   it_(
     "workflows: a progress bar advances under the fake clock; the seed 004 report's progress shows",
     async () => {

@@ -1,5 +1,6 @@
 // #/runs: every recorded run, paged and filtered on the server; errors in the rows;
-// several statuses at once; a search over input, error and log text; bulk retry.
+// several statuses at once; a search over input, error and log text; bulk retry. Filtered
+// to one function: pause or resume it.
 import { useState } from 'preact/hooks';
 import { get, post, query } from '../api.ts';
 import { useData } from '../live.ts';
@@ -37,7 +38,12 @@ export function RunsPage({ route }: PageProps) {
   const paging = useCursor(key);
   const selection = useSelection();
   const [search, setSearch] = useState(filters.q ?? '');
-  const fns = useData(() => get<{ functions: { name: string }[] }>('/v1/functions'), 'fns', []);
+  const fns = useData(
+    () => get<{ functions: { name: string; paused: boolean; pausedAt: string | null }[] }>('/v1/functions'),
+    'fns',
+    [],
+  );
+  const fn = fns.data?.functions.find((f) => f.name === filters.function);
   const runs = useData(
     () =>
       get<{ runs: Run[]; nextCursor: string | null }>(
@@ -53,6 +59,28 @@ export function RunsPage({ route }: PageProps) {
   return (
     <>
       <h1>Runs</h1>
+      {fn && (
+        <div class="card-actions page-actions">
+          {fn.paused && (
+            <span class="badge s-paused" title={fn.pausedAt ? `paused since ${fn.pausedAt}` : undefined}>
+              {fn.name} paused
+            </span>
+          )}
+          <ActionButton
+            title={
+              fn.paused
+                ? 'Let every worker start runs of this function again'
+                : 'Stop every worker starting runs of this function; its work is still stored'
+            }
+            onAction={async () => {
+              await post(`/v1/functions/${encodeURIComponent(fn.name)}/${fn.paused ? 'resume' : 'pause'}`);
+              fns.reload();
+            }}
+          >
+            {fn.paused ? `Resume ${fn.name}` : `Pause ${fn.name}`}
+          </ActionButton>
+        </div>
+      )}
       <form
         class="filters card"
         aria-label="Filters"
