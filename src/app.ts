@@ -30,6 +30,7 @@ import { Schedules } from './scheduler/schedules.ts';
 import { Tasks } from './scheduler/tasks.ts';
 import { declaredSchedules } from './scheduler/trigger.ts';
 import { WORKFLOW_FUNCTION, workflowTargetFunction } from './scheduler/workflow-target.ts';
+import { NO_MESSAGES } from './store/message-row.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { Workflows } from './workflow/client.ts';
@@ -408,8 +409,6 @@ async function allQueueCounts(store: Store, nowMs: number): Promise<QueueGaugeRe
   const [counts, queues] = await Promise.all([store.queues.counts(nowMs), store.queues.listQueues()]);
   const paused = new Set(queues.filter((q) => q.pausedAtMs !== null).map((q) => q.name));
   const seen = new Set(counts.map((c) => c.queue));
-  const empty = queues
-    .filter((q) => !seen.has(q.name))
-    .map((q) => ({ queue: q.name, visible: 0, inFlight: 0, delayed: 0, dead: 0, oldestSentAtMs: null }));
+  const empty = queues.filter((q) => !seen.has(q.name)).map((q) => ({ ...NO_MESSAGES, queue: q.name }));
   return [...counts, ...empty].map((c) => ({ ...c, paused: paused.has(c.queue) }));
 }

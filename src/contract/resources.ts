@@ -229,6 +229,11 @@ export const QueueSchema = Type.Object(
       inFlight: Type.Integer(),
       delayed: Type.Integer(),
       dead: Type.Integer(),
+      waitingForSlot: Type.Integer({
+        description:
+          "Of the visible: turned back by a function's keyed concurrency limit, waiting for a slot",
+      }),
+      rateLimited: Type.Integer({ description: "Of the delayed: held back by a function's rate limit" }),
       oldestAgeMs: Type.Union([Type.Integer(), Type.Null()]),
     }),
     ...QueuePauseFields,

@@ -305,6 +305,20 @@ export class Metrics {
           }
         },
       });
+      const held: Gauge<'queue' | 'reason'> = new Gauge({
+        name: `${prefix}queue_messages_held`,
+        help: "Messages a function's limits hold back per queue, read from the store at scrape time: reason concurrency (waiting for a slot of their key; counted in visible too) or rate_limit (counted in delayed too).",
+        labelNames: ['queue', 'reason'],
+        registers,
+        collect: async () => {
+          const read = await counts.get();
+          held.reset();
+          for (const c of read ?? []) {
+            held.labels(c.queue, 'concurrency').set(c.waitingForSlot);
+            held.labels(c.queue, 'rate_limit').set(c.rateLimited);
+          }
+        },
+      });
       const oldestAge: Gauge<'queue'> = new Gauge({
         name: `${prefix}queue_oldest_message_age_seconds`,
         help: 'Age of the oldest message not yet acknowledged per queue (0 when empty), at scrape time.',

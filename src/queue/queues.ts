@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { captureTraceContext } from '../observability/tracing.ts';
-import type { MessageRow, NewMessage, QueueStore, SqlClient } from '../store/types.ts';
+import type { MessageRow, NewMessage, QueueCounts, QueueStore, SqlClient } from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
 
 export interface SendOptions {
@@ -42,6 +42,10 @@ export interface QueueCountsInfo {
   readonly inFlight: number;
   readonly delayed: number;
   readonly dead: number;
+  /** Of the visible: turned back by a function's keyed concurrency limit, waiting for a slot of their key. */
+  readonly waitingForSlot: number;
+  /** Of the delayed: held back by a function's rate limit until their token. */
+  readonly rateLimited: number;
   /** Age of the oldest message now in the queue, or null when it is empty. */
   readonly oldestAgeMs: number | null;
 }
@@ -463,17 +467,14 @@ function pauseOf(pausedAtMs: number | null): { paused: boolean; pausedAt: Date |
   return { paused: pausedAtMs !== null, pausedAt: pausedAtMs === null ? null : new Date(pausedAtMs) };
 }
 
-function toCountsInfo(
-  c:
-    | { visible: number; inFlight: number; delayed: number; dead: number; oldestSentAtMs: number | null }
-    | undefined,
-  now: number,
-): QueueCountsInfo {
+function toCountsInfo(c: Omit<QueueCounts, 'queue'> | undefined, now: number): QueueCountsInfo {
   return {
     visible: c?.visible ?? 0,
     inFlight: c?.inFlight ?? 0,
     delayed: c?.delayed ?? 0,
     dead: c?.dead ?? 0,
+    waitingForSlot: c?.waitingForSlot ?? 0,
+    rateLimited: c?.rateLimited ?? 0,
     oldestAgeMs: c?.oldestSentAtMs == null ? null : Math.max(0, now - c.oldestSentAtMs),
   };
 }

@@ -92,8 +92,23 @@ export interface QueueCounts {
   readonly delayed: number;
   /** In a dead-letter queue, moved there from this queue. */
   readonly dead: number;
+  /** Of the visible: turned back by a function's keyed concurrency limit, waiting for a slot of their key. */
+  readonly waitingForSlot: number;
+  /** Of the delayed: held back by a function's rate limit until their token. */
+  readonly rateLimited: number;
   readonly oldestSentAtMs: number | null;
 }
+
+/** The counts of a queue without messages. */
+export const NO_MESSAGES: Omit<QueueCounts, 'queue'> = {
+  visible: 0,
+  inFlight: 0,
+  delayed: 0,
+  dead: 0,
+  waitingForSlot: 0,
+  rateLimited: 0,
+  oldestSentAtMs: null,
+};
 
 export interface ClaimOptions {
   readonly limit: number;

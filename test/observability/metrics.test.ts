@@ -66,8 +66,26 @@ async function scrape(metrics: Metrics): Promise<Sample[]> {
 const NOW = Date.parse('2026-07-01T12:00:00Z');
 
 const counts: QueueCounts[] = [
-  { queue: 'emails', visible: 7, inFlight: 2, delayed: 3, dead: 1, oldestSentAtMs: NOW - 90_000 },
-  { queue: 'empty', visible: 0, inFlight: 0, delayed: 0, dead: 0, oldestSentAtMs: null },
+  {
+    queue: 'emails',
+    visible: 7,
+    inFlight: 2,
+    delayed: 3,
+    dead: 1,
+    waitingForSlot: 4,
+    rateLimited: 2,
+    oldestSentAtMs: NOW - 90_000,
+  },
+  {
+    queue: 'empty',
+    visible: 0,
+    inFlight: 0,
+    delayed: 0,
+    dead: 0,
+    waitingForSlot: 0,
+    rateLimited: 0,
+    oldestSentAtMs: null,
+  },
 ];
 
 describe('Metrics', () => {
@@ -247,6 +265,11 @@ describe('Metrics', () => {
     expect(q('emails', 'delayed')).toBe(3);
     expect(q('emails', 'dead')).toBe(1);
     expect(q('empty', 'visible')).toBe(0);
+    const held = (queue: string, reason: string) =>
+      sampleValue(s, 'mainspring_queue_messages_held', { queue, reason });
+    expect(held('emails', 'concurrency')).toBe(4);
+    expect(held('emails', 'rate_limit')).toBe(2);
+    expect(held('empty', 'concurrency')).toBe(0);
     expect(sampleValue(s, 'mainspring_queue_oldest_message_age_seconds', { queue: 'emails' })).toBe(90);
     expect(sampleValue(s, 'mainspring_queue_oldest_message_age_seconds', { queue: 'empty' })).toBe(0);
     expect(sampleValue(s, 'mainspring_scrape_errors_total')).toBe(0);

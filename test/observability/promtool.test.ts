@@ -119,6 +119,7 @@ describe('GET /metrics', () => {
       'mainspring_workflow_executions_finished_total',
       'mainspring_workflow_executions_waiting',
       'mainspring_queue_paused',
+      'mainspring_queue_messages_held',
       'mainspring_http_requests_total',
       'mainspring_http_request_duration_seconds',
       'process_cpu_seconds_total',

@@ -85,7 +85,10 @@ describe.each(BACKENDS)('flow limits on $name', (backend: BackendFixture) => {
     expect(g.blocked).toBe(5);
     expect(Object.fromEntries(g.running)).toEqual({ a: 2, b: 2, c: 1 });
     const stats = await ms.queues.stats('jobs');
+    // Those of a and b the claims turned back are known to wait for a slot; the rest are unread.
     expect(stats.counts).toMatchObject({ inFlight: 5, visible: 7 });
+    expect(stats.counts.waitingForSlot).toBeGreaterThanOrEqual(1);
+    expect(stats.counts.waitingForSlot).toBeLessThanOrEqual(7);
     // Release round by round: each key keeps to 2 at once until all 12 ran once.
     for (let round = 0; round < 6 && g.started.length < 12; round++) {
       g.releaseAll();
@@ -126,6 +129,7 @@ describe.each(BACKENDS)('flow limits on $name', (backend: BackendFixture) => {
     const { ms, clock } = await limitedApp(backend, { rateLimit: { limit: 10, period: '1s' } }, g);
     await send(ms, Array(35).fill('k'));
     const t0 = clock.now();
+    // An overall rate limit leaves what it holds back unread: visible, not yet keyed.
     for (let i = 0; i < 60 && g.started.length < 35; i++) {
       g.releaseAll();
       await tick(clock, 100, 25);
@@ -152,6 +156,12 @@ describe.each(BACKENDS)('flow limits on $name', (backend: BackendFixture) => {
     const t0 = clock.now();
     await send(ms, ['a', 'a', 'a', 'a', 'b', 'b']);
     await vi.waitFor(() => expect(g.started).toHaveLength(4), { timeout: 10_000, interval: 5 });
+    // a's other two wait for their tokens, due later: held back by the rate limit.
+    await vi.waitFor(
+      async () =>
+        expect((await ms.queues.stats('jobs')).counts).toMatchObject({ rateLimited: 2, delayed: 2 }),
+      { timeout: 10_000, interval: 10 },
+    );
     // A burst of 2 per key at once; a's third waits for its next token, half a second on.
     expect(g.started.map((s) => s.key).sort()).toEqual(['a', 'a', 'b', 'b']);
     g.releaseAll();

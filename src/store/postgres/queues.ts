@@ -13,6 +13,7 @@ import {
   MESSAGE_COLUMNS,
   type MessageRow,
   type NewMessage,
+  NO_MESSAGES,
   QUEUE_COLUMNS,
   type QueueCounts,
   type QueueRow,
@@ -170,6 +171,10 @@ const SQL = {
       count(*) FILTER (WHERE visible_at_ms <= $1 AND NOT (leased AND lease_until_ms > $1)) AS visible,
       count(*) FILTER (WHERE leased AND lease_until_ms > $1) AS in_flight,
       count(*) FILTER (WHERE visible_at_ms > $1 AND NOT (leased AND lease_until_ms > $1)) AS delayed,
+      count(*) FILTER (WHERE flow_key IS NOT NULL AND visible_at_ms <= $1
+                         AND NOT (leased AND lease_until_ms > $1)) AS waiting_for_slot,
+      count(*) FILTER (WHERE flow_key IS NOT NULL AND receive_count = 0 AND visible_at_ms > $1
+                         AND NOT (leased AND lease_until_ms > $1)) AS rate_limited,
       min(sent_at_ms) AS oldest
     FROM messages GROUP BY queue`,
   deadCounts:
@@ -490,6 +495,8 @@ export class PgQueueStore implements QueueStore {
         visible: number;
         in_flight: number;
         delayed: number;
+        waiting_for_slot: number;
+        rate_limited: number;
         oldest: number | null;
       }>(SQL.counts, [nowMs]),
       this.#db.query<{ queue: string; dead: number }>(SQL.deadCounts),
@@ -501,11 +508,13 @@ export class PgQueueStore implements QueueStore {
       inFlight: r.in_flight,
       delayed: r.delayed,
       dead: deadBy.get(r.queue) ?? 0,
+      waitingForSlot: r.waiting_for_slot,
+      rateLimited: r.rate_limited,
       oldestSentAtMs: r.oldest,
     }));
     for (const [queue, n] of deadBy) {
       if (!out.some((r) => r.queue === queue)) {
-        out.push({ queue, visible: 0, inFlight: 0, delayed: 0, dead: n, oldestSentAtMs: null });
+        out.push({ ...NO_MESSAGES, queue, dead: n });
       }
     }
     return out;

@@ -13,6 +13,7 @@ import {
   MESSAGES_CHANNEL,
   type MessageRow,
   type NewMessage,
+  NO_MESSAGES,
   QUEUE_COLUMNS,
   type QueueCounts,
   type QueueRow,
@@ -129,6 +130,9 @@ const SQL = {
       sum(visible_at_ms <= ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS visible,
       sum(leased = 1 AND lease_until_ms > ?1) AS in_flight,
       sum(visible_at_ms > ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS delayed,
+      sum(flow_key IS NOT NULL AND visible_at_ms <= ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS waiting_for_slot,
+      sum(flow_key IS NOT NULL AND receive_count = 0 AND visible_at_ms > ?1
+          AND NOT (leased = 1 AND lease_until_ms > ?1)) AS rate_limited,
       min(sent_at_ms) AS oldest
     FROM messages GROUP BY queue`,
   deadCounts:
@@ -338,6 +342,8 @@ export class SqliteQueueStore implements QueueStore {
       visible: number;
       in_flight: number;
       delayed: number;
+      waiting_for_slot: number;
+      rate_limited: number;
       oldest: number | null;
     }[];
     const out = rows.map((r) => ({
@@ -346,11 +352,13 @@ export class SqliteQueueStore implements QueueStore {
       inFlight: Number(r.in_flight),
       delayed: Number(r.delayed),
       dead: dead.get(r.queue) ?? 0,
+      waitingForSlot: Number(r.waiting_for_slot),
+      rateLimited: Number(r.rate_limited),
       oldestSentAtMs: r.oldest,
     }));
     for (const [queue, n] of dead) {
       if (!out.some((r) => r.queue === queue)) {
-        out.push({ queue, visible: 0, inFlight: 0, delayed: 0, dead: n, oldestSentAtMs: null });
+        out.push({ ...NO_MESSAGES, queue, dead: n });
       }
     }
     return out;
