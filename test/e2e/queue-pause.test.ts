@@ -2,15 +2,14 @@
 // consume one queue on one PostgreSQL. Paused, neither starts a handler on a message it
 // had not leased, while sends go on; resumed, every message sent is handled exactly once.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMainspring } from '../../src/app.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import { BACKENDS, tempDir } from '../helpers/backends.ts';
-import { NODE_ARGS, REPO, runCli } from '../helpers/cli.ts';
+import { REPO, runCli, startWorker } from '../helpers/cli.ts';
 
 const src = (p: string) => pathToFileURL(join(REPO, 'src', p)).href;
 const PG = BACKENDS.find((b) => b.name === 'postgres')!;
@@ -46,19 +45,6 @@ export default defineConfig({
   );
 }
 
-const children = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-});
-
-function startWorker(dir: string, url: string) {
-  const child = spawn(process.execPath, [...NODE_ARGS, 'worker', '--db', url], { cwd: dir, stdio: 'ignore' });
-  children.add(child);
-  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, s) => r(s)));
-  return { child, exited };
-}
-
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
 describe('pausing a queue consumed by two worker processes on PostgreSQL', () => {
@@ -70,7 +56,7 @@ describe('pausing a queue consumed by two worker processes on PostgreSQL', () =>
       writeConfig(dir);
       const url = PG.freshUrl();
       expect((await runCli(['migrate', '--db', url], { cwd: dir })).code).toBe(0);
-      const workers = [startWorker(dir, url), startWorker(dir, url)];
+      const workers = [startWorker(url, [], { cwd: dir }), startWorker(url, [], { cwd: dir })];
       const ms = await createMainspring({ db: url, queues: [defineQueue({ name: 'jobs' })] });
       const log = () => (existsSync(join(dir, 'log.txt')) ? readFileSync(join(dir, 'log.txt'), 'utf8') : '');
       const started = () => [...log().matchAll(/^start (\d+) pid (\d+)$/gm)].map((m) => Number(m[1]));

@@ -117,3 +117,26 @@ export function startServer(args: string[], options: RunOptions = {}): Promise<R
     });
   });
 }
+
+export interface RunningWorker {
+  child: ChildProcess;
+  /** The signal it ended by (null: it exited by itself). */
+  exited: Promise<NodeJS.Signals | null>;
+  stderr: () => string;
+}
+
+/** Starts `mainspring worker --db <url> …` in `cwd`; killed after the test if still running. */
+export function startWorker(url: string, args: string[] = [], options: RunOptions = {}): RunningWorker {
+  const child = spawn(process.execPath, [...NODE_ARGS, 'worker', '--db', url, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  servers.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
+  return { child, exited, stderr: () => stderr };
+}
