@@ -260,6 +260,7 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
       queues,
       clock,
       rules,
+      listen: (channel, handler) => store.listen(channel, handler),
       ...(options.eventRetentionMs !== undefined ? { retentionMs: options.eventRetentionMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });

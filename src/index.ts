@@ -13,7 +13,7 @@ export { appFromConfig, defineConfig, type LogLevel, type MainspringConfig } fro
 export { type Clock, clockFromEnv, FakeClock, RealClock, ScaledClock } from './core/clock.ts';
 export { type Duration, parseDuration } from './core/duration.ts';
 export { ERROR_CODES, type ErrorCode, isMainspringError, MainspringError } from './core/errors.ts';
-export { EventBus } from './events/bus.ts';
+export { EventBus, type PutTransactionOptions } from './events/bus.ts';
 export type { RuleInput } from './events/bus-input.ts';
 export type {
   BusEvent,
@@ -143,10 +143,17 @@ export type {
   ScheduleTarget,
   UpdateScheduleInput,
 } from './scheduler/spec.ts';
-export { type ListTasksOptions, type TaskInfo, type TaskInput, Tasks } from './scheduler/tasks.ts';
+export {
+  type ListTasksOptions,
+  type TaskInfo,
+  type TaskInput,
+  Tasks,
+  type TaskTransactionOptions,
+} from './scheduler/tasks.ts';
 export { schedule } from './scheduler/trigger.ts';
 export { type OpenStoreOptions, openStore } from './store/open.ts';
 export type { RunStatus, TriggerKind } from './store/run-row.ts';
+export { fromPostgresJs, type PostgresJsTransaction } from './store/sql-client.ts';
 export type { Backend, LockRow, LockStore, Store, StoreCapabilities } from './store/types.ts';
 export type { ExecutionStatus } from './store/workflow-row.ts';
 export {

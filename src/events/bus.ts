@@ -17,7 +17,8 @@ import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { readInstant } from '../core/instant.ts';
 import { NAME_LIMITS } from '../core/names.ts';
 import type { BatchEntry, Queues } from '../queue/queues.ts';
-import type { EventRow, EventStore, NewEvent } from '../store/event-row.ts';
+import { EVENTS_CHANNEL, type EventRow, type EventStore, type NewEvent } from '../store/event-row.ts';
+import { checkTx, type SqlClient, type Unlisten } from '../store/types.ts';
 import type {
   BusEvent,
   PutEventEntry,
@@ -38,6 +39,11 @@ export interface EventBusOptions {
   readonly rules: readonly RuleDefinition[];
   /** How long events are kept for replay (default 30 days). */
   readonly retentionMs?: number;
+  /**
+   * Subscribes to a store channel (`Store.listen`): events put through a caller's transaction
+   * are routed when its commit is announced on EVENTS_CHANNEL. Without it, `put` refuses `tx`.
+   */
+  readonly listen?: (channel: string, handler: (payload: string) => void) => Promise<Unlisten>;
   /** How often the background sweep runs (default 60 s of real time, however the clock is scaled). */
   readonly sweepIntervalMs?: number;
   readonly logger?: Logger;
@@ -52,6 +58,17 @@ const ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_ID}}$`);
 const PAGE = 500;
 /** The sweep leaves younger unrouted events to the put that is routing them now (real time). */
 const SWEEP_GRACE_MS = 30_000;
+const PUT_CALL = { noun: 'a put', verb: 'put the events' };
+
+/** How a put is carried out. */
+export interface PutTransactionOptions {
+  /**
+   * PostgreSQL only: your own client, inside a transaction you opened (a node-postgres Client
+   * or PoolClient as it is; postgres.js through a one-line adapter). The events are stored
+   * through it, so only if you commit, and routed by this bus once you have.
+   */
+  readonly tx?: SqlClient;
+}
 
 type Validated = { ok: true; event: NewEvent } | { ok: false; code: string; message: string };
 
@@ -190,6 +207,13 @@ export class EventBus {
   readonly #sweepIntervalMs: number;
   readonly #logger: Logger | undefined;
   #loop: { abort: AbortController; done: Promise<void> } | undefined;
+  readonly #listen: EventBusOptions['listen'];
+  /** Names this bus in the commit announcements of its transactional puts. */
+  readonly #putter = randomUUID();
+  #listening: Promise<Unlisten> | undefined;
+  /** Ids of events whose put through a caller's transaction has committed, to route. */
+  readonly #committed = new Set<string>();
+  #routingCommitted: Promise<void> | undefined;
 
   readonly #watchers: ((events: readonly BusEvent[]) => Promise<void>)[] = [];
 
@@ -215,6 +239,7 @@ export class EventBus {
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.#logger = options.logger;
+    this.#listen = options.listen;
   }
 
   /** The rules this process's config declares (events are routed by the stored rules). */
@@ -269,8 +294,27 @@ export class EventBus {
   /**
    * Stores the valid entries and routes them to the matching rules. Invalid entries
    * get an error in their place and store nothing; the others are stored.
+   *
+   * With `tx` (PostgreSQL), they are stored through your client in your open transaction, so
+   * only if you commit, and routed once you do: this bus hears the commit and routes them as
+   * any put (one delivery per rule target, event-waiting workflows resumed).
+   *
+   * @example
+   * ```ts
+   * await client.query('BEGIN');
+   * await client.query(insertOrder, [42]);                                             // your own write
+   * await ms.events.put([{ source: 'shop', detailType: 'Order Placed', detail: { id: 42 } }], { tx: client });
+   * await client.query('COMMIT');                                                      // routed from here on
+   * ```
    */
-  async put(entries: readonly PutEventEntry[] | readonly unknown[]): Promise<PutEventsResult> {
+  async put(
+    entries: readonly PutEventEntry[] | readonly unknown[],
+    options: PutTransactionOptions = {},
+  ): Promise<PutEventsResult> {
+    const tx = options?.tx;
+    if (tx !== undefined) {
+      checkTx(tx, this.#store.insertThrough !== undefined && this.#listen !== undefined, PUT_CALL);
+    }
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PUT_ENTRIES) {
       throw new MainspringError(
         'E_EVENT_INVALID',
@@ -281,8 +325,14 @@ export class EventBus {
     const now = this.#clock.now();
     const checked = entries.map((e, i) => validate(e, i, now));
     const valid = checked.flatMap((c) => (c.ok ? [c.event] : []));
-    const stored = await this.#store.insert(valid, now);
-    await this.#routeStored(valid.filter((_, i) => stored[i]));
+    if (tx === undefined) {
+      const stored = await this.#store.insert(valid, now);
+      await this.#routeStored(valid.filter((_, i) => stored[i]));
+    } else if (valid.length > 0) {
+      // Listening before the insert: the announcement comes with the caller's commit.
+      await this.#hearCommits();
+      await this.#store.insertThrough!(tx, valid, now, this.#putter);
+    }
     let failed = 0;
     const results = checked.map((c): PutEventResultEntry => {
       if (c.ok) return { eventId: c.event.id };
@@ -455,10 +505,59 @@ export class EventBus {
 
   async stop(): Promise<void> {
     const loop = this.#loop;
+    const listening = this.#listening;
     this.#loop = undefined;
-    if (!loop) return;
-    loop.abort.abort();
-    await loop.done;
+    this.#listening = undefined;
+    loop?.abort.abort();
+    await loop?.done;
+    await (await listening?.catch(() => undefined))?.();
+    await this.#routingCommitted;
+  }
+
+  /** Subscribes (once) to the commit announcements of this bus's transactional puts. */
+  async #hearCommits(): Promise<void> {
+    this.#listening ??= this.#listen!(EVENTS_CHANNEL, (payload) => this.#heard(payload));
+    try {
+      await this.#listening;
+    } catch (err) {
+      this.#listening = undefined;
+      throw err;
+    }
+  }
+
+  /** One announcement, `<putter> <event id>`: an event this bus put has been committed. */
+  #heard(payload: string): void {
+    const space = payload.indexOf(' ');
+    if (space < 0 || payload.slice(0, space) !== this.#putter) return;
+    this.#committed.add(payload.slice(space + 1));
+    this.#routingCommitted ??= this.#routeCommitted();
+  }
+
+  /**
+   * Routes the committed events as a put routes its own. An announcement lost (the listener
+   * was reconnecting, the process stopped) leaves its events unrouted for the sweep, as a
+   * crash between storing and routing does.
+   */
+  async #routeCommitted(): Promise<void> {
+    try {
+      // The announcements of one commit arrive together: route them as one batch.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.#committed.size > 0) {
+        const ids = [...this.#committed].slice(0, PAGE);
+        for (const id of ids) this.#committed.delete(id);
+        try {
+          const rows = await Promise.all(ids.map((id) => this.#store.get(id)));
+          await this.#routeStored(rows.filter((r): r is EventRow => r !== null && r.routedAtMs === null));
+        } catch (err) {
+          this.#logger?.error(
+            { err, events: ids.length },
+            'routing committed events failed; the bus sweep will route them',
+          );
+        }
+      }
+    } finally {
+      this.#routingCommitted = undefined;
+    }
   }
 
   /**

@@ -6,7 +6,14 @@ import type { Clock } from '../core/clock.ts';
 import { type Duration, parseDuration } from '../core/duration.ts';
 import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { captureTraceContext } from '../observability/tracing.ts';
-import type { MessageRow, NewMessage, QueueCounts, QueueStore, SqlClient } from '../store/types.ts';
+import {
+  checkTx,
+  type MessageRow,
+  type NewMessage,
+  type QueueCounts,
+  type QueueStore,
+  type SqlClient,
+} from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
 
 export interface SendOptions {
@@ -84,6 +91,7 @@ export interface MessageInfo {
 const MAX_DEDUP_KEY = 128;
 const MAX_GROUP_ID = 128;
 const MAX_BATCH = 10_000;
+const SEND_CALL = { noun: 'a send', verb: 'send' };
 
 function invalid(field: string, message: string, value: unknown): MainspringError {
   return new MainspringError('E_MESSAGE_INVALID', `${field} ${message}`, { details: { field, value } });
@@ -246,7 +254,7 @@ export class Queues {
     tx: SqlClient | undefined,
   ): Promise<string[]> {
     const name = typeof queue === 'string' ? queue : queue.name;
-    if (tx !== undefined) this.#checkTx(tx);
+    if (tx !== undefined) checkTx(tx, this.#store.sendThrough !== undefined, SEND_CALL);
     const settings = await this.settings(queue);
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_BATCH) {
       throw invalid(
@@ -273,24 +281,6 @@ export class Queues {
     if (tx !== undefined) return this.#store.sendThrough!(tx, name, prepared, now, dedupWindowMs);
     const inserted = await this.#store.send(name, prepared, now, dedupWindowMs);
     return inserted.map((m) => String(m.id));
-  }
-
-  /** Refuses `tx` where the store cannot take part in the caller's transaction, or a `tx` that is no client. */
-  #checkTx(tx: unknown): void {
-    if (!this.#store.sendThrough) {
-      throw new MainspringError(
-        'E_VALIDATION',
-        "tx is PostgreSQL-only: a send joins your transaction only when mainspring's store is your database. On SQLite, send after your own commit; mainspring's file is not your database",
-        { details: { field: 'tx', message: 'is PostgreSQL-only' } },
-      );
-    }
-    if (typeof (tx as { query?: unknown } | null)?.query !== 'function') {
-      throw new MainspringError(
-        'E_VALIDATION',
-        'tx must be a client with query(text, values), inside a transaction you opened (a pg Client or PoolClient)',
-        { details: { field: 'tx', message: 'must be a client with query(text, values)' } },
-      );
-    }
   }
 
   #prepare(

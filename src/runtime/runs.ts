@@ -141,6 +141,13 @@ export function newInvocation(
 
 export { RUN_STATUSES };
 
+/** The error a cancelled run is stored with (a queued run cancelled never starts). */
+export const CANCELLED_ERROR = JSON.stringify({
+  name: 'MainspringError',
+  code: 'E_RUN_CANCELLED',
+  message: 'the run was cancelled',
+});
+
 const MINUTE = 60_000;
 const MAX_LEASE_MS = 12 * 3_600_000;
 
@@ -381,12 +388,7 @@ export class Runs {
    */
   async cancel(id: string): Promise<Run> {
     const now = this.#clock.now();
-    const error = JSON.stringify({
-      name: 'MainspringError',
-      code: 'E_RUN_CANCELLED',
-      message: 'the run was cancelled',
-    });
-    const row = await this.#store.runs.cancel(id, error, now);
+    const row = await this.#store.runs.cancel(id, CANCELLED_ERROR, now);
     if (!row) throw notFound(id);
     if (row.status === 'running') await this.#store.notify(RUN_CANCEL_CHANNEL, id);
     return toRun(row);

@@ -6,9 +6,9 @@ import { MainspringError } from '../core/errors.ts';
 import { NAME_LIMITS } from '../core/names.ts';
 import { attemptRunId } from '../functions/ids.ts';
 import type { FunctionDefinition } from '../runtime/function.ts';
-import type { Runs } from '../runtime/runs.ts';
+import { CANCELLED_ERROR, type Runs } from '../runtime/runs.ts';
 import { type NewTask, SCHEDULER_CHANNEL, type TaskRow, type TaskStatus } from '../store/schedule-row.ts';
-import type { Store } from '../store/types.ts';
+import { checkTx, type SqlClient, type Store } from '../store/types.ts';
 import { instantMs, invalidField, payloadJson } from './spec.ts';
 
 export interface TaskInput {
@@ -40,6 +40,17 @@ export interface TaskInfo {
   readonly runId: string | null;
 }
 
+/** How an upsert is carried out. */
+export interface TaskTransactionOptions {
+  /**
+   * PostgreSQL only: your own client, inside a transaction you opened (a node-postgres Client
+   * or PoolClient as it is; postgres.js through a one-line adapter). The tasks are stored
+   * through it, so they exist (or change) if and only if you commit; running schedulers wake
+   * on your commit.
+   */
+  readonly tx?: SqlClient;
+}
+
 export interface ListTasksOptions {
   readonly action?: string;
   readonly status?: TaskStatus;
@@ -63,6 +74,7 @@ export const MAX_TASK_ID = NAME_LIMITS.task;
 const CONTROL = /^\p{Cc}$/u;
 // Tasks per store call (one transaction): large ones amortise the index writes of random due times.
 const BULK = 50_000;
+const TASK_CALL = { noun: 'a task upsert', verb: 'upsert the task' };
 
 /**
  * Tasks: one-off runs at a given time, created or moved by id.
@@ -81,12 +93,23 @@ export class Tasks {
     this.#d = deps;
   }
 
-  /** Creates the task, or overwrites the one with its id (a new due, action or payload replaces the old). */
-  async upsert(task: TaskInput): Promise<TaskInfo> {
+  /**
+   * Creates the task, or overwrites the one with its id (a new due, action or payload replaces the old).
+   * With `tx` (PostgreSQL), the upsert is part of your open transaction.
+   *
+   * @example
+   * ```ts
+   * await client.query('BEGIN');
+   * await client.query(insertTrial, [42]);                       // your own write
+   * await ms.tasks.upsert({ id: 'trial-end:42', due, action: 'end-trial' }, { tx: client });
+   * await client.query('COMMIT');                                // the task exists from here on
+   * ```
+   */
+  async upsert(task: TaskInput, options: TaskTransactionOptions = {}): Promise<TaskInfo> {
+    const tx = this.#tx(options);
     const row = this.#check(task, '');
     const now = this.#d.clock.now();
-    const [before] = await this.#d.store.scheduler.upsertTasks([row], now);
-    await this.#afterUpsert([before ?? null]);
+    const [before] = await this.#upsert([row], now, tx);
     return toInfo({
       ...row,
       status: 'pending',
@@ -101,12 +124,12 @@ export class Tasks {
    * Upserts many tasks (all are checked before any is stored; a later duplicate id wins).
    * Returns how many were stored.
    */
-  async upsertMany(tasks: readonly TaskInput[]): Promise<number> {
+  async upsertMany(tasks: readonly TaskInput[], options: TaskTransactionOptions = {}): Promise<number> {
+    const tx = this.#tx(options);
     if (!Array.isArray(tasks)) throw invalid('tasks', 'must be an array of tasks');
     const rows = tasks.map((t, i) => this.#check(t, `tasks[${i}]`));
     for (let i = 0; i < rows.length; i += BULK) {
-      const before = await this.#d.store.scheduler.upsertTasks(rows.slice(i, i + BULK), this.#d.clock.now());
-      await this.#afterUpsert(before);
+      await this.#upsert(rows.slice(i, i + BULK), this.#d.clock.now(), tx);
     }
     return rows.length;
   }
@@ -190,9 +213,29 @@ export class Tasks {
     };
   }
 
-  async #afterUpsert(before: readonly (TaskRow | null)[]): Promise<void> {
+  /** `options.tx`, checked: undefined when absent. */
+  #tx(options: TaskTransactionOptions): SqlClient | undefined {
+    const tx = options?.tx;
+    if (tx !== undefined) checkTx(tx, this.#d.store.scheduler.upsertTasksThrough !== undefined, TASK_CALL);
+    return tx;
+  }
+
+  /**
+   * Stores the tasks, then cancels the early-fired runs of those replaced and wakes schedulers.
+   * Through `tx` the store does all of it in the caller's transaction, so none of it happens
+   * unless it commits.
+   */
+  async #upsert(
+    rows: readonly NewTask[],
+    now: number,
+    tx: SqlClient | undefined,
+  ): Promise<(TaskRow | null)[]> {
+    const { scheduler } = this.#d.store;
+    if (tx !== undefined) return scheduler.upsertTasksThrough!(tx, rows, now, CANCELLED_ERROR);
+    const before = await scheduler.upsertTasks(rows, now);
     for (const row of before) if (row !== null) await this.#cancelEarly(row);
     await this.#d.store.notify(SCHEDULER_CHANNEL, 'changed').catch(() => {});
+    return before;
   }
 
   /** A task fired ahead of its due time whose run has not started: cancelled, so it never runs at the old time. */

@@ -2,6 +2,13 @@
 // backends share: the archive of events and the file-arrival announcements.
 
 import type { RuleStore } from './rule-row.ts';
+import type { SqlClient } from './sql-client.ts';
+
+/**
+ * Events stored through a caller's transaction, announced on its commit: one notification per
+ * stored event, `<putter> <event id>` (`insertThrough`'s `putter`, then a space).
+ */
+export const EVENTS_CHANNEL = 'mainspring_events';
 
 /** An event to store. `detail` is JSON text. */
 export interface NewEvent {
@@ -38,6 +45,18 @@ export interface EventStore {
    * (false: an event with that id is already stored, and it is left as it was).
    */
   insert(events: readonly NewEvent[], nowMs: number): Promise<boolean[]>;
+  /**
+   * As `insert`, but through `client`, in the caller's open transaction: the events are stored
+   * (unrouted) if and only if it commits, and on its commit EVENTS_CHANNEL carries
+   * `<putter> <id>` for each event stored, so the putting bus routes them then. Only where the
+   * store is the caller's database (PostgreSQL); absent elsewhere.
+   */
+  insertThrough?(
+    client: SqlClient,
+    events: readonly NewEvent[],
+    nowMs: number,
+    putter: string,
+  ): Promise<boolean[]>;
   get(id: string): Promise<EventRow | null>;
   /** Events not yet routed, oldest first, stored at or before `putBeforeMs`, after `afterSeq`. */
   listUnrouted(putBeforeMs: number, afterSeq: number, limit: number): Promise<EventRow[]>;

@@ -1,6 +1,7 @@
 // The queue contract (store.queues) and its rows as the backends read them.
 
 import type { FlowLimits, LimitedClaim } from './flow.ts';
+import type { SqlClient } from './sql-client.ts';
 
 /** A queue's definition as stored, so every process (producers, API, CLI) sees the same settings. */
 export interface QueueRow {
@@ -138,14 +139,6 @@ export interface ListMessagesOptions {
 export interface RedriveFilter {
   readonly sourceQueue?: string;
   readonly ids?: readonly number[];
-}
-
-/**
- * The caller's own database connection, inside a transaction it opened: anything with
- * node-postgres's `query(text, values)`. A `pg` Client or PoolClient fits as it is.
- */
-export interface SqlClient {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 export interface QueueStore {

@@ -8,6 +8,7 @@ import { Filter } from './filter.ts';
 import type { NewMessage } from './message-row.ts';
 import { ms } from './raw.ts';
 import type { RunWrite } from './run-row.ts';
+import type { SqlClient } from './sql-client.ts';
 
 export type ScheduleSource = 'config' | 'api';
 
@@ -155,6 +156,19 @@ export interface SchedulerStore {
    * An id given twice in one call: the last one wins, and both get the row from before the call.
    */
   upsertTasks(tasks: readonly NewTask[], nowMs: number): Promise<(TaskRow | null)[]>;
+  /**
+   * As `upsertTasks`, but through `client`, in the caller's open transaction: the tasks exist
+   * (or change) if and only if it commits. In that transaction it also cancels, with
+   * `cancelError`, the queued first attempt of a replaced task that fired ahead of its due time,
+   * and wakes schedulers on its commit. Only where the store is the caller's database
+   * (PostgreSQL); absent elsewhere.
+   */
+  upsertTasksThrough?(
+    client: SqlClient,
+    tasks: readonly NewTask[],
+    nowMs: number,
+    cancelError: string,
+  ): Promise<(TaskRow | null)[]>;
   getTask(id: string): Promise<TaskRow | null>;
   listTasks(filter: TaskFilter): Promise<TaskRow[]>;
   /** Deletes a task; returns the deleted row, or null. */

@@ -28,7 +28,6 @@ export type {
   QueueStore,
   Receipt,
   RedriveFilter,
-  SqlClient,
 } from './message-row.ts';
 export type {
   LogRow,
@@ -56,6 +55,7 @@ export type {
   TaskRow,
   TaskStatus,
 } from './schedule-row.ts';
+export { checkTx, type SqlClient, type TxCall } from './sql-client.ts';
 
 export type Backend = 'sqlite' | 'postgres';
 

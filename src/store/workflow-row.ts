@@ -8,6 +8,7 @@
 import type { Dialect, ListQuery } from './dialect.ts';
 import { Filter } from './filter.ts';
 import { ms } from './raw.ts';
+import type { SqlClient } from './sql-client.ts';
 
 export const EXECUTION_STATUSES = [
   'running',
@@ -173,6 +174,16 @@ export interface WorkflowStore {
    * wakes workers; idempotent on id: when one is stored, returns it untouched with created false.
    */
   start(row: NewExecution, nowMs: number): Promise<{ row: ExecutionRow; created: boolean }>;
+  /**
+   * As `start`, but through `client`, in the caller's open transaction: the execution exists if
+   * and only if it commits, and workers wake on its commit. Only where the store is the
+   * caller's database (PostgreSQL); absent elsewhere.
+   */
+  startThrough?(
+    client: SqlClient,
+    row: NewExecution,
+    nowMs: number,
+  ): Promise<{ row: ExecutionRow; created: boolean }>;
   get(id: string): Promise<ExecutionRow | null>;
   /** Newest first (seq descending). */
   list(filter: ExecutionFilter): Promise<ExecutionRow[]>;

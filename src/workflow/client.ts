@@ -9,7 +9,7 @@ import { captureTraceContext } from '../observability/tracing.ts';
 import { compilePattern } from '../patterns/matcher.ts';
 import type { CompiledPattern, EventPattern } from '../patterns/types.ts';
 import { newRunId } from '../store/run-row.ts';
-import type { Store } from '../store/types.ts';
+import { checkTx, type SqlClient, type Store } from '../store/types.ts';
 import {
   EXECUTION_STATUSES,
   type ExecutionRow,
@@ -26,6 +26,7 @@ export { EXECUTION_STATUSES };
 
 /** Event waits checked per put: the oldest this many (see docs/workflows.md). */
 const MAX_EVENT_WAITERS = 10_000;
+const START_CALL = { noun: 'a start', verb: 'start the execution' };
 
 const ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,${NAME_LIMITS.execution - 1}}$`);
 
@@ -80,6 +81,12 @@ export interface Operation {
 export interface StartOptions {
   /** Idempotency key: starting again with the same id returns the stored execution. */
   readonly id?: string;
+  /**
+   * PostgreSQL only: your own client, inside a transaction you opened (a node-postgres Client
+   * or PoolClient as it is; postgres.js through a one-line adapter). The execution is stored
+   * through it, so it exists if and only if you commit; idle workers wake on your commit.
+   */
+  readonly tx?: SqlClient;
 }
 
 export interface ListExecutionsOptions {
@@ -119,13 +126,23 @@ export class Workflows {
 
   /**
    * Starts an execution; with an `id` that is already stored (for this workflow) returns
-   * that execution unchanged.
+   * that execution unchanged. With `tx` (PostgreSQL), the start is part of your open transaction.
+   *
+   * @example
+   * ```ts
+   * await client.query('BEGIN');
+   * await client.query(insertOrder, [42]);                                        // your own write
+   * await ms.workflows.start(fulfil, { orderId: 42 }, { id: 'order-42', tx: client });
+   * await client.query('COMMIT');                                                 // runs from here on
+   * ```
    */
   async start<I>(
     workflow: WorkflowDefinition<I> | string,
     input?: I,
     options: StartOptions = {},
   ): Promise<Execution & { readonly created: boolean }> {
+    const tx = options?.tx;
+    if (tx !== undefined) checkTx(tx, this.#store.workflows.startThrough !== undefined, START_CALL);
     const name = typeof workflow === 'string' ? workflow : workflow?.name;
     const def = typeof name === 'string' ? this.#definitions.get(name) : undefined;
     if (def === undefined) {
@@ -151,7 +168,7 @@ export class Workflows {
       );
     }
     const now = this.#clock.now();
-    const id = options.id ?? newRunId(now);
+    const id = options?.id ?? newRunId(now);
     if (typeof id !== 'string' || !ID.test(id)) {
       throw new MainspringError(
         'E_WORKFLOW_INVALID',
@@ -159,20 +176,21 @@ export class Workflows {
         { details: { field: 'id' } },
       );
     }
-    const { row, created } = await this.#store.workflows.start(
-      {
-        id,
-        workflow: def.name,
-        version: def.version,
-        input: text,
-        parentId: null,
-        parentOp: null,
-        timeoutAtMs: def.timeoutMs === null ? null : now + def.timeoutMs,
-        // Its replays are children of the context it is started in (null: none active).
-        traceContext: captureTraceContext(),
-      },
-      now,
-    );
+    const execution = {
+      id,
+      workflow: def.name,
+      version: def.version,
+      input: text,
+      parentId: null,
+      parentOp: null,
+      timeoutAtMs: def.timeoutMs === null ? null : now + def.timeoutMs,
+      // Its replays are children of the context it is started in (null: none active).
+      traceContext: captureTraceContext(),
+    };
+    const { row, created } =
+      tx === undefined
+        ? await this.#store.workflows.start(execution, now)
+        : await this.#store.workflows.startThrough!(tx, execution, now);
     if (row.workflow !== def.name) {
       throw new MainspringError(
         'E_EXECUTION_EXISTS',

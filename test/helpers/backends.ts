@@ -88,7 +88,21 @@ function fixture(name: 'sqlite' | 'postgres'): BackendFixture {
 
 export const BACKENDS: readonly BackendFixture[] = [fixture('sqlite'), fixture('postgres')];
 
+const ownClients: pg.Client[] = [];
+
+/**
+ * A plain client with the server's default search_path, as an application's own would be
+ * (for transactions mainspring joins); ended after the test.
+ */
+export async function ownPgClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  ownClients.push(client);
+  return client;
+}
+
 afterEach(async () => {
+  for (const c of ownClients.splice(0)) await c.end().catch(() => {});
   for (const s of openStores) await s.close().catch(() => {});
   openStores.clear();
 });

@@ -5,29 +5,16 @@
 // was woken by the NOTIFY, not by its poll.
 
 import { spawnSync } from 'node:child_process';
-import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { defineQueue } from '../../src/queue/define.ts';
 import { defineFunction, fromQueue } from '../../src/runtime/function.ts';
 import { fakeApp, recordEvents, tickUntil } from '../helpers/app.ts';
-import { BACKENDS, freshSchemaName, PG_URL, pgUrlWithSchema } from '../helpers/backends.ts';
+import { BACKENDS, freshSchemaName, ownPgClient, PG_URL, pgUrlWithSchema } from '../helpers/backends.ts';
 
 const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
 const postgres = BACKENDS.find((b) => b.name === 'postgres')!;
 const HAS_PSQL = spawnSync('psql', ['--version']).status === 0;
-
-const clients: pg.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.end().catch(() => {});
-});
-
-/** A plain client with the server's default search_path, as an application's own would be. */
-async function ownClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  clients.push(client);
-  return client;
-}
 
 const emails = defineQueue({ name: 'emails' });
 
@@ -48,7 +35,7 @@ async function emailApp(options: { start?: string } = {}) {
     functions: [fn],
     ...options,
   });
-  const client = await ownClient();
+  const client = await ownPgClient();
   await client.query(`CREATE TABLE "${schema}".orders (id integer PRIMARY KEY)`);
   return { ms, clock, schema, seen, client };
 }

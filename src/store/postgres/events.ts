@@ -13,6 +13,7 @@ import {
   toEventRow,
 } from '../event-row.ts';
 import type { RuleStore } from '../rule-row.ts';
+import type { SqlClient } from '../sql-client.ts';
 import { readRow, readRows } from './connect.ts';
 import { PgRuleStore } from './event-rules.ts';
 
@@ -26,6 +27,21 @@ const INSERT = `
    ORDER BY n
   ON CONFLICT (id) DO NOTHING
   RETURNING id`;
+
+// Through the caller's client, in its open transaction (issue 25): as INSERT, with the tables of
+// schema `s` (the caller's search_path is its own) and events $1 as one JSON array of { id,
+// source, detail_type, detail, time_ms } (one text parameter: any driver passes it alike), at $2
+// (now, ms). Each event stored notifies channel $3 with "$4 <id>": delivered on commit, when the
+// putting bus routes it. Returns the ids stored.
+const insertThrough = (s: string) => `
+  WITH ins AS (
+    INSERT INTO ${s}.events (id, source, detail_type, detail, time_ms, put_at_ms)
+    SELECT e ->> 'id', e ->> 'source', e ->> 'detail_type', e ->> 'detail', (e ->> 'time_ms')::bigint, $2::bigint
+      FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS t(e, n)
+     ORDER BY n
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id)
+  SELECT ins.id FROM ins, LATERAL (SELECT pg_notify($3::text, $4::text || ' ' || ins.id)) AS n`;
 
 // One event by id $1.
 const GET = `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`;
@@ -63,10 +79,15 @@ const RECORD_ANNOUNCEMENT = `
 export class PgEventStore implements EventStore {
   readonly rules: RuleStore;
   readonly #db: pg.Pool;
+  readonly #channel: string;
+  readonly #insertThrough: string;
 
-  constructor(db: pg.Pool) {
+  /** `channel`: EVENTS_CHANNEL as named in this store's schema; `schema` qualifies what runs on a caller's client. */
+  constructor(db: pg.Pool, channel: string, schema: string) {
     this.#db = db;
     this.rules = new PgRuleStore(db);
+    this.#channel = channel;
+    this.#insertThrough = insertThrough(`"${schema}"`);
   }
 
   async insert(events: readonly NewEvent[], nowMs: number): Promise<boolean[]> {
@@ -79,14 +100,27 @@ export class PgEventStore implements EventStore {
       events.map((e) => e.timeMs),
       nowMs,
     ]);
-    const stored = new Set(rows.map((r) => r.id));
-    // A batch repeating an id stores it once: only its first occurrence counts as stored.
-    const seen = new Set<string>();
-    return events.map((e) => {
-      const first = !seen.has(e.id);
-      seen.add(e.id);
-      return first && stored.has(e.id);
-    });
+    return storedFlags(events, rows);
+  }
+
+  async insertThrough(
+    client: SqlClient,
+    events: readonly NewEvent[],
+    nowMs: number,
+    putter: string,
+  ): Promise<boolean[]> {
+    if (events.length === 0) return [];
+    const json = JSON.stringify(
+      events.map((e) => ({
+        id: e.id,
+        source: e.source,
+        detail_type: e.detailType,
+        detail: e.detail,
+        time_ms: e.timeMs,
+      })),
+    );
+    const { rows } = await client.query(this.#insertThrough, [json, nowMs, this.#channel, putter]);
+    return storedFlags(events, rows as { id: string }[]);
   }
 
   async get(id: string): Promise<EventRow | null> {
@@ -128,4 +162,15 @@ export class PgEventStore implements EventStore {
   async recordAnnouncement(a: FileAnnouncement): Promise<void> {
     await this.#db.query(RECORD_ANNOUNCEMENT, [a.trigger, a.key, a.etag, a.size, a.eventId, a.announcedAtMs]);
   }
+}
+
+/** Per event, whether it was stored: a batch repeating an id stores it once, at its first occurrence. */
+function storedFlags(events: readonly NewEvent[], rows: readonly { id: string }[]): boolean[] {
+  const stored = new Set(rows.map((r) => r.id));
+  const seen = new Set<string>();
+  return events.map((e) => {
+    const first = !seen.has(e.id);
+    seen.add(e.id);
+    return first && stored.has(e.id);
+  });
 }

@@ -4,7 +4,9 @@
 import type pg from 'pg';
 import type { Clock } from '../../core/clock.ts';
 import { isMainspringError } from '../../core/errors.ts';
+import { EVENTS_CHANNEL } from '../event-row.ts';
 import { MESSAGES_CHANNEL } from '../message-row.ts';
+import { SCHEDULER_CHANNEL } from '../schedule-row.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import { type ChangeMarks, Store, type StoreCapabilities, type Unlisten } from '../types.ts';
 import { WORKFLOW_CHANNEL } from '../workflow-row.ts';
@@ -51,12 +53,16 @@ export class PgStore extends Store {
     const leasePool = createPool(target, 4, { ...settings, synchronous_commit: 'off' });
     const messagesChannel = listener.channelName(MESSAGES_CHANNEL);
     super(target.display, {
-      events: new PgEventStore(pool),
+      events: new PgEventStore(pool, listener.channelName(EVENTS_CHANNEL), target.schema),
       locks: new PgLockStore(pool),
       runs: new PgRunStore(pool, leasePool),
       queues: new PgQueueStore(pool, leasePool, messagesChannel, target.schema),
-      scheduler: new PgSchedulerStore(pool, messagesChannel),
-      workflows: new PgWorkflowStore(pool, listener.channelName(WORKFLOW_CHANNEL)),
+      scheduler: new PgSchedulerStore(
+        pool,
+        { messages: messagesChannel, scheduler: listener.channelName(SCHEDULER_CHANNEL) },
+        target.schema,
+      ),
+      workflows: new PgWorkflowStore(pool, listener.channelName(WORKFLOW_CHANNEL), target.schema),
     });
     this.pool = pool;
     this.schema = target.schema;

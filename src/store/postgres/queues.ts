@@ -22,11 +22,11 @@ import {
   type RawQueue,
   type Receipt,
   type RedriveFilter,
-  type SqlClient,
   toClaimed,
   toMessageRow,
   toQueueRow,
 } from '../message-row.ts';
+import type { SqlClient } from '../sql-client.ts';
 import { readRow, readRows, transaction } from './connect.ts';
 
 const RETURN_CLAIMED =
@@ -210,9 +210,10 @@ export class PgQueueStore implements QueueStore {
     this.#leases = leases;
     this.#channel = messagesChannel;
     // Schema-qualified: the caller's connection has its own search_path. One JSON parameter
-    // rather than arrays, so any driver's client (postgres.js through an adapter) passes it alike.
+    // rather than arrays, so any driver's client (postgres.js through an adapter) passes it alike,
+    // typed text: postgres.js would JSON-encode again a string it is told is jsonb.
     this.#sendThrough = `SELECT "${schema}".send($1, e -> 'body', e -> 'options') AS id
-      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`;
+      FROM jsonb_array_elements($2::text::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i`;
   }
 
   async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {

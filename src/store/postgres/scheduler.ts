@@ -28,7 +28,7 @@ import {
   toScheduleRow,
   toTaskRow,
 } from '../schedule-row.ts';
-import type { NewMessage } from '../types.ts';
+import type { NewMessage, SqlClient } from '../types.ts';
 import { readRow, readRows, withClient } from './connect.ts';
 import { insertMessages } from './queues.ts';
 import { INSERT_RUNS, runParams } from './runs.ts';
@@ -49,6 +49,11 @@ const DELETE_SCHEDULE = `DELETE FROM schedules WHERE name = $1 RETURNING ${SCHED
 
 const COUNT_SCHEDULES = 'SELECT count(*)::int AS n FROM schedules';
 
+// What an upsert sets on a stored task: the new values, pending again, its created_at_ms kept.
+const TASK_REPLACED = `ON CONFLICT (id) DO UPDATE
+       SET action = excluded.action, payload = excluded.payload, due_ms = excluded.due_ms, status = 'pending',
+           updated_at_ms = excluded.updated_at_ms, fired_at_ms = NULL, invocation_id = NULL`;
+
 // Upsert tasks (ids $1, actions $2, payloads $3, dues $4; one entry per id) at $5 (now), returning
 // the rows as they were. A stored task takes the new values and is pending again; it keeps its
 // created_at_ms. `before` reads the statement's snapshot (no lock: the parts of one statement run
@@ -59,10 +64,32 @@ const UPSERT_TASKS = `
     INSERT INTO tasks AS t (id, action, payload, due_ms, status, created_at_ms, updated_at_ms)
     SELECT n.id, n.action, n.payload, n.due_ms, 'pending', $5, $5
       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS n(id, action, payload, due_ms)
-    ON CONFLICT (id) DO UPDATE
-       SET action = excluded.action, payload = excluded.payload, due_ms = excluded.due_ms, status = 'pending',
-           updated_at_ms = excluded.updated_at_ms, fired_at_ms = NULL, invocation_id = NULL)
+    ${TASK_REPLACED})
   SELECT * FROM before`;
+
+// Through the caller's client, in its open transaction (issue 25): as UPSERT_TASKS, with the
+// tables of schema `s` (the caller's search_path is its own) and tasks $1 as one JSON array of
+// { id, action, payload, due_ms } (one text parameter: any driver passes it alike; postgres.js would
+// encode again a string it is told is jsonb), at $2 (now).
+// It also does, in the same transaction, what Tasks does after an upsert through the pool:
+// cancels with error $3 the queued first attempt of a task that fired ahead of its due time,
+// and wakes schedulers on channel $4 (delivered on commit). Returns the rows as they were, or
+// one row of NULLs when there were none (the outer side of the join makes the NOTIFY run once).
+const upsertTasksThrough = (s: string) => `
+  WITH n AS MATERIALIZED (
+    SELECT e ->> 'id' AS id, e ->> 'action' AS action, e ->> 'payload' AS payload, (e ->> 'due_ms')::bigint AS due_ms
+      FROM jsonb_array_elements($1::text::jsonb) AS e),
+  before AS (SELECT ${TASK_COLUMNS} FROM ${s}.tasks WHERE id = ANY(ARRAY(SELECT id FROM n))),
+  upsert AS (
+    INSERT INTO ${s}.tasks AS t (id, action, payload, due_ms, status, created_at_ms, updated_at_ms)
+    SELECT n.id, n.action, n.payload, n.due_ms, 'pending', $2::bigint, $2::bigint FROM n
+    ${TASK_REPLACED}),
+  cancelled AS (
+    UPDATE ${s}.runs r SET status = 'cancelled', finished_at_ms = $2::bigint, error = $3::text
+      FROM before b
+     WHERE b.status = 'fired' AND b.invocation_id IS NOT NULL AND b.due_ms > $2::bigint
+       AND r.id = b.invocation_id || '-1' AND r.status = 'queued')
+  SELECT before.* FROM (SELECT pg_notify($4::text, 'changed')) AS wake LEFT JOIN before ON true`;
 
 // One task by id $1.
 const GET_TASK = `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`;
@@ -135,10 +162,15 @@ const FIRE_TASKS = `
 export class PgSchedulerStore implements SchedulerStore {
   readonly #db: pg.Pool;
   readonly #messagesChannel: string;
+  readonly #schedulerChannel: string;
+  readonly #upsertTasksThrough: string;
 
-  constructor(db: pg.Pool, messagesChannel: string) {
+  /** Channels as named in this store's schema; `schema` qualifies what runs on a caller's client. */
+  constructor(db: pg.Pool, channels: { messages: string; scheduler: string }, schema: string) {
     this.#db = db;
-    this.#messagesChannel = messagesChannel;
+    this.#messagesChannel = channels.messages;
+    this.#schedulerChannel = channels.scheduler;
+    this.#upsertTasksThrough = upsertTasksThrough(`"${schema}"`);
   }
 
   async insertSchedule(r: NewScheduleRow): Promise<boolean> {
@@ -203,6 +235,27 @@ export class PgSchedulerStore implements SchedulerStore {
       nowMs,
     ]);
     const before = new Map(rows.map((r) => [r.id, toTaskRow(r)]));
+    return tasks.map((t) => before.get(t.id) ?? null);
+  }
+
+  async upsertTasksThrough(
+    client: SqlClient,
+    tasks: readonly NewTask[],
+    nowMs: number,
+    cancelError: string,
+  ): Promise<(TaskRow | null)[]> {
+    if (tasks.length === 0) return [];
+    const ts = lastOfEachId(tasks);
+    const json = JSON.stringify(
+      ts.map((t) => ({ id: t.id, action: t.action, payload: t.payload, due_ms: t.dueMs })),
+    );
+    const { rows } = await client.query(this.#upsertTasksThrough, [
+      json,
+      nowMs,
+      cancelError,
+      this.#schedulerChannel,
+    ]);
+    const before = new Map((rows as RawTask[]).filter((r) => r?.id != null).map((r) => [r.id, toTaskRow(r)]));
     return tasks.map((t) => before.get(t.id) ?? null);
   }
 

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { PG_DIALECT } from '../dialect.ts';
+import type { SqlClient } from '../sql-client.ts';
 import type {
   CallbackResolution,
   ClaimExecutionsOptions,
@@ -37,20 +38,23 @@ import {
 } from '../workflow-row.ts';
 import { readRow, readRows, transaction } from './connect.ts';
 
-// Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7) at $8
-// (now), running and due now, and notify channel $9 with its id; nothing when the id is taken. Returns the
-// row inserted.
-const START = `
+// Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7, trace
+// context $10) at $8 (now), running and due now, and notify channel $9 with its id; nothing when the id is
+// taken. Returns the row inserted. `t` prefixes the table: '' on the pool, the schema and a dot on a
+// caller's client (whose search_path is its own), where the NOTIFY goes out on the caller's commit.
+const start = (t: string) => `
   WITH ins AS (
-    INSERT INTO workflow_executions (id, workflow, version, status, input, parent_id, parent_op, timeout_at_ms,
+    INSERT INTO ${t}workflow_executions (id, workflow, version, status, input, parent_id, parent_op, timeout_at_ms,
                                      due_at_ms, created_at_ms, updated_at_ms, trace_context)
     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $8, $8, $10)
     ON CONFLICT (id) DO NOTHING
     RETURNING ${EXECUTION_COLUMNS})
   SELECT ins.* FROM ins, LATERAL (SELECT pg_notify($9, ins.id)) AS n`;
+const START = start('');
 
-// One execution by id $1.
-const GET = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = $1`;
+// One execution by id $1 (`t` as for start).
+const get = (t: string) => `SELECT ${EXECUTION_COLUMNS} FROM ${t}workflow_executions WHERE id = $1`;
+const GET = get('');
 
 // Execution $1, locked for the rest of the transaction.
 const LOCK = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = $1 FOR UPDATE`;
@@ -188,15 +192,35 @@ type Queryable = pg.Pool | pg.PoolClient;
 export class PgWorkflowStore implements WorkflowStore {
   readonly #db: pg.Pool;
   readonly #channel: string;
+  /** start and get on a caller's client: the tables qualified with the store's schema. */
+  readonly #through: { readonly start: string; readonly get: string };
 
   /** `channel`: WORKFLOW_CHANNEL as named in this store's schema. */
-  constructor(db: pg.Pool, channel: string) {
+  constructor(db: pg.Pool, channel: string, schema: string) {
     this.#db = db;
     this.#channel = channel;
+    this.#through = { start: start(`"${schema}".`), get: get(`"${schema}".`) };
   }
 
   async start(row: NewExecution, nowMs: number): Promise<{ row: ExecutionRow; created: boolean }> {
-    const { rows } = await this.#db.query<RawExecution>(START, [
+    return this.#start(this.#db, { start: START, get: GET }, row, nowMs);
+  }
+
+  async startThrough(
+    client: SqlClient,
+    row: NewExecution,
+    nowMs: number,
+  ): Promise<{ row: ExecutionRow; created: boolean }> {
+    return this.#start(client, this.#through, row, nowMs);
+  }
+
+  async #start(
+    db: SqlClient,
+    sql: { readonly start: string; readonly get: string },
+    row: NewExecution,
+    nowMs: number,
+  ): Promise<{ row: ExecutionRow; created: boolean }> {
+    const { rows } = await db.query(sql.start, [
       row.id,
       row.workflow,
       row.version,
@@ -208,9 +232,11 @@ export class PgWorkflowStore implements WorkflowStore {
       this.#channel,
       row.traceContext ?? null,
     ]);
-    if (rows[0]) return { row: toExecutionRow(rows[0]), created: true };
-    // ON CONFLICT waited for a concurrent insert of the id to commit: the row is there.
-    return { row: (await this.get(row.id))!, created: false };
+    if (rows[0]) return { row: toExecutionRow(rows[0] as RawExecution), created: true };
+    // ON CONFLICT waited for a concurrent insert of the id to commit (or it is the caller's own,
+    // earlier in its transaction, which its client sees): the row is there.
+    const found = await db.query(sql.get, [row.id]);
+    return { row: toExecutionRow(found.rows[0] as RawExecution), created: false };
   }
 
   async get(id: string): Promise<ExecutionRow | null> {
