@@ -32,6 +32,8 @@ describe.each(BACKENDS)('queues on $name', (backend) => {
       inFlight: 0,
       delayed: 0,
       dead: 0,
+      waitingForSlot: 0,
+      rateLimited: 0,
       oldestAgeMs: null,
     });
     await expect(ms.queues.getMessage(id)).rejects.toMatchObject({ code: 'E_MESSAGE_NOT_FOUND' });
