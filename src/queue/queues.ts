@@ -8,6 +8,7 @@ import { isMainspringError, MainspringError } from '../core/errors.ts';
 import { captureTraceContext } from '../observability/tracing.ts';
 import type { MessageRow, NewMessage, QueueStore, SqlClient } from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
+import { type DebounceOptions, resolveGate, type ThrottleOptions } from './gate-options.ts';
 
 export interface SendOptions {
   /** Invisible until this long after sending: milliseconds or `'10m'`, `'30d'`; any length. */
@@ -16,6 +17,16 @@ export interface SendOptions {
   readonly priority?: number;
   /** A second send with this key within the queue's dedup window stores nothing and returns the first id. */
   readonly dedupKey?: string;
+  /**
+   * Collapse sends under a key into one message, run with the last body after a quiet period;
+   * a send replaces the pending message and returns its id. Not with dedupKey, throttle, delay or tx.
+   */
+  readonly debounce?: DebounceOptions;
+  /**
+   * At most one message per key per period: later sends dropped, or delayed to keep the
+   * spacing. Not with dedupKey, debounce or tx.
+   */
+  readonly throttle?: ThrottleOptions;
   /** FIFO queues: messages of one group are delivered in send order, one at a time. Required there. */
   readonly groupId?: string;
 }
@@ -202,7 +213,8 @@ export class Queues {
   }
 
   /**
-   * Sends one message; returns its id (or, for a live dedup key, the first message's id).
+   * Sends one message; returns its id (or, for a live dedup key or a dropping throttle, the first
+   * message's id; for a debounce key with a pending message, that message's id).
    * With `tx` (PostgreSQL), the send is part of your open transaction.
    *
    * @example
@@ -242,7 +254,7 @@ export class Queues {
     tx: SqlClient | undefined,
   ): Promise<string[]> {
     const name = typeof queue === 'string' ? queue : queue.name;
-    if (tx !== undefined) this.#checkTx(tx);
+    if (tx !== undefined) this.#checkTx(tx, entries, field);
     const settings = await this.settings(queue);
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_BATCH) {
       throw invalid(
@@ -271,8 +283,11 @@ export class Queues {
     return inserted.map((m) => String(m.id));
   }
 
-  /** Refuses `tx` where the store cannot take part in the caller's transaction, or a `tx` that is no client. */
-  #checkTx(tx: unknown): void {
+  /**
+   * Refuses `tx` where the store cannot take part in the caller's transaction, a `tx` that is no
+   * client, and debounce or throttle with it (the SQL function `send` has neither).
+   */
+  #checkTx(tx: unknown, entries: readonly BatchEntry[], field: string): void {
     if (!this.#store.sendThrough) {
       throw new MainspringError(
         'E_VALIDATION',
@@ -285,6 +300,18 @@ export class Queues {
         'E_VALIDATION',
         'tx must be a client with query(text, values), inside a transaction you opened (a pg Client or PoolClient)',
         { details: { field: 'tx', message: 'must be a client with query(text, values)' } },
+      );
+    }
+    const i = Array.isArray(entries)
+      ? entries.findIndex((e) => e?.debounce !== undefined || e?.throttle !== undefined)
+      : -1;
+    if (i >= 0) {
+      const which = entries[i]!.debounce !== undefined ? 'debounce' : 'throttle';
+      const at = entries.length === 1 && field === 'body' ? which : `${field}[${i}].${which}`;
+      throw invalid(
+        at,
+        `cannot be combined with tx: a send in your transaction has no ${which}; send it after your commit without tx, or drop ${which}`,
+        entries[i]![which],
       );
     }
   }
@@ -322,6 +349,7 @@ export class Queues {
     ) {
       throw invalid(f('dedupKey'), `must be a string of 1 to ${MAX_DEDUP_KEY} characters`, e.dedupKey);
     }
+    const gate = resolveGate(e, f, s.fifo ? queue : null);
     if (e.groupId !== undefined && !s.fifo) {
       throw invalid(
         f('groupId'),
@@ -346,6 +374,7 @@ export class Queues {
       groupId: e.groupId ?? null,
       dedupKey: e.dedupKey ?? null,
       traceContext,
+      ...(gate ? { gate } : {}),
     };
   }
 
