@@ -91,6 +91,7 @@ export {
   type QueueSettings,
   type RetryOptions,
 } from './queue/define.ts';
+export type { DebounceOptions, ThrottleOptions } from './queue/gate-options.ts';
 export {
   type BatchEntry,
   type MessageInfo,

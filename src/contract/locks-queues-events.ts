@@ -81,12 +81,37 @@ export const lockOperations = {
   }),
 };
 
+const GateKey = Type.String({ minLength: 1, maxLength: 128 });
 const SendOptions = {
   delay: Type.Optional(DurationSchema),
   priority: Type.Optional(Type.Integer({ description: 'Higher is delivered first (default 0)' })),
   dedupKey: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   groupId: Type.Optional(
     Type.String({ minLength: 1, maxLength: 128, description: 'FIFO queues only, and required there' }),
+  ),
+  debounce: Type.Optional(
+    Type.Object(
+      { key: GateKey, period: DurationSchema, maxWait: Type.Optional(DurationSchema) },
+      {
+        additionalProperties: false,
+        description:
+          "Run once, with the last body, `period` (1 ms to 12 h) after the last send under `key`; never later than `maxWait` (period to 7 d) after the first. A send while the key's message is pending replaces it and returns its id. Not with dedupKey, throttle or delay; not on FIFO queues.",
+      },
+    ),
+  ),
+  throttle: Type.Optional(
+    Type.Object(
+      {
+        key: GateKey,
+        period: DurationSchema,
+        mode: Type.Optional(Type.Union([Type.Literal('drop'), Type.Literal('delay')])),
+      },
+      {
+        additionalProperties: false,
+        description:
+          "At most one message per `key` per `period` (1 ms to 12 h). `drop` (default): a send within the period stores nothing and returns the accepted message's id; `delay`: every send is kept, each due `period` after the key's previous one. Not with dedupKey or debounce; not on FIFO queues.",
+      },
+    ),
   ),
 };
 const Entry = Type.Object(

@@ -15,6 +15,7 @@ import {
   type SqlClient,
 } from '../store/types.ts';
 import { checkQueueName, type QueueDefinition, type QueueSettings } from './define.ts';
+import { type DebounceOptions, resolveGate, type ThrottleOptions } from './gate-options.ts';
 
 export interface SendOptions {
   /** Invisible until this long after sending: milliseconds or `'10m'`, `'30d'`; any length. */
@@ -23,6 +24,16 @@ export interface SendOptions {
   readonly priority?: number;
   /** A second send with this key within the queue's dedup window stores nothing and returns the first id. */
   readonly dedupKey?: string;
+  /**
+   * Collapse sends under a key into one message, run with the last body after a quiet period;
+   * a send replaces the pending message and returns its id. Not with dedupKey, throttle, delay or tx.
+   */
+  readonly debounce?: DebounceOptions;
+  /**
+   * At most one message per key per period: later sends dropped, or delayed to keep the
+   * spacing. Not with dedupKey, debounce or tx.
+   */
+  readonly throttle?: ThrottleOptions;
   /** FIFO queues: messages of one group are delivered in send order, one at a time. Required there. */
   readonly groupId?: string;
 }
@@ -214,7 +225,8 @@ export class Queues {
   }
 
   /**
-   * Sends one message; returns its id (or, for a live dedup key, the first message's id).
+   * Sends one message; returns its id (or, for a live dedup key or a dropping throttle, the first
+   * message's id; for a debounce key with a pending message, that message's id).
    * With `tx` (PostgreSQL), the send is part of your open transaction.
    *
    * @example
@@ -254,7 +266,10 @@ export class Queues {
     tx: SqlClient | undefined,
   ): Promise<string[]> {
     const name = typeof queue === 'string' ? queue : queue.name;
-    if (tx !== undefined) checkTx(tx, this.#store.sendThrough !== undefined, SEND_CALL);
+    if (tx !== undefined) {
+      checkTx(tx, this.#store.sendThrough !== undefined, SEND_CALL);
+      refuseGatesWithTx(entries, field);
+    }
     const settings = await this.settings(queue);
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_BATCH) {
       throw invalid(
@@ -316,6 +331,7 @@ export class Queues {
     ) {
       throw invalid(f('dedupKey'), `must be a string of 1 to ${MAX_DEDUP_KEY} characters`, e.dedupKey);
     }
+    const gate = resolveGate(e, f, s.fifo ? queue : null);
     if (e.groupId !== undefined && !s.fifo) {
       throw invalid(
         f('groupId'),
@@ -340,6 +356,7 @@ export class Queues {
       groupId: e.groupId ?? null,
       dedupKey: e.dedupKey ?? null,
       traceContext,
+      ...(gate ? { gate } : {}),
     };
   }
 
@@ -443,6 +460,21 @@ export class Queues {
     }
     return settings.deadLetterQueue;
   }
+}
+
+/** Debounce and throttle have no place in a send through `tx`: the SQL function `send` has neither. */
+function refuseGatesWithTx(entries: readonly BatchEntry[], field: string): void {
+  const i = Array.isArray(entries)
+    ? entries.findIndex((e) => e?.debounce !== undefined || e?.throttle !== undefined)
+    : -1;
+  if (i < 0) return;
+  const which = entries[i]!.debounce !== undefined ? 'debounce' : 'throttle';
+  const at = entries.length === 1 && field === 'body' ? which : `${field}[${i}].${which}`;
+  throw invalid(
+    at,
+    `cannot be combined with tx: a send in your transaction has no ${which}; send it after your commit without tx, or drop ${which}`,
+    entries[i]![which],
+  );
 }
 
 function queueNotFound(name: string): MainspringError {

@@ -14,6 +14,22 @@ export interface QueueRow {
   readonly pausedAtMs: number | null;
 }
 
+/**
+ * What a send under a key does. `debounce`: replace the key's pending message (stored and never
+ * received) with this one, due `periodMs` after now but no later than `maxWaitMs` after the
+ * pending message's first send; or start a new pending message. `drop`: store nothing while the
+ * key's last accepted message is under `periodMs` old. `delay`: keep every send, each due at
+ * least `periodMs` after the key's previous one.
+ */
+export interface MessageGate {
+  readonly kind: 'debounce' | 'drop' | 'delay';
+  /** The user's key, 1–128 characters. */
+  readonly key: string;
+  readonly periodMs: number;
+  /** Debounce only: the latest due time is the pending message's first send plus this; null for none. */
+  readonly maxWaitMs: number | null;
+}
+
 export interface NewMessage {
   /** JSON text. */
   readonly body: string;
@@ -26,11 +42,16 @@ export interface NewMessage {
    * `tracestate`); absent or null when none was active. Opaque to the store.
    */
   readonly traceContext?: string | null;
+  /** Debounce or throttle under a key (never with `dedupKey`); absent or null for none. */
+  readonly gate?: MessageGate | null;
 }
 
 export interface InsertedMessage {
   readonly id: number;
-  /** True when a live dedup key matched: nothing was inserted and `id` is the first message's. */
+  /**
+   * True when nothing was inserted: a live dedup key or a throttle (drop) matched and `id` is the
+   * accepted message's, or a debounce replaced its key's pending message `id`.
+   */
   readonly deduplicated: boolean;
 }
 
@@ -154,6 +175,8 @@ export interface QueueStore {
   /**
    * Inserts messages in order (ids ascend in array order) and wakes consumers of the queue.
    * A message whose dedup key is live (within `dedupWindowMs` of its first send) is not inserted.
+   * A message with a `gate` is debounced or throttled under its key (store/message-gate.ts),
+   * the batch's messages taken as sent one after another.
    */
   send(
     queue: string,

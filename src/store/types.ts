@@ -21,6 +21,7 @@ export type {
   FailedReceipt,
   InsertedMessage,
   ListMessagesOptions,
+  MessageGate,
   MessageRow,
   NewMessage,
   QueueCounts,

@@ -5,8 +5,7 @@
 // stored that way by an older version is readable again after the upgrade.
 
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Api, buildApi, listenApi } from '../../src/api/server.ts';
+import { describe, expect, it } from 'vitest';
 import { createMainspring, type Mainspring } from '../../src/app.ts';
 import { FakeClock } from '../../src/core/clock.ts';
 import { MAX_DURATION_MS, parseDuration } from '../../src/core/duration.ts';
@@ -15,34 +14,14 @@ import { defineFunction } from '../../src/runtime/function.ts';
 import { defineWorkflow } from '../../src/workflow/define.ts';
 import { fakeApp } from '../helpers/app.ts';
 import { BACKENDS, type BackendFixture, tempDir } from '../helpers/backends.ts';
-
-const apis: Api[] = [];
-afterEach(async () => {
-  for (const api of apis.splice(0)) await api.close();
-});
+import { serveApi } from '../helpers/http.ts';
 
 const q = defineQueue({ name: 'q' });
 const act = defineFunction({ name: 'a', handler: () => {} });
 
 type Body = { id?: string; error?: { code: string; message: string; details?: { field?: string } } };
 
-async function serve(ms: Mainspring) {
-  const api = await buildApi({ ...ms, bodyLimit: 1024 * 1024 });
-  apis.push(api);
-  const { url } = await listenApi(api, { host: '127.0.0.1', port: 0 });
-  return async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      ...(body !== undefined
-        ? {
-            body: typeof body === 'string' ? body : JSON.stringify(body),
-            headers: { 'content-type': 'application/json' },
-          }
-        : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Body };
-  };
-}
+const serve = async (ms: Mainspring) => (await serveApi<Body>(ms)).call;
 
 describe('durations', () => {
   it('accept up to 100 years and refuse longer, naming the field', () => {

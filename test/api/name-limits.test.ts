@@ -5,8 +5,8 @@
 // the route's schema and the router's limit; one past it is refused at creation, naming
 // the field, with nothing stored.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Api, buildApi, listenApi, MAX_PARAM_LENGTH } from '../../src/api/server.ts';
+import { describe, expect, it } from 'vitest';
+import { MAX_PARAM_LENGTH } from '../../src/api/server.ts';
 import type { Mainspring } from '../../src/app.ts';
 import { LONGEST_NAME, NAME_LIMITS } from '../../src/core/names.ts';
 import { defineQueue } from '../../src/queue/define.ts';
@@ -14,11 +14,7 @@ import { defineFunction } from '../../src/runtime/function.ts';
 import { defineWorkflow } from '../../src/workflow/define.ts';
 import { fakeApp } from '../helpers/app.ts';
 import { BACKENDS, type BackendFixture } from '../helpers/backends.ts';
-
-const apis: Api[] = [];
-afterEach(async () => {
-  for (const api of apis.splice(0)) await api.close();
-});
+import { serveApi } from '../helpers/http.ts';
 
 const L = NAME_LIMITS;
 // Names at each kind's limit, in the characters each allows.
@@ -38,19 +34,9 @@ type Body = {
 let baseUrl = '';
 
 async function serve(ms: Mainspring) {
-  const api = await buildApi({ ...ms, bodyLimit: 1024 * 1024 });
-  apis.push(api);
-  const { url } = await listenApi(api, { host: '127.0.0.1', port: 0 });
+  const { url, call } = await serveApi<Body>(ms);
   baseUrl = url;
-  return async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      ...(body !== undefined
-        ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-        : {}),
-    });
-    return { status: res.status, body: (await res.json()) as Body };
-  };
+  return call;
 }
 
 const fieldOf = (b: Body) => {

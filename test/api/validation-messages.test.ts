@@ -130,11 +130,12 @@ const CASES: [string, string, string, unknown, string, unknown][] = [
     'POST',
     '/v1/queues/orders/messages',
     { body: 1, dealy: '5s' },
-    'body.dealy is not a known field; the known fields are body, delay, priority, dedupKey, groupId (got "5s")',
+    'body.dealy is not a known field; the known fields are body, delay, priority, dedupKey, groupId, debounce, throttle (got "5s")',
     {
       field: 'body.dealy',
       value: '5s',
-      message: 'is not a known field; the known fields are body, delay, priority, dedupKey, groupId',
+      message:
+        'is not a known field; the known fields are body, delay, priority, dedupKey, groupId, debounce, throttle',
     },
   ],
   [

@@ -81,6 +81,13 @@ describe('queues, functions and locks through the CLI, with --url and without', 
     expect(ok(await local('queues', 'send', 'parked', '--body', '"again"', '--dedup-key', 'k1'))).toBe(
       parked,
     );
+    // A debounce key: the second send replaces the pending message and prints its id.
+    const debounced = ok(
+      await remote('queues', 'send', 'parked', '--body', '1', '--debounce-key', 'd1', '--period', '1h'),
+    );
+    expect(
+      ok(await local('queues', 'send', 'parked', '--body', '2', '--debounce-key', 'd1', '--period', '1h')),
+    ).toBe(debounced);
     const id = rejected.trim();
 
     await vi.waitFor(
@@ -90,14 +97,14 @@ describe('queues, functions and locks through the CLI, with --url and without', 
         interval: 50,
       },
     );
-    expect(await counts('parked')).toMatchObject({ visible: 0, delayed: 1 });
+    expect(await counts('parked')).toMatchObject({ visible: 0, delayed: 2 });
 
     // list and stats: the same table both ways (ages aside).
     const list = ok(await remote('queues', 'list'));
     expect(list).toMatch(/^QUEUE\s+VISIBLE\s+IN FLIGHT\s+DELAYED\s+DEAD\s+OLDEST\s+FIFO\s+DLQ\s+PAUSED\n/);
     expect(list).toMatch(/^orders\s+0\s+0\s+0\s+1\s+\S+\s+no\s+orders-dlq\s+no$/m);
     expect(list).toMatch(/^orders-dlq\s+1\s+0\s+0\s+0\s+\S+\s+no\s+-\s+no$/m);
-    expect(list).toMatch(/^parked\s+0\s+0\s+1\s+0\s+\S+\s+no\s+-\s+no$/m);
+    expect(list).toMatch(/^parked\s+0\s+0\s+2\s+0\s+\S+\s+no\s+-\s+no$/m);
     expect(withoutAges(ok(await local('queues', 'list')))).toEqual(withoutAges(list));
     const stats = ok(await remote('queues', 'stats', 'orders'));
     expect(stats.trimEnd().split('\n')).toHaveLength(2);
@@ -249,6 +256,14 @@ describe('queues, functions and locks through the CLI, with --url and without', 
       [['queues', 'send', 'orders', '--body', '1', '--delay', 'soon'], /--delay is "soon"/],
       [['queues', 'send', 'orders', '--body', '1', '--priority', 'high'], /--priority is "high"/],
       [['queues', 'send', 'nope', '--body', '1'], /queue "nope" does not exist/],
+      [
+        ['queues', 'send', 'orders', '--body', '1', '--period', '5s'],
+        /--period needs --debounce-key or --throttle-key/,
+      ],
+      [
+        ['queues', 'send', 'orders', '--body', '1', '--debounce-key', 'k', '--period', '13h'],
+        /debounce\.period is "13h"; use a duration from 1 ms to 12 hours/,
+      ],
       [['queues', 'pause', 'nope'], /queue "nope" does not exist/],
       [['queues', 'redrive', 'orders', '--ids', '1,x'], /--ids is "1,x"/],
       [['queues', 'dlq', 'orders', '--after', 'x'], /--after is "x"/],

@@ -45,7 +45,7 @@ export function queueRoutes(app: Api, { queues }: ApiDeps): void {
         ...OPERATIONS.sendMessage.schema,
         summary: 'Send a message',
         description:
-          'Returns the message id; with a live dedupKey, the id of the first message sent with it.',
+          "Returns the message id; with a live dedupKey or a dropping throttle, the id of the first message sent with it; with a debounce key whose message is pending, that message's id (its body replaced).",
         tags: ['queues'],
       },
     },

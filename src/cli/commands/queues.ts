@@ -32,6 +32,45 @@ function badIds(flag: string, text: string, example: string): MainspringError {
   );
 }
 
+/** --debounce-key/--throttle-key with --period (and --max-wait, --throttle-mode) as the send options. */
+function gateFlags(flags: {
+  debounceKey?: string;
+  throttleKey?: string;
+  period?: string;
+  maxWait?: string;
+  throttleMode?: string;
+}): object {
+  const usage = (flag: string, fix: string) =>
+    new MainspringError('E_VALIDATION', `${flag} ${fix}`, { details: { field: flag.replace(/^--/, '') } });
+  const key = flags.debounceKey ?? flags.throttleKey;
+  if (key === undefined) {
+    const stray = flags.period !== undefined ? '--period' : flags.maxWait !== undefined ? '--max-wait' : null;
+    if (stray) throw usage(stray, 'needs --debounce-key or --throttle-key; add one, or drop it');
+    if (flags.throttleMode !== undefined)
+      throw usage('--throttle-mode', 'needs --throttle-key; add it, or drop it');
+    return {};
+  }
+  if (flags.period === undefined)
+    throw usage('--period', 'is required with a debounce or throttle key; e.g. --period 5s');
+  // Checked here, naming the flag; sent as written, so the API's bounds error quotes it.
+  flagDuration(flags.period, '--period');
+  const period = flags.period;
+  if (flags.debounceKey === undefined) {
+    if (flags.maxWait !== undefined) throw usage('--max-wait', 'goes with --debounce-key only; drop it');
+    const mode = flags.throttleMode;
+    return { throttle: { key, period, ...(mode !== undefined ? { mode } : {}) } };
+  }
+  if (flags.throttleMode !== undefined)
+    throw usage('--throttle-mode', 'goes with --throttle-key only; drop it');
+  if (flags.maxWait !== undefined) flagDuration(flags.maxWait, '--max-wait');
+  const maxWait = flags.maxWait === undefined ? {} : { maxWait: flags.maxWait };
+  // With both keys the API refuses the pair, naming throttle.
+  return {
+    debounce: { key, period, ...maxWait },
+    ...(flags.throttleKey !== undefined ? { throttle: { key: flags.throttleKey, period } } : {}),
+  };
+}
+
 function flagIds(text: string): string[] {
   const ids = text
     .split(',')
@@ -102,10 +141,21 @@ export function registerQueuesCommand(program: Command): void {
     .option('--delay <duration>', 'deliver no sooner than this from now (e.g. 10m, 2d)')
     .option('--group <id>', 'FIFO queues (required there): the ordered group')
     .option('--dedup-key <key>', 'a second send with this key within the dedup window stores nothing')
+    .option(
+      '--debounce-key <key>',
+      'debounce: replace the pending message of this key; it runs --period after the last send',
+    )
+    .option('--throttle-key <key>', 'throttle: at most one message of this key per --period')
+    .option(
+      '--period <duration>',
+      'with --debounce-key or --throttle-key: the quiet period or spacing (1ms to 12h)',
+    )
+    .option('--max-wait <duration>', 'with --debounce-key: never later than this after the first send')
+    .option('--throttle-mode <mode>', 'with --throttle-key: drop (default) or delay')
     .option('--priority <n>', 'higher is delivered first (default 0)')
     .addHelpText(
       'after',
-      `\nWith --dedup-key, a repeated send prints the id of the first message.\n\nExamples:\n  mainspring queues send orders --body '{"id": 42}'\n  mainspring queues send orders --body '{"id": 42}' --delay 10m --priority 5\n  mainspring queues send orders --body '"hi"' --url https://jobs.example.com --token "$TOKEN"`,
+      `\nWith --dedup-key, a repeated send prints the id of the first message; with --debounce-key, the id of the pending message it replaced; with --throttle-key (drop), the id of the accepted one.\n\nExamples:\n  mainspring queues send orders --body '{"id": 42}'\n  mainspring queues send orders --body '{"id": 42}' --delay 10m --priority 5\n  mainspring queues send reindex --body '{"customer": 42}' --debounce-key customer-42 --period 5s\n  mainspring queues send orders --body '"hi"' --url https://jobs.example.com --token "$TOKEN"`,
     )
     .action(
       (
@@ -115,6 +165,11 @@ export function registerQueuesCommand(program: Command): void {
           delay?: string;
           group?: string;
           dedupKey?: string;
+          debounceKey?: string;
+          throttleKey?: string;
+          period?: string;
+          maxWait?: string;
+          throttleMode?: string;
           priority?: string;
         },
       ) => {
@@ -123,6 +178,7 @@ export function registerQueuesCommand(program: Command): void {
           ...(flags.delay !== undefined ? { delay: flagDuration(flags.delay, '--delay') } : {}),
           ...(flags.group !== undefined ? { groupId: flags.group } : {}),
           ...(flags.dedupKey !== undefined ? { dedupKey: flags.dedupKey } : {}),
+          ...gateFlags(flags),
           ...(flags.priority !== undefined
             ? { priority: flagInt(flags.priority, '--priority', -MAX_PRIORITY, MAX_PRIORITY) }
             : {}),

@@ -4,6 +4,7 @@
 
 import type pg from 'pg';
 import { admit, budget, type FlowLimits, FORGET_EVERY_MS, type LimitedClaim, took, WHOLE } from '../flow.ts';
+import { type GateSlot, gatedResults, gateKeys, gateSlotId, idOf, planGated } from '../message-gate.ts';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -76,6 +77,31 @@ const SQL = {
     RETURNING key`,
   // The messages holding dedup keys $2 of queue $1.
   keyHolders: 'SELECT key, message_id FROM queue_dedup WHERE queue = $1 AND key = ANY($2::text[])',
+  // Debounce and throttle (message-gate.ts). Lock the rows of keys $2 of namespaced queues $1,
+  // in array order (sorted by the caller: two batches never wait on each other crosswise),
+  // creating absent ones with holder 0; returns each row as it stands. Concurrent sends under
+  // one key queue up here until the first commits.
+  gateLock: `INSERT INTO queue_dedup AS d (queue, key, message_id, expires_at_ms)
+    SELECT t.queue, t.key, 0, 0 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(queue, key, ord)
+     ORDER BY t.ord
+    ON CONFLICT (queue, key) DO UPDATE SET message_id = d.message_id
+    RETURNING queue, key, message_id, expires_at_ms`,
+  // Of messages $2, those still pending in queue $1 (never received, not leased) with their send
+  // times, locked: a claim skips them until commit, and one that leased first keeps them.
+  gatePending: `SELECT id, sent_at_ms FROM messages
+    WHERE id = ANY($2::bigint[]) AND queue = $1 AND NOT leased AND receive_count = 0 AND prior_receives = 0
+    FOR UPDATE`,
+  // Replace pending messages $1 with bodies $2, priorities $3, due times $4, trace contexts $5
+  // (padded with NULLs when shorter); their send times stay.
+  gateReplace: `UPDATE messages m SET body = r.body, priority = r.priority, visible_at_ms = r.visible_at_ms,
+      trace_context = r.trace_context
+      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[])
+           AS r(id, body, priority, visible_at_ms, trace_context)
+     WHERE m.id = ANY($1::bigint[]) AND m.id = r.id`,
+  // Set the (locked) rows of keys $2 of namespaced queues $1 to messages $3 and times $4.
+  gateKeep: `UPDATE queue_dedup d SET message_id = r.message_id, expires_at_ms = r.expires_at_ms
+      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS r(queue, key, message_id, expires_at_ms)
+     WHERE d.queue = r.queue AND d.key = r.key`,
   // Insert messages with reserved ids $7 into queue $1, sent at $6 in trace contexts $9 (padded
   // with NULLs when shorter), and wake its consumers (channel $8).
   insertWithIds: `WITH ins AS (
@@ -235,6 +261,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    if (messages.some((m) => m.gate)) return this.#sendGated(queue, messages, nowMs, dedupWindowMs);
     if (messages.every((m) => m.dedupKey === null)) {
       const ids = await this.#insert(this.#db, queue, messages, nowMs);
       return ids.map((id): InsertedMessage => ({ id, deduplicated: false }));
@@ -303,6 +330,77 @@ export class PgQueueStore implements QueueStore {
         if (won.has(m.dedupKey)) return { id: idOf.get(first)!, deduplicated: first !== i };
         return { id: holders.get(m.dedupKey)!, deduplicated: true };
       });
+    });
+  }
+
+  /**
+   * A batch with debounce or throttle keys, in one transaction of six statements at most whatever
+   * its size: lock the keys, read their pending messages, then (planned as one send after another)
+   * reserve ids, insert, replace, and set the keys.
+   */
+  async #sendGated(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    const keys = gateKeys(queue, messages, dedupWindowMs);
+    return transaction(this.#db, async (client) => {
+      const { rows } = await client.query<{
+        queue: string;
+        key: string;
+        message_id: string;
+        expires_at_ms: string;
+      }>(SQL.gateLock, [keys.map((k) => k.queue), keys.map((k) => k.key)]);
+      const debounced = new Set(keys.filter((k) => k.debounce).map((k) => gateSlotId(k.queue, k.key)));
+      const holders = rows.filter(
+        (r) => Number(r.message_id) > 0 && debounced.has(gateSlotId(r.queue, r.key)),
+      );
+      const pending = new Map<number, number>();
+      if (holders.length > 0) {
+        const found = await client.query<{ id: string; sent_at_ms: string }>(SQL.gatePending, [
+          queue,
+          holders.map((r) => r.message_id),
+        ]);
+        for (const r of found.rows) pending.set(Number(r.id), Number(r.sent_at_ms));
+      }
+      const stored = new Map<string, GateSlot>();
+      for (const r of rows) {
+        stored.set(gateSlotId(r.queue, r.key), {
+          messageId: Number(r.message_id),
+          untilMs: Number(r.expires_at_ms),
+          pendingSentAtMs: pending.get(Number(r.message_id)) ?? null,
+        });
+      }
+      const plan = planGated(queue, messages, nowMs, dedupWindowMs, stored);
+      let ids: number[] = [];
+      if (plan.inserts.length > 0) {
+        const reserved = await client.query<{ id: string }>(SQL.reserveIds, [plan.inserts.length]);
+        ids = reserved.rows.map((r) => Number(r.id));
+        await client.query(SQL.insertWithIds, [
+          queue,
+          ...columnsOf(plan.inserts),
+          nowMs,
+          ids,
+          this.#channel,
+          traceColumn(plan.inserts),
+        ]);
+      }
+      if (plan.replaces.size > 0) {
+        const replaced = [...plan.replaces.values()];
+        const [bodies, priorities, dues] = columnsOf(replaced);
+        await client.query(SQL.gateReplace, [
+          [...plan.replaces.keys()],
+          bodies,
+          priorities,
+          dues,
+          traceColumn(replaced),
+        ]);
+        // A replaced message may now be due sooner (a shorter period than the send before): wake.
+        if (plan.inserts.length === 0) await client.query('SELECT pg_notify($1, $2)', [this.#channel, queue]);
+      }
+      await client.query(SQL.gateKeep, [
+        plan.slots.map((s) => s.queue),
+        plan.slots.map((s) => s.key),
+        plan.slots.map((s) => idOf(s.ref, ids)),
+        plan.slots.map((s) => s.untilMs),
+      ]);
+      return gatedResults(plan, ids);
     });
   }
 

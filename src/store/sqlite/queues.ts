@@ -3,6 +3,7 @@
 // IMMEDIATE transaction with prepared statements.
 
 import { admit, budget, type FlowLimits, FORGET_EVERY_MS, type LimitedClaim, took, WHOLE } from '../flow.ts';
+import { type GateSlot, gatedResults, gateKeys, gateSlotId, idOf, planGated } from '../message-gate.ts';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -61,6 +62,17 @@ const SQL = {
     WHERE queue_dedup.expires_at_ms <= ?5
     RETURNING message_id`,
   dedupHolder: 'SELECT message_id FROM queue_dedup WHERE queue = ?1 AND key = ?2',
+  // Debounce and throttle (message-gate.ts). Key ?2 of namespaced queue ?1: its holder and time.
+  gateSlot: 'SELECT message_id, expires_at_ms FROM queue_dedup WHERE queue = ?1 AND key = ?2',
+  // The send time of message ?1 if it is still pending in queue ?2: never received, not leased.
+  gatePending: `SELECT sent_at_ms FROM messages
+    WHERE id = ?1 AND queue = ?2 AND leased = 0 AND receive_count = 0 AND prior_receives = 0`,
+  // Replace pending message ?1's body ?2, priority ?3, due time ?4 and trace context ?5; its send time stays.
+  gateReplace:
+    'UPDATE messages SET body = ?2, priority = ?3, visible_at_ms = ?4, trace_context = ?5 WHERE id = ?1',
+  // Set key ?2 of namespaced queue ?1 to message ?3 and time ?4.
+  gateKeep: `INSERT INTO queue_dedup (queue, key, message_id, expires_at_ms) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (queue, key) DO UPDATE SET message_id = excluded.message_id, expires_at_ms = excluded.expires_at_ms`,
   nextId: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) + 1 AS id",
   // Lease up to ?3 messages of queue ?1 due by ?5 for ?4 ms from their due time; ?2 = now. INDEXED BY: left to itself the
   // planner picks messages_next_visible and sorts every visible message on each claim. Nothing while
@@ -186,6 +198,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    if (messages.some((m) => m.gate)) return this.#sendGated(queue, messages, nowMs, dedupWindowMs);
     const q = this.#q;
     const result = transaction(this.#db, () =>
       messages.map((m): InsertedMessage => {
@@ -205,6 +218,49 @@ export class SqliteQueueStore implements QueueStore {
       }),
     );
     if (result.some((r) => !r.deduplicated)) this.#notify(MESSAGES_CHANNEL, queue);
+    return result;
+  }
+
+  /** A batch with debounce or throttle keys: one transaction, each send as if after the one before. */
+  #sendGated(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
+    const q = this.#q;
+    const { result, wrote } = transaction(this.#db, () => {
+      const stored = new Map<string, GateSlot>();
+      for (const k of gateKeys(queue, messages, dedupWindowMs)) {
+        const row = q.gateSlot.get(k.queue, k.key) as
+          | { message_id: number; expires_at_ms: number }
+          | undefined;
+        if (!row) continue;
+        const pending = k.debounce
+          ? (q.gatePending.get(row.message_id, queue) as { sent_at_ms: number } | undefined)
+          : undefined;
+        stored.set(gateSlotId(k.queue, k.key), {
+          messageId: Number(row.message_id),
+          untilMs: Number(row.expires_at_ms),
+          pendingSentAtMs: pending ? Number(pending.sent_at_ms) : null,
+        });
+      }
+      const plan = planGated(queue, messages, nowMs, dedupWindowMs, stored);
+      const ids = plan.inserts.map((m) => {
+        const row = q.insert.get(
+          queue,
+          m.body,
+          m.priority,
+          m.visibleAtMs,
+          m.groupId,
+          nowMs,
+          m.traceContext ?? null,
+        );
+        return Number((row as { id: number }).id);
+      });
+      for (const [id, m] of plan.replaces) {
+        q.gateReplace.run(id, m.body, m.priority, m.visibleAtMs, m.traceContext ?? null);
+      }
+      for (const s of plan.slots) q.gateKeep.run(s.queue, s.key, idOf(s.ref, ids), s.untilMs);
+      return { result: gatedResults(plan, ids), wrote: ids.length + plan.replaces.size > 0 };
+    });
+    // A replaced message may now be due sooner (a shorter period than the send before): wake too.
+    if (wrote) this.#notify(MESSAGES_CHANNEL, queue);
     return result;
   }
 
