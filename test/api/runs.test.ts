@@ -99,6 +99,7 @@ describe.each(BACKENDS)('runs API on $name', (backend) => {
 
   it_('lists functions and commands with their settings', async () => {
     const jobs = defineQueue({ name: 'jobs' });
+    const byUser = (input: { user: string }) => input.user;
     const { api } = await setup(
       backend,
       [
@@ -111,6 +112,12 @@ describe.each(BACKENDS)('runs API on $name', (backend) => {
           handler: () => {},
         }),
         defineCommand({ name: 'cleanup', command: ['true'] }),
+        defineFunction({
+          name: 'limited',
+          concurrency: { limit: 4, key: byUser },
+          rateLimit: { limit: 5, period: '1m', burst: 2, key: byUser },
+          handler: () => {},
+        }),
       ],
       { queues: [jobs] },
     );
@@ -125,8 +132,18 @@ describe.each(BACKENDS)('runs API on $name', (backend) => {
       timeoutMs: 60_000,
       retry: { maxAttempts: 2, backoff: 'fixed', baseMs: 5000, maxMs: 300_000, jitter: true },
       concurrency: 3,
+      limits: null,
+      paused: false,
+      pausedAt: null,
     });
     expect(functions.find((f) => f.name === 'cleanup')).toMatchObject({ kind: 'command', triggers: [] });
+    expect(functions.find((f) => f.name === 'limited')).toMatchObject({
+      concurrency: 10,
+      limits: {
+        concurrency: { limit: 4, keyed: true },
+        rate: { limit: 5, periodMs: 60_000, burst: 2, keyed: true },
+      },
+    });
   });
 
   it_('invokes: 202 with the queued run; with wait, 200 with the outcome once a worker ran it', async () => {
