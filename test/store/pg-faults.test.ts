@@ -52,7 +52,27 @@ async function admin(): Promise<pg.Client> {
  * Runs `op` while `lock` (SQL run in an open transaction of another session) holds it up,
  * terminates every session once `op` waits on that lock, and returns how `op` settled.
  */
+/** Sessions of the store waiting on a lock now. */
+async function waitingOnLocks(): Promise<number> {
+  const watcher = await admin();
+  try {
+    const { rows } = await watcher.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND application_name = 'mainspring'`,
+    );
+    return rows[0]!.n;
+  } finally {
+    await watcher.end();
+  }
+}
+
 async function cutMidway<T>(store: Store, lock: string, op: () => Promise<T>) {
+  // A session the previous cut terminated can linger in pg_stat_activity for a moment: seen
+  // below, it would pass for this operation waiting before the operation even began.
+  for (let i = 0; (await waitingOnLocks()) > 0; i++) {
+    if (i > 400) throw new Error('sessions of an earlier cut still wait on a lock');
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const blocker = await admin();
   await blocker.query(`SET search_path = ${(store as { schema?: string }).schema}`);
   await blocker.query('BEGIN');

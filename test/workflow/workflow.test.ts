@@ -14,9 +14,14 @@ import { BACKENDS, type BackendFixture } from '../helpers/backends.ts';
 const SEC = 1000;
 const HOUR = 3_600_000;
 
-async function app(backend: BackendFixture, workflows: WorkflowDefinition[], url?: string) {
+async function app(
+  backend: BackendFixture,
+  workflows: WorkflowDefinition[],
+  url?: string,
+  worker: { pollIntervalMs?: number } = {},
+) {
   const { ms, clock } = await fakeApp(backend, { workflows, ...(url ? { url } : {}) });
-  await ms.startWorker();
+  await ms.startWorker(worker);
   return { ms, clock };
 }
 
@@ -79,7 +84,8 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
         return { total };
       },
     });
-    const { ms, clock } = await app(backend, [wf]);
+    // Two days pass below: on SQLite every poll of a fake second is a wake-up; poll hourly.
+    const { ms, clock } = await app(backend, [wf], undefined, { pollIntervalMs: HOUR });
     const started = clock.now();
     const e = await ms.workflows.start(wf, { days: 3 }, { id: 'report-1' });
     expect(e).toMatchObject({ id: 'report-1', status: 'running', created: true });
@@ -558,7 +564,8 @@ describe.each(BACKENDS)('workflows on $name', (backend) => {
         }
       },
     });
-    const { ms, clock } = await app(backend, [wf]);
+    // Two days pass below: on SQLite every poll of a fake second is a wake-up; poll hourly.
+    const { ms, clock } = await app(backend, [wf], undefined, { pollIntervalMs: HOUR });
     await ms.workflows.start(wf, { orderId: 7 }, { id: 'ship-7' });
     await ms.workflows.start(wf, { orderId: 8 }, { id: 'ship-8' });
     await until(ms, clock, 'ship-7', ['waiting']);
