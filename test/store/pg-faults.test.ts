@@ -52,27 +52,7 @@ async function admin(): Promise<pg.Client> {
  * Runs `op` while `lock` (SQL run in an open transaction of another session) holds it up,
  * terminates every session once `op` waits on that lock, and returns how `op` settled.
  */
-/** Sessions of the store waiting on a lock now. */
-async function waitingOnLocks(): Promise<number> {
-  const watcher = await admin();
-  try {
-    const { rows } = await watcher.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE wait_event_type = 'Lock' AND application_name = 'mainspring'`,
-    );
-    return rows[0]!.n;
-  } finally {
-    await watcher.end();
-  }
-}
-
 async function cutMidway<T>(store: Store, lock: string, op: () => Promise<T>) {
-  // A session the previous cut terminated can linger in pg_stat_activity for a moment: seen
-  // below, it would pass for this operation waiting before the operation even began.
-  for (let i = 0; (await waitingOnLocks()) > 0; i++) {
-    if (i > 400) throw new Error('sessions of an earlier cut still wait on a lock');
-    await new Promise((r) => setTimeout(r, 5));
-  }
   const blocker = await admin();
   await blocker.query(`SET search_path = ${(store as { schema?: string }).schema}`);
   await blocker.query('BEGIN');
@@ -95,7 +75,28 @@ async function cutMidway<T>(store: Store, lock: string, op: () => Promise<T>) {
   } finally {
     await watcher.end();
   }
-  expect(await cluster.terminateAll()).toBeGreaterThan(0);
+  // The store's sessions go first, and are gone, while the lock still holds them: were the
+  // blocker terminated with them, its lock could pass to the operation, which on a busy
+  // machine may finish its statement before its own termination lands.
+  const killer = await admin();
+  try {
+    const { rows } = await killer.query<{ pid: number }>(
+      `WITH store AS MATERIALIZED (SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'mainspring' AND pid <> pg_backend_pid())
+       SELECT pid FROM store WHERE pg_terminate_backend(pid)`,
+    );
+    const pids = rows.map((r) => r.pid);
+    expect(pids.length).toBeGreaterThan(0);
+    for (let i = 0; ; i++) {
+      const left = await killer.query('SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[])', [pids]);
+      if (left.rowCount === 0) break;
+      if (i > 2000) throw new Error('terminated sessions did not end');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    await killer.end();
+  }
+  await cluster.terminateAll();
   await blocker.end().catch(() => {});
   return settled;
 }
