@@ -28,9 +28,8 @@ import pg from 'pg';
 import { createMainspring, type Mainspring } from '../src/app.ts';
 import { defineFunction, type FunctionContext } from '../src/runtime/function.ts';
 import { Scheduler } from '../src/scheduler/scheduler.ts';
-import { resolveSpec } from '../src/scheduler/spec.ts';
-import { dueAt, tickAfter } from '../src/scheduler/ticks.ts';
-import type { NewScheduleRow, NewTask } from '../src/store/schedule-row.ts';
+import type { NewTask } from '../src/store/schedule-row.ts';
+import { backgroundRows } from './lib/schedules.ts';
 import { fmt, machine, summary } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -221,40 +220,6 @@ function cronerTicks(n: number): {
 // ---------------------------------------------------------------------------------------------
 // L: lateness with 100,000 schedules stored.
 
-/** Hourly and daily crons at random minutes (and hours), as `Schedules.create` would store them. */
-function backgroundRows(n: number, nowMs: number): NewScheduleRow[] {
-  const specs = new Map<string, { json: string; next: number | null; due: number | null }>();
-  const rows: NewScheduleRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const minute = Math.floor(random() * 60);
-    const expression = random() < 0.5 ? `${minute} * * * *` : `${minute} ${Math.floor(random() * 24)} * * *`;
-    let s = specs.get(expression);
-    if (!s) {
-      const { spec, schedule } = resolveSpec(
-        { expression, target: { kind: 'function', function: 'work' } },
-        nowMs,
-      );
-      const next = tickAfter(schedule, nowMs);
-      s = { json: JSON.stringify(spec), next, due: dueAt(spec, next, Math.random) };
-      specs.set(expression, s);
-    }
-    rows.push({
-      name: `bg-${String(i).padStart(6, '0')}`,
-      spec: s.json,
-      source: 'api',
-      enabled: true,
-      createdAtMs: nowMs,
-      updatedAtMs: nowMs,
-      nextTickMs: s.next,
-      dueAtMs: s.due,
-      lastTickMs: null,
-      lastFiredAtMs: null,
-      lastInvocationId: null,
-    });
-  }
-  return rows;
-}
-
 interface LatenessResult {
   backend: string;
   schedules: number;
@@ -312,7 +277,7 @@ async function lateness(b: Backend): Promise<LatenessResult> {
     },
   });
   const ms: Mainspring = await createMainspring({ db: url, functions: [tick, bg] });
-  const rows = backgroundRows(SCHEDULES, Date.now());
+  const rows = backgroundRows(SCHEDULES, Date.now(), 'work', random);
   const t = now();
   // 32 inserts in flight (one at a time on SQLite, where each is synchronous; the pool's 10 on PostgreSQL).
   for (let i = 0; i < rows.length; i += 32) {
