@@ -136,13 +136,10 @@ describe.each(BACKENDS)('flow limits on $name', (backend: BackendFixture) => {
     }
     g.releaseAll();
     expect(g.started).toHaveLength(35);
-    // Tokens come 100 ms apart; a handler starts once its claim's I/O is done, while the fake
-    // clock moves on: any second holds at most one start more than the limit.
+    // Tokens come 100 ms apart: the k-th start is no earlier than k tokens in (a handler may
+    // start later than its token, while its claim's I/O is under way and the fake clock moves).
     const at = g.started.map((s) => s.at - t0).sort((x, y) => x - y);
-    for (let i = 0; i < at.length; i++) {
-      expect(at.filter((t) => t >= at[i]! && t < at[i]! + 1000).length).toBeLessThanOrEqual(11);
-    }
-    expect(at.at(-1)!).toBeGreaterThanOrEqual(3300);
+    for (const [k, t] of at.entries()) expect(t).toBeGreaterThanOrEqual(k * 100);
     expect((await ms.queues.stats('jobs')).counts.dead).toBe(0);
   });
 
@@ -170,10 +167,14 @@ describe.each(BACKENDS)('flow limits on $name', (backend: BackendFixture) => {
       await tick(clock, 100, 25);
     }
     g.releaseAll();
-    const a = g.started.filter((s) => s.key === 'a').map((s) => s.at - t0);
+    const a = g.started
+      .filter((s) => s.key === 'a')
+      .map((s) => s.at - t0)
+      .sort((x, y) => x - y);
     expect(a).toHaveLength(4);
+    // Each later one no earlier than its token: half a second apart.
     expect(a[2]).toBeGreaterThanOrEqual(500);
-    expect(a[3]! - a[2]!).toBeGreaterThanOrEqual(500);
+    expect(a[3]).toBeGreaterThanOrEqual(1000);
   });
 });
 
