@@ -40,6 +40,13 @@ const systems: QueueSystem[] = [
   // without run records. What records cost is measured by bench:runtime.
   mainspringSystem('mainspring (SQLite)', () => `sqlite:${join(dir, 'bench.db')}`, { recordRuns: false }),
   mainspringSystem('mainspring (PostgreSQL)', () => `${PG}?schema=bench_mainspring`, { recordRuns: false }),
+  // As users run it (issue 24): the function as written with no options, records on.
+  mainspringSystem('mainspring (SQLite, defaults)', () => `sqlite:${join(dir, 'defaults.db')}`, {
+    defaults: true,
+  }),
+  mainspringSystem('mainspring (PostgreSQL, defaults)', () => `${PG}?schema=bench_mainspring`, {
+    defaults: true,
+  }),
   graphileSystem(PG),
   pgBossSystem(PG),
   bullmqSystem(),

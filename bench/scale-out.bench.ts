@@ -57,7 +57,10 @@ async function drainChild(url: string): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   await worker.stop({ graceMs: 1000 });
   await ms.close();
-  process.stdout.write(`${JSON.stringify({ handled, last, cpuS: (cpu.user + cpu.system) / 1e6 })}\n`);
+  // Written whole before the process exits: a pipe takes a large write in pieces.
+  await new Promise((r) =>
+    process.stdout.write(`${JSON.stringify({ handled, last, cpuS: (cpu.user + cpu.system) / 1e6 })}\n`, r),
+  );
 }
 
 /** The measured schedule's target: reports handler start − tick on stdout. */
@@ -82,7 +85,7 @@ async function schedulerChild(url: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   await new Promise<void>((r) => process.stdin.on('end', r).resume());
   await ms.close();
-  process.stdout.write(`${JSON.stringify({ closed: true })}\n`);
+  await new Promise((r) => process.stdout.write(`${JSON.stringify({ closed: true })}\n`, r));
 }
 
 const childAt = args.indexOf('--child');

@@ -9,16 +9,18 @@ const queue = defineQueue({ name: 'bench' });
 export function mainspringSystem(
   name: string,
   url: () => string,
-  options: { recordRuns?: boolean; logEach?: boolean } = {},
+  options: { recordRuns?: boolean; logEach?: boolean; defaults?: boolean } = {},
 ): QueueSystem {
   let ms: Mainspring | undefined;
   let worker: Worker | undefined;
   let app: Mainspring | undefined;
   return {
     name,
-    settings: `best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500; run records ${
-      options.recordRuns === false ? 'off (as BullMQ removeOnComplete; their cost: bench:runtime)' : 'on'
-    }`,
+    settings: options.defaults
+      ? 'defaults, as a user writes it and `npm start` runs it: fromQueue(queue) with no options (concurrency 1, prefetch 1) in both W1 columns, run records on'
+      : `best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500; run records ${
+          options.recordRuns === false ? 'off (as BullMQ removeOnComplete; their cost: bench:runtime)' : 'on'
+        }`,
     async setup() {
       ms = await createMainspring({ db: url(), queues: [queue] });
       await ms.queues.purge('bench');
@@ -38,7 +40,11 @@ export function mainspringSystem(
       const c = concurrency === 'best' ? 50 : concurrency;
       const fn = defineFunction({
         name: 'noop',
-        triggers: [fromQueue(queue, { concurrency: c, prefetch: concurrency === 'best' ? 1000 : 500 })],
+        triggers: [
+          options.defaults
+            ? fromQueue(queue)
+            : fromQueue(queue, { concurrency: c, prefetch: concurrency === 'best' ? 1000 : 500 }),
+        ],
         handler: options.logEach
           ? (job: Job, ctx) => {
               ctx.log.info({ i: job.i }, 'handled');
