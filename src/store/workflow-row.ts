@@ -419,16 +419,18 @@ export function patchUpdate(
   id: string,
   token: string,
   patch: ExecutionPatch,
-  added: number,
+  added: number | { readonly sql: string },
   nowMs: number,
 ): ListQuery {
-  const params: unknown[] = [id, token, added, nowMs];
+  // `added` as SQL: the count of new operations an enclosing statement inserts (its $3 is 0).
+  const params: unknown[] = [id, token, typeof added === 'number' ? added : 0, nowMs];
   const p = (v: unknown, type: 'text' | 'bigint') => {
     params.push(v);
     return d.typed(params.length, type);
   };
   const now = d.ref(4);
-  const sets = [`op_count = op_count + ${d.ref(3)}`, `updated_at_ms = ${now}`];
+  const addedSql = typeof added === 'number' ? '' : ` + ${added.sql}`;
+  const sets = [`op_count = op_count + ${d.typed(3, 'bigint')}${addedSql}`, `updated_at_ms = ${now}`];
   const columns = [
     ['status', patch.status],
     ['output', patch.output],

@@ -89,18 +89,44 @@ const NEXT_DUE = `
   SELECT due_at_ms FROM workflow_executions WHERE due_at_ms IS NOT NULL AND status IN ${LIVE}
    ORDER BY due_at_ms LIMIT 1`;
 
+/**
+ * The operations to write for `executionId`: an upsert may not touch a row twice in one
+ * statement, so the last of a repeated op id wins; ops of another execution would break the
+ * count, so the journal is this execution's.
+ */
+function journalOf(executionId: string, ops: readonly OpRow[]): OpRow[] {
+  return [...new Map(ops.map((o) => [o.opId, { ...o, executionId }])).values()];
+}
+
 // Lock execution $1 if it is leased with token $2.
 const LOCK_HELD = 'SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2 FOR UPDATE';
 
 // Upsert the operations given as arrays, one entry per (execution, op id), in OP_COLUMNS order
-// ($1..$17): a stored one takes every new value. Returns how many were new (xmax is 0 only on
-// a row this statement inserted).
-const UPSERT_OPS = `
-  WITH up AS (
+// ($first..$first+16), if `guard` holds: a stored one takes every new value. Returns whether
+// each row was new (xmax is 0 only on a row this statement inserted).
+const upsertOps = (first: number, guard = 'true') => {
+  const types = [
+    'text',
+    'text',
+    'text',
+    'text',
+    'text',
+    'text',
+    'int',
+    'text',
+    'text',
+    'bigint',
+    'bigint',
+    'bigint',
+    'bigint',
+    'text',
+    'text',
+    'text',
+    'bigint',
+  ];
+  return `
     INSERT INTO workflow_operations AS o (${OP_COLUMNS})
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                         $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-                         $14::text[], $15::text[], $16::text[], $17::bigint[])
+    SELECT * FROM unnest(${types.map((t, k) => `$${first + k}::${t}[]`).join(', ')}) WHERE ${guard}
     ON CONFLICT (execution_id, op_id) DO UPDATE
        SET parent_op_id = excluded.parent_op_id, type = excluded.type, name = excluded.name,
            status = excluded.status, attempt = excluded.attempt, result = excluded.result, error = excluded.error,
@@ -108,8 +134,11 @@ const UPSERT_OPS = `
            wake_at_ms = excluded.wake_at_ms, heartbeat_at_ms = excluded.heartbeat_at_ms,
            callback_id = excluded.callback_id, child_id = excluded.child_id, detail = excluded.detail,
            updated_at_ms = excluded.updated_at_ms
-    RETURNING (o.xmax = 0) AS inserted)
-  SELECT count(*) FILTER (WHERE inserted)::int AS n FROM up`;
+    RETURNING (o.xmax = 0) AS inserted`;
+};
+
+// Upsert operations $1..$17; returns how many were new.
+const UPSERT_OPS = `WITH up AS (${upsertOps(1)}) SELECT count(*) FILTER (WHERE inserted)::int AS n FROM up`;
 
 // Wake live execution $1 at $2 (now): woken; due now (or when it was due, if earlier) unless a lease
 // is held; notify channel $3 with its id. Returns a row when it woke one (none for finished or unknown).
@@ -287,16 +316,37 @@ export class PgWorkflowStore implements WorkflowStore {
     patch: ExecutionPatch,
     nowMs: number,
   ): Promise<boolean> {
+    // A checkpoint that does not finish the execution is one statement, not a transaction of
+    // five round trips: the lock (which fences a claim that replaced the token: it waits for
+    // this statement, or this one sees the new token and writes nothing), the operations, and
+    // the execution's update, which checks the token itself. Finishing also hands the outcome
+    // to a parent: that stays a transaction.
+    if (patch.status === undefined || !isFinished(patch.status)) {
+      const { sql, params } = patchUpdate(
+        PG_DIALECT,
+        executionId,
+        token,
+        patch,
+        { sql: '(SELECT count(*) FILTER (WHERE inserted) FROM up)' },
+        nowMs,
+      );
+      const values = journalOf(executionId, ops).map(opValues);
+      const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
+      const { rowCount } = await this.#db.query(
+        `WITH held AS (${LOCK_HELD}),
+              up AS (${upsertOps(params.length + 1, 'EXISTS (SELECT 1 FROM held)')})
+         ${sql}`,
+        [...params, ...columns],
+      );
+      return rowCount === 1;
+    }
     return this.#transaction(async (c) => {
       // The lock fences: a claim that replaced the token waits for this transaction, or this
       // one sees the new token and writes nothing.
       if ((await c.query(LOCK_HELD, [executionId, token])).rowCount === 0) return false;
       let added = 0;
       if (ops.length > 0) {
-        // An upsert may not touch a row twice in one statement: the last of a repeated op id wins.
-        // Ops of another execution would break the count: the journal is this execution's.
-        const last = [...new Map(ops.map((o) => [o.opId, { ...o, executionId }])).values()];
-        const values = last.map(opValues);
+        const values = journalOf(executionId, ops).map(opValues);
         const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
         const { rows } = await c.query<{ n: number }>(UPSERT_OPS, columns);
         added = rows[0]!.n;
