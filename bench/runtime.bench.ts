@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { openStore } from '../src/store/open.ts';
-import { accountFor, fmt, machine } from './lib/stats.ts';
+import { accountFor, fmt, machine, postgresCpuS } from './lib/stats.ts';
 import { mainspringSystem } from './queue/mainspring.ts';
 import type { QueueSystem } from './queue/system.ts';
 
@@ -98,6 +98,8 @@ async function countRuns(url: string): Promise<number> {
 interface Drain {
   readonly rate: number;
   readonly cpuUs: number;
+  /** PostgreSQL's CPU time per message, all its processes (NaN on SQLite). */
+  readonly serverUs: number;
 }
 
 async function drain(v: Variant): Promise<Drain> {
@@ -116,6 +118,8 @@ async function drain(v: Variant): Promise<Drain> {
   const done = new Promise<void>((r) => {
     resolve = r;
   });
+  // Read before the clock starts: it runs two child processes.
+  const server = v.backend === 'PostgreSQL' ? postgresCpuS() : Number.NaN;
   const t = now();
   const cpu = process.threadCpuUsage();
   await s.startWorkers('best', (job) => {
@@ -126,6 +130,7 @@ async function drain(v: Variant): Promise<Drain> {
   const rate = N / ((now() - t) / 1000);
   const used = process.threadCpuUsage(cpu);
   const cpuUs = (used.user + used.system) / N;
+  const serverUs = ((postgresCpuS() - server) * 1e6) / N;
   // Stopping flushes the recorder: every run row is written before the count.
   await s.stopWorkers();
   await s.teardown();
@@ -137,7 +142,7 @@ async function drain(v: Variant): Promise<Drain> {
     if (stored !== N) throw new Error(`${v.backend} ${v.label}: ${stored} run records for ${N} messages`);
   }
   await sleep(200);
-  return { rate, cpuUs };
+  return { rate, cpuUs, serverUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -146,6 +151,7 @@ console.log(`# runtime benchmark — ${new Date().toISOString().slice(0, 10)} �
 const all = variants();
 const rates = new Map<Variant, number[]>(all.map((v) => [v, []]));
 const cpus = new Map<Variant, number[]>(all.map((v) => [v, []]));
+const serverCpus = new Map<Variant, number[]>(all.map((v) => [v, []]));
 // One discarded drain per backend first: the first drain of a process pays for JIT and a new store.
 for (const backend of new Set(all.map((v) => v.backend))) {
   const first = all.find((v) => v.backend === backend)!;
@@ -153,18 +159,22 @@ for (const backend of new Set(all.map((v) => v.backend))) {
 }
 for (let k = 0; k < runs; k++) {
   for (const v of all) {
-    const { rate, cpuUs } = await drain(v);
+    const { rate, cpuUs, serverUs } = await drain(v);
     rates.get(v)!.push(rate);
     cpus.get(v)!.push(cpuUs);
-    console.error(`${v.backend} ${v.label} run ${k + 1}: ${fmt(rate)}/s, ${fmt(cpuUs, 1)} µs CPU/msg`);
+    serverCpus.get(v)!.push(serverUs);
+    const server = Number.isNaN(serverUs) ? '' : `, server ${fmt(serverUs, 1)} µs/msg`;
+    console.error(
+      `${v.backend} ${v.label} run ${k + 1}: ${fmt(rate)}/s, ${fmt(cpuUs, 1)} µs CPU/msg${server}`,
+    );
   }
 }
 console.log(`\nW1 drain, ${N} no-op jobs, best settings; median of ${runs} interleaved runs\n`);
 // Interference on a shared machine only ever slows a run down, so the best run is shown too.
 console.log(
-  '| backend | variant | drain/s median | drain/s best | runs | median vs off | best vs off | paired vs off | main-thread CPU µs/msg, median |',
+  '| backend | variant | drain/s median | drain/s best | runs | median vs off | best vs off | paired vs off | main-thread CPU µs/msg, median | server CPU µs/msg, median |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const best = (xs: number[]) => Math.max(...xs);
 for (const v of all) {
   const xs = rates.get(v)!;
@@ -185,6 +195,7 @@ for (const v of all) {
     // (a shared VM) then hit both sides of a pair, not one median more than the other.
     off.length === xs.length ? cost(1, median(xs.map((x, k) => off[k]! / x))) : '—',
     fmt(median(cpus.get(v)!), 1),
+    fmt(median(serverCpus.get(v)!), 1),
   ];
   console.log(`| ${cells.join(' | ')} |`);
 }

@@ -12,8 +12,7 @@
 // Options: --only drain|scheduler   --messages N (default 40000)   --processes 1,2,4
 //          --schedules N (default 100000)   --ticks N (default 90)
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +21,7 @@ import { createMainspring } from '../src/app.ts';
 import { defineQueue } from '../src/queue/define.ts';
 import { defineFunction, fromQueue } from '../src/runtime/function.ts';
 import { backgroundRows } from './lib/schedules.ts';
-import { accountFor, fmt, machine, summary } from './lib/stats.ts';
+import { accountFor, fmt, machine, postgresCpuS, summary } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SELF = fileURLToPath(import.meta.url);
@@ -132,24 +131,6 @@ async function freshSchema(name: string): Promise<string> {
   await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
   await client.end();
   return `${PG}?schema=${name}`;
-}
-
-/** CPU seconds used so far by every PostgreSQL server process (from /proc). */
-function postgresCpuS(): number {
-  const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  const pids = execFileSync('pgrep', ['-x', 'postgres']).toString().trim().split('\n');
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime, stime (fields 14 and 15 of stat; 12 and 13 after the name)
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // a backend that ended meanwhile
-    }
-  }
-  return ticks / tick;
 }
 
 interface DrainResult {

@@ -1,5 +1,7 @@
 // Small helpers shared by the benchmarks: percentiles, machine description, id accounting.
 
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -34,3 +36,21 @@ export function accountFor(seen: readonly number[], n: number): { missing: numbe
 }
 
 export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+/** CPU seconds used so far by every PostgreSQL server process (from /proc). */
+export function postgresCpuS(): number {
+  const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const pids = execFileSync('pgrep', ['-x', 'postgres']).toString().trim().split('\n');
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime (fields 14 and 15 of stat; 12 and 13 after the name)
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // a backend that ended meanwhile
+    }
+  }
+  return ticks / tick;
+}
