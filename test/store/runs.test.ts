@@ -123,8 +123,14 @@ describe.each(CASES)('store.runs on $label', (backend) => {
       result: '{"sent":true}',
       createdAtMs: T0 + 2000,
     });
-    await store.runs.write([ok, failed, event]);
-    for (const r of [ok, failed, event]) {
+    // A result with what array and JSON encodings escape: quotes, backslashes, braces, commas, a
+    // newline (as JSON writes it), the word NULL, and characters beyond ASCII.
+    const tricky = queueRun(77, 1, {
+      result: JSON.stringify({ s: 'a,b{c}"d\\e\nf', n: 'NULL', u: 'é 😀 \u2028', empty: '' }),
+      createdAtMs: T0 + 3000,
+    });
+    await store.runs.write([ok, failed, event, tricky]);
+    for (const r of [ok, failed, event, tricky]) {
       const got = await store.runs.get(r.id);
       expect(got).toEqual(asRow(r));
       expect(JSON.parse(got!.trigger)).toEqual(JSON.parse(r.trigger));

@@ -28,6 +28,7 @@ import {
   toQueueRow,
 } from '../message-row.ts';
 import type { SqlClient } from '../sql-client.ts';
+import { arrayLiteral } from './array-literal.ts';
 import { readRow, readRows, transaction } from './connect.ts';
 
 const RETURN_CLAIMED =
@@ -529,7 +530,7 @@ export class PgQueueStore implements QueueStore {
     const { rows } = await this.#leases.query<{ id: number }>({
       name: 'ms_ack',
       text: SQL.ack,
-      values: [receipts.map((r) => r.id), receipts.map((r) => r.receiveCount)],
+      values: receiptColumns(receipts),
     });
     return rows.map((r) => r.id);
   }
@@ -571,10 +572,7 @@ export class PgQueueStore implements QueueStore {
   }
 
   async release(receipts: readonly Receipt[], _nowMs: number): Promise<number> {
-    const { rowCount } = await this.#leases.query(SQL.release, [
-      receipts.map((r) => r.id),
-      receipts.map((r) => r.receiveCount),
-    ]);
+    const { rowCount } = await this.#leases.query(SQL.release, receiptColumns(receipts));
     return rowCount ?? 0;
   }
 
@@ -675,6 +673,11 @@ export async function insertMessages(
 function traceColumn(messages: readonly NewMessage[]): (string | null)[] {
   if (messages.every((m) => m.traceContext == null)) return [];
   return messages.map((m) => m.traceContext ?? null);
+}
+
+/** Receipts as the arrays unnest takes (ids, receive counts), as literals (see arrayLiteral). */
+function receiptColumns(receipts: readonly Receipt[]): [string, string] {
+  return [arrayLiteral(receipts.map((r) => r.id)), arrayLiteral(receipts.map((r) => r.receiveCount))];
 }
 
 /** New messages as the arrays unnest takes: bodies, priorities, visible-at times, groups. */

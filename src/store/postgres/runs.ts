@@ -27,6 +27,7 @@ import {
   toLogRow,
   toRunRow,
 } from '../run-row.ts';
+import { arrayLiteral } from './array-literal.ts';
 import { readRow, readRows } from './connect.ts';
 
 const TERMINAL = `('succeeded', 'failed', 'timed_out', 'cancelled')`;
@@ -61,15 +62,15 @@ const START = `
    WHERE id = ANY($1::text[]) AND status = 'queued'
   RETURNING ${RUN_COLUMNS}`;
 
-// Store the narrow records of one-message queue runs ($1: a JSON array of arrays, in
+// Store the narrow records of one-message queue runs, one array per column ($1..$9, in
 // putQueueRunValues' order). A record is written once, so the insert has no conflict clause:
 // its speculative insertion would cost about a fifth of the row (npm run bench:record-shapes).
 // Only a write retried after a lost connection can find one stored; that retry goes again with
 // ON CONFLICT DO NOTHING and leaves the stored ones be.
 const INSERT_QUEUE_RUNS = `
   INSERT INTO queue_runs (id, source, message_id, status, started_at_ms, finished_at_ms, result, error, log_count)
-  SELECT r->>0, (r->>1)::int, (r->>2)::bigint, r->>3, (r->>4)::bigint, (r->>5)::bigint, r->>6, r->>7, (r->>8)::int
-    FROM jsonb_array_elements($1::jsonb) AS r`;
+  SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
+                       $7::text[], $8::text[], $9::int[])`;
 const INSERT_QUEUE_RUNS_AGAIN = `${INSERT_QUEUE_RUNS} ON CONFLICT (id) DO NOTHING`;
 const UNIQUE_VIOLATION = '23505';
 
@@ -188,18 +189,18 @@ export class PgRunStore implements RunStore {
   async write(runs: readonly RunWrite[]): Promise<void> {
     if (runs.length === 0) return;
     const full: RunWrite[] = [];
-    const narrow: unknown[][] = [];
+    const narrow: unknown[][] = Array.from({ length: QUEUE_RUN_VALUES }, () => []);
+    const v = new Array<unknown>(QUEUE_RUN_VALUES);
     for (const r of runs) {
       if (!r.source) full.push(r);
       else {
-        const v = new Array<unknown>(QUEUE_RUN_VALUES);
         putQueueRunValues(v, 0, r, this.#sources.get(r.source) ?? (await this.#sourceOf(r.source)));
-        narrow.push(v);
+        for (let c = 0; c < QUEUE_RUN_VALUES; c++) narrow[c]!.push(v[c]);
       }
     }
     await Promise.all([
       full.length > 0 ? this.#fast.query(WRITE, runParams(collapse(full))) : null,
-      narrow.length > 0 ? this.#insertQueueRuns(JSON.stringify(narrow)) : null,
+      narrow[0]!.length > 0 ? this.#insertQueueRuns(queueRunColumns(narrow)) : null,
     ]);
   }
 
@@ -210,12 +211,12 @@ export class PgRunStore implements RunStore {
     return rows[0]!.id;
   }
 
-  async #insertQueueRuns(json: string): Promise<void> {
+  async #insertQueueRuns(columns: string[]): Promise<void> {
     try {
-      await this.#fast.query(INSERT_QUEUE_RUNS, [json]);
+      await this.#fast.query(INSERT_QUEUE_RUNS, columns);
     } catch (err) {
       if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
-      await this.#fast.query(INSERT_QUEUE_RUNS_AGAIN, [json]);
+      await this.#fast.query(INSERT_QUEUE_RUNS_AGAIN, columns);
     }
   }
 
@@ -292,4 +293,10 @@ function runWriteValues(r: RunWrite): unknown[] {
   const v = new Array<unknown>(RUN_VALUES);
   putRunValues(v, 0, r);
   return v;
+}
+
+/** INSERT_QUEUE_RUNS' parameters: each column of the records (putQueueRunValues' order) as an array literal. */
+function queueRunColumns(columns: unknown[][]): string[] {
+  // Ids, status names and JSON texts (result, error): no control characters (see arrayLiteral).
+  return columns.map((c) => arrayLiteral(c as (string | number | null)[]));
 }
