@@ -12,8 +12,8 @@ export interface DeadlineTarget {
 /** Returned by `arm`; pass it to `disarm` when the work finished first. */
 export interface Deadline {
   readonly at: number;
-  armed: boolean;
-  readonly target: DeadlineTarget;
+  /** Null once fired or disarmed: a finished run is not kept alive by its place in the queue. */
+  target: DeadlineTarget | null;
 }
 
 export class FifoDeadlines {
@@ -33,21 +33,21 @@ export class FifoDeadlines {
 
   /** Calls `target.onDeadline()` after the delay unless the deadline is disarmed first. */
   arm(target: DeadlineTarget): Deadline {
-    const d: Deadline = { at: this.#clock.now() + this.#delayMs, armed: true, target };
+    const d: Deadline = { at: this.#clock.now() + this.#delayMs, target };
     this.#queue.push(d);
     if (this.#timer === null && !this.#closed) void this.#loop();
     return d;
   }
 
   disarm(d: Deadline): void {
-    if (!d.armed) return;
-    d.armed = false;
+    if (d.target === null) return;
+    d.target = null;
     // Long delays at high rates would otherwise hold every finished entry until its time.
     if (++this.#dead > 1024 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact();
   }
 
   #compact(): void {
-    this.#queue = this.#queue.slice(this.#head).filter((d) => d.armed);
+    this.#queue = this.#queue.slice(this.#head).filter((d) => d.target !== null);
     this.#head = 0;
     this.#dead = 0;
   }
@@ -62,7 +62,7 @@ export class FifoDeadlines {
     this.#timer = timer;
     try {
       while (!this.#closed) {
-        while (this.#head < this.#queue.length && !this.#queue[this.#head]!.armed) {
+        while (this.#head < this.#queue.length && this.#queue[this.#head]!.target === null) {
           this.#head++;
           this.#dead--;
         }
@@ -74,8 +74,9 @@ export class FifoDeadlines {
           continue;
         }
         this.#head++;
-        next.armed = false;
-        next.target.onDeadline();
+        const target = next.target!;
+        next.target = null;
+        target.onDeadline();
       }
     } catch {
       // closed
@@ -84,6 +85,6 @@ export class FifoDeadlines {
       this.#timer = null;
     }
     // Armed while the loop was finishing: start again.
-    if (!this.#closed && this.#queue.some((d) => d.armed)) void this.#loop();
+    if (!this.#closed && this.#queue.some((d) => d.target !== null)) void this.#loop();
   }
 }
