@@ -17,7 +17,7 @@ export function mainspringSystem(
   return {
     name,
     settings: options.defaults
-      ? 'defaults, as a user writes it and `npm start` runs it: fromQueue(queue) with no options (concurrency 1, prefetch 1) in both W1 columns, run records on'
+      ? 'defaults, as a user writes it and `npm start` runs it: fromQueue(queue) with no options (concurrency 1, adaptive prefetch) in both W1 columns, run records on'
       : `best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500; run records ${
           options.recordRuns === false ? 'off (as BullMQ removeOnComplete; their cost: bench:runtime)' : 'on'
         }`,

@@ -6,6 +6,10 @@
 //
 //   claiming     the buffer has fallen to its low-water mark (half the prefetch) and a
 //                handler slot is free: one claim fills it; a full claim claims again at once.
+//                A prefetch the user did not set adapts: while claims come back full (a
+//                backlog), it doubles toward what the handlers get through in HOLD_MS at
+//                their measured pace, so a fast handler is not one claim round trip per
+//                message and a slow one never holds more leased than it starts soon.
 //   dispatching  after every claim and every handler that returns: buffered messages start
 //                while slots are free; leased-ahead messages join the buffer when due.
 //   idle         sleeping until the soonest of: the next message entering the lease-ahead
@@ -46,6 +50,8 @@ export interface LeaseLoopDeps {
   readonly batchSize: number;
   readonly concurrency: number;
   readonly prefetch: number;
+  /** Whether the prefetch adapts to the handlers' pace (see `claiming` above), from `prefetch` up. */
+  readonly autoPrefetch: boolean;
   /** The process-wide limit on handler calls. */
   readonly limiter: Limiter;
   readonly settlement: Settlement;
@@ -71,6 +77,11 @@ export interface LeaseLoopDeps {
 // Messages due within this window are leased ahead and started on a timer at their due
 // time, so a delayed message starts within a timer tick of due rather than a claim later.
 const LEASE_AHEAD_MS = 250;
+// An adaptive prefetch leases what the handlers get through in this long at their measured pace
+// (a message waits at most about this long in the buffer, far inside any visibility timeout),
+// and never more than AUTO_PREFETCH_MAX.
+const HOLD_MS = 100;
+export const AUTO_PREFETCH_MAX = 1000;
 // Aborting with a plain reason: the default reason is a DOMException, costly at thousands of wakes per second.
 const WOKEN = Symbol('woken');
 
@@ -95,11 +106,16 @@ export class LeaseLoop {
   /** Set while stop() waits for running handlers: called when the last one returns. */
   #allDone: (() => void) | null = null;
   readonly #onLimiterFree = () => this.#dispatch(false);
+  /** Messages leased ahead now: the prefetch, or what it adapted to. */
+  #prefetch: number;
   /** Refill when the local buffer falls to this many messages (half the prefetch). */
-  readonly #lowWater: number;
+  #lowWater: number;
+  /** Handler calls' duration, ms: an exponentially weighted average (null before the first). */
+  #handlerMs: number | null = null;
 
   constructor(deps: LeaseLoopDeps) {
     this.#d = deps;
+    this.#prefetch = deps.prefetch;
     this.#lowWater = Math.floor(deps.prefetch / 2);
   }
 
@@ -184,8 +200,7 @@ export class LeaseLoop {
       let claimedAll = false;
       try {
         this.#dispatch(true);
-        const room =
-          this.#d.prefetch - this.#buffer.length - this.#scheduled.length - this.#runningMessages();
+        const room = this.#prefetch - this.#buffer.length - this.#scheduled.length - this.#runningMessages();
         // Claim in large batches: only once the buffer has drained to its low-water mark.
         const worthIt = room > 0 && this.#buffer.length <= this.#lowWater;
         if (worthIt && this.#d.limiter.available > 0) {
@@ -201,6 +216,8 @@ export class LeaseLoop {
                 functionQueue: this.#d.functionQueue,
               });
           claimedAll = claimed.length === room;
+          // A backlog: due messages filled the claim (leased-ahead ones only say what comes next).
+          if (claimedAll && claimed.every((m) => m.visibleAtMs <= now)) this.#adapt();
           await this.#accept(claimed);
           this.#dispatch(true);
           // Let timers and I/O run between claims. On an in-process store a claim never waits
@@ -225,6 +242,19 @@ export class LeaseLoop {
         await this.#backOff(clock.real(retryInMs));
       }
     }
+  }
+
+  /** After a full claim: the adaptive prefetch moves toward HOLD_MS of work at the handlers' pace. */
+  #adapt(): void {
+    const { autoPrefetch, prefetch, concurrency, batchSize, settings } = this.#d;
+    if (!autoPrefetch || this.#handlerMs === null) return;
+    this.#prefetch = nextPrefetch(this.#prefetch, {
+      floor: prefetch,
+      slots: concurrency * batchSize,
+      handlerMs: this.#handlerMs,
+      visibilityMs: settings.visibilityTimeoutMs,
+    });
+    this.#lowWater = Math.floor(this.#prefetch / 2);
   }
 
   /**
@@ -355,13 +385,37 @@ export class LeaseLoop {
   #start(messages: ClaimedMessage[]): void {
     const lease: Lease = { messages, run: null };
     this.#running.add(lease);
+    const startedAt = performance.now();
     // The slot frees when the handler returns; settling the outcome (a batched ack)
     // continues in the background, so a slow store never idles the handlers.
     void this.#d.handle(lease, () => {
+      // Real time, whatever the clock: this is how fast the handler is, not business time.
+      const ms = performance.now() - startedAt;
+      this.#handlerMs = this.#handlerMs === null ? ms : this.#handlerMs * 0.9 + ms * 0.1;
       this.#running.delete(lease);
       this.#d.limiter.release();
       if (this.#running.size === 0) this.#allDone?.();
       this.#dispatch();
     });
   }
+}
+
+/**
+ * An adaptive prefetch after a full claim: what `slots` handler places get through in HOLD_MS
+ * (a tenth of the visibility timeout, if shorter) at `handlerMs` a call, between `floor` and
+ * AUTO_PREFETCH_MAX. It grows by doubling, so only a lasting backlog earns a large buffer, and
+ * drops at once when the handlers slow down.
+ */
+export function nextPrefetch(
+  current: number,
+  p: {
+    readonly floor: number;
+    readonly slots: number;
+    readonly handlerMs: number;
+    readonly visibilityMs: number;
+  },
+): number {
+  const holdMs = Math.min(HOLD_MS, p.visibilityMs / 10);
+  const target = Math.floor((holdMs * p.slots) / Math.max(p.handlerMs, 0.001));
+  return Math.max(p.floor, Math.min(AUTO_PREFETCH_MAX, target, current * 2));
 }

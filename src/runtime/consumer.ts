@@ -81,6 +81,7 @@ export class QueueConsumer {
       batchSize: trigger.batchSize,
       concurrency: trigger.concurrency,
       prefetch: trigger.prefetch,
+      autoPrefetch: trigger.autoPrefetch,
       limiter: deps.limiter,
       settlement,
       events: deps.events,

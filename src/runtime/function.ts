@@ -40,8 +40,14 @@ export interface QueueTrigger {
   readonly batchSize: number;
   /** Handler calls at once for this trigger in one process. */
   readonly concurrency: number;
-  /** Messages leased ahead of free handler slots (a local buffer); default batchSize × concurrency. */
+  /**
+   * Messages leased ahead of free handler slots (a local buffer). Given, it is fixed; by default
+   * it starts at batchSize × concurrency and grows, while a backlog lasts, with how fast the
+   * handler finishes (up to AUTO_PREFETCH_MAX), so a fast handler is not one claim per message.
+   */
   readonly prefetch: number;
+  /** Whether `prefetch` adapts to the handler (it was not given). */
+  readonly autoPrefetch: boolean;
 }
 
 /** Fires the function on a schedule (`schedule('cron(0 2 * * ? *)')`); stored and reconciled at scheduler start. */
@@ -543,6 +549,7 @@ export function fromQueue(
   }
   const batchSize = positiveInt(options.batchSize, 1, 'batchSize', 1000);
   const concurrency = positiveInt(options.concurrency, 1, 'concurrency', 10_000);
+  const autoPrefetch = options.prefetch === undefined;
   const prefetch = positiveInt(options.prefetch, batchSize * concurrency, 'prefetch', 100_000);
   if (prefetch < batchSize) {
     throw invalid(
@@ -551,7 +558,7 @@ export function fromQueue(
       prefetch,
     );
   }
-  return { kind: 'queue', queue: name, batchSize, concurrency, prefetch };
+  return { kind: 'queue', queue: name, batchSize, concurrency, prefetch, autoPrefetch };
 }
 
 export function isFunctionDefinition(value: unknown): value is FunctionDefinition {

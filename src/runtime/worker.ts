@@ -122,7 +122,14 @@ export class Worker {
       const queue = invocationQueueName(fn.name);
       await consumer(
         fn,
-        { kind: 'queue', queue, batchSize: 1, concurrency: fn.concurrency, prefetch: fn.concurrency },
+        {
+          kind: 'queue',
+          queue,
+          batchSize: 1,
+          concurrency: fn.concurrency,
+          prefetch: fn.concurrency,
+          autoPrefetch: false,
+        },
         true,
       );
       for (const trigger of fn.triggers) if (trigger.kind === 'queue') await consumer(fn, trigger, false);

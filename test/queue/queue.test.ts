@@ -4,6 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { NonRetryableError, RetryAfterError } from '../../src/functions/errors.ts';
 import { defineQueue } from '../../src/queue/define.ts';
+import { AUTO_PREFETCH_MAX, nextPrefetch } from '../../src/queue/lease-loop.ts';
 import { defineFunction, fromQueue, type QueueBatch } from '../../src/runtime/function.ts';
 import { fakeApp, recordEvents, tick, tickUntil } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
@@ -368,6 +369,37 @@ describe.each(BACKENDS)('queues on $name', (backend) => {
     expect(events.ids('message:started')).toHaveLength(2);
   });
 
+  it_('a default prefetch grows with a fast handler’s backlog; a given one stays as set', async () => {
+    for (const prefetch of [undefined, 1]) {
+      const jobs = defineQueue({ name: 'jobs' });
+      let handled = 0;
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const fn = defineFunction({
+        name: 'fast',
+        triggers: [fromQueue(jobs, prefetch === undefined ? {} : { prefetch })],
+        // No-op until the 150th, which waits: what is leased then is what the loop claimed ahead.
+        handler: () => (++handled === 150 ? held : undefined),
+      });
+      const { ms } = await fakeApp(backend, { url: backend.freshUrl(), queues: [jobs], functions: [fn] });
+      await ms.queues.sendBatch(
+        jobs,
+        Array.from({ length: 400 }, (_, i) => ({ body: i })),
+      );
+      const worker = await ms.startWorker();
+      await vi.waitFor(() => expect(handled).toBe(150));
+      const { inFlight } = (await ms.queues.stats('jobs')).counts;
+      // Claims of 1, 2, 4 … 128 messages had come back full: the buffer holds the rest of one.
+      if (prefetch === undefined) expect(inFlight).toBeGreaterThan(10);
+      else expect(inFlight).toBe(1);
+      release();
+      await vi.waitFor(async () => expect((await ms.queues.stats('jobs')).counts.visible).toBe(0));
+      await worker.stop();
+    }
+  });
+
   it_('refuses bad input with the field named, storing nothing', async () => {
     const dlq = defineQueue({ name: 'dlq' });
     const jobs = defineQueue({ name: 'jobs', maxBodyBytes: 1024 });
@@ -433,5 +465,26 @@ describe('queue definitions', () => {
       code: 'E_QUEUE_INVALID',
       message: expect.stringMatching(/deadLetterQueue "missing" does not exist/),
     });
+  });
+});
+
+describe('adaptive prefetch', () => {
+  const p = { floor: 1, slots: 1, visibilityMs: 30_000 };
+
+  it('doubles toward what the handlers get through in 100 ms, up to 1000', () => {
+    expect(nextPrefetch(1, { ...p, handlerMs: 0.05 })).toBe(2);
+    expect(nextPrefetch(512, { ...p, handlerMs: 0.05 })).toBe(AUTO_PREFETCH_MAX);
+    expect(nextPrefetch(16, { ...p, handlerMs: 2 })).toBe(32);
+    expect(nextPrefetch(64, { ...p, handlerMs: 2 })).toBe(50);
+    expect(nextPrefetch(64, { ...p, slots: 10, handlerMs: 2 })).toBe(128);
+  });
+
+  it('stays at its floor for a slow handler, and drops to it when handlers slow down', () => {
+    expect(nextPrefetch(1, { ...p, handlerMs: 250 })).toBe(1);
+    expect(nextPrefetch(1000, { ...p, floor: 20, slots: 20, handlerMs: 500 })).toBe(20);
+  });
+
+  it('holds no more than a tenth of a short visibility timeout of work', () => {
+    expect(nextPrefetch(1000, { ...p, handlerMs: 1, visibilityMs: 200 })).toBe(20);
   });
 });
