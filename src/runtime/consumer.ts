@@ -162,7 +162,7 @@ export class QueueConsumer {
     }
     if (begun === null) {
       handlerDone();
-      await this.#loop.track(this.#settlement.ackAll(messages));
+      await this.#loop.track(this.#settlement.ackAll(messages), messages.length);
       return;
     }
     runtime.metrics?.runStarted(fn.name, begun.info.trigger.kind);
@@ -179,7 +179,7 @@ export class QueueConsumer {
     });
     begun.settle();
     handlerDone();
-    await this.#loop.track(this.#kind.settle(messages, begun, outcome));
+    await this.#loop.track(this.#kind.settle(messages, begun, outcome), messages.length);
     // A FIFO group's next message becomes deliverable only once this one is gone; a limited
     // function's slot frees once its message is settled.
     if (this.#d.settings.fifo || this.#d.limits !== null) this.wake();
