@@ -191,6 +191,8 @@ export interface WorkflowStore {
   delete(id: string): Promise<'deleted' | 'not_found' | 'not_finished'>;
   /** The journal, in (startedAtMs, opId) order. */
   ops(executionId: string): Promise<OpRow[]>;
+  /** The journals of several executions, each as `ops` reads it (a claimed batch: one read, not one each). */
+  journals(executionIds: readonly string[]): Promise<Map<string, OpRow[]>>;
   /**
    * Leases up to `limit` running or waiting executions with due_at_ms <= now, earliest first
    * (SKIP LOCKED on PostgreSQL): each gets a fresh random lease token, lease_until_ms and
@@ -421,6 +423,8 @@ export function patchUpdate(
   patch: ExecutionPatch,
   added: number | { readonly sql: string },
   nowMs: number,
+  /** A further condition on the row (SQL), beside the id and the token. */
+  also?: string,
 ): ListQuery {
   // `added` as SQL: the count of new operations an enclosing statement inserts (its $3 is 0).
   const params: unknown[] = [id, token, typeof added === 'number' ? added : 0, nowMs];
@@ -457,7 +461,9 @@ export function patchUpdate(
     }
   }
   return {
-    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ${d.ref(1)} AND lease_token = ${d.ref(2)} RETURNING ${EXECUTION_COLUMNS}`,
+    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ${d.ref(1)} AND lease_token = ${d.ref(2)}${
+      also === undefined ? '' : ` AND ${also}`
+    } RETURNING ${EXECUTION_COLUMNS}`,
     params,
   };
 }

@@ -10,6 +10,7 @@ import {
   type ExecutionRow,
   type ExecutionStatus,
   isFinished,
+  type OpRow,
   WORKFLOW_CHANNEL,
   type WorkflowStore,
 } from '../store/workflow-row.ts';
@@ -171,12 +172,15 @@ export class WorkflowEngine {
     if (free <= 0) return 0;
     const now = this.#clock.now();
     const rows = await this.#store.workflows.claim({ nowMs: now, leaseMs: this.#leaseMs, limit: free });
-    // Journals load in parallel: on PostgreSQL a claim of 100 would otherwise wait 100 round trips.
-    await Promise.all(rows.map((row) => this.#begin(row, now)));
+    // One read for the batch's journals: on PostgreSQL a claim of 100 is then two round trips, not 101.
+    const journals = await this.#store.workflows.journals(
+      rows.filter((r) => this.#definitions.has(r.workflow)).map((r) => r.id),
+    );
+    await Promise.all(rows.map((row) => this.#begin(row, journals.get(row.id) ?? [], now)));
     return rows.length;
   }
 
-  async #begin(row: ExecutionRow, now: number): Promise<void> {
+  async #begin(row: ExecutionRow, journal: OpRow[], now: number): Promise<void> {
     const def = this.#definitions.get(row.workflow);
     if (def === undefined) {
       this.#log.warn(
@@ -192,7 +196,6 @@ export class WorkflowEngine {
       );
       return;
     }
-    const journal = await this.#store.workflows.ops(row.id);
     const observer = this.#observer;
     if (observer && journal.length === 0) observer.executionStarted(row.workflow);
     const session = new Session(

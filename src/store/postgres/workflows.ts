@@ -61,6 +61,9 @@ const LOCK = `SELECT ${EXECUTION_COLUMNS} FROM workflow_executions WHERE id = $1
 
 // The journal of execution $1, in (started, op id) order.
 const OPS = `SELECT ${OP_COLUMNS} FROM workflow_operations WHERE execution_id = $1 ORDER BY started_at_ms, op_id`;
+// The journals of executions $1, each in OPS' order.
+const JOURNALS = `SELECT ${OP_COLUMNS} FROM workflow_operations WHERE execution_id = ANY($1::text[])
+  ORDER BY execution_id, started_at_ms, op_id`;
 
 // Delete the operations, then the row, of execution $1 (locked first).
 const DELETE_OPS = 'DELETE FROM workflow_operations WHERE execution_id = $1';
@@ -98,8 +101,10 @@ function journalOf(executionId: string, ops: readonly OpRow[]): OpRow[] {
   return [...new Map(ops.map((o) => [o.opId, { ...o, executionId }])).values()];
 }
 
-// Lock execution $1 if it is leased with token $2.
-const LOCK_HELD = 'SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2 FOR UPDATE';
+// Lock execution $1 if it is leased with token $2 (and `also` holds).
+const lockHeld = (also?: string) =>
+  `SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2${also ? ` AND ${also}` : ''} FOR UPDATE`;
+const LOCK_HELD = lockHeld();
 
 // Upsert the operations given as arrays, one entry per (execution, op id), in OP_COLUMNS order
 // ($first..$first+16), if `guard` holds: a stored one takes every new value. Returns whether
@@ -292,6 +297,15 @@ export class PgWorkflowStore implements WorkflowStore {
     return readRows(this.#db, OPS, [executionId], toOpRow);
   }
 
+  async journals(executionIds: readonly string[]): Promise<Map<string, OpRow[]>> {
+    const journals = new Map(executionIds.map((id) => [id, [] as OpRow[]]));
+    if (executionIds.length === 0) return journals;
+    for (const op of await readRows(this.#db, JOURNALS, [executionIds], toOpRow)) {
+      journals.get(op.executionId)?.push(op);
+    }
+    return journals;
+  }
+
   async claim(options: ClaimExecutionsOptions): Promise<ExecutionRow[]> {
     const { nowMs, leaseMs, limit } = options;
     const tokens = Array.from({ length: limit }, () => randomUUID());
@@ -316,30 +330,33 @@ export class PgWorkflowStore implements WorkflowStore {
     patch: ExecutionPatch,
     nowMs: number,
   ): Promise<boolean> {
-    // A checkpoint that does not finish the execution is one statement, not a transaction of
-    // five round trips: the lock (which fences a claim that replaced the token: it waits for
-    // this statement, or this one sees the new token and writes nothing), the operations, and
-    // the execution's update, which checks the token itself. Finishing also hands the outcome
-    // to a parent: that stays a transaction.
-    if (patch.status === undefined || !isFinished(patch.status)) {
-      const { sql, params } = patchUpdate(
-        PG_DIALECT,
-        executionId,
-        token,
-        patch,
-        { sql: '(SELECT count(*) FILTER (WHERE inserted) FROM up)' },
-        nowMs,
-      );
-      const values = journalOf(executionId, ops).map(opValues);
-      const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
-      const { rowCount } = await this.#db.query(
-        `WITH held AS (${LOCK_HELD}),
-              up AS (${upsertOps(params.length + 1, 'EXISTS (SELECT 1 FROM held)')})
-         ${sql}`,
-        [...params, ...columns],
-      );
-      return rowCount === 1;
-    }
+    // A checkpoint is one statement, not a transaction of five round trips: the lock (which
+    // fences a claim that replaced the token: it waits for this statement, or this one sees the
+    // new token and writes nothing), the operations, and the execution's update, which checks
+    // the token itself. Finishing a child also hands the outcome to its parent: the statement
+    // leaves a child be (`parent_id IS NULL`), and the transaction below does it.
+    const finishing = patch.status !== undefined && isFinished(patch.status);
+    const parentless = finishing ? 'parent_id IS NULL' : undefined;
+    const { sql, params } = patchUpdate(
+      PG_DIALECT,
+      executionId,
+      token,
+      patch,
+      { sql: '(SELECT count(*) FILTER (WHERE inserted) FROM up)' },
+      nowMs,
+      parentless,
+    );
+    const values = journalOf(executionId, ops).map(opValues);
+    const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
+    const { rowCount } = await this.#db.query(
+      `WITH held AS (${lockHeld(parentless)}),
+            up AS (${upsertOps(params.length + 1, 'EXISTS (SELECT 1 FROM held)')})
+       ${sql}`,
+      [...params, ...columns],
+    );
+    if (rowCount === 1) return true;
+    // Not written: the lease was lost, or (finishing) the execution is a child.
+    if (!finishing) return false;
     return this.#transaction(async (c) => {
       // The lock fences: a claim that replaced the token waits for this transaction, or this
       // one sees the new token and writes nothing.

@@ -201,6 +201,13 @@ export class SqliteWorkflowStore implements WorkflowStore {
     return (this.#s.ops.all(executionId) as unknown as RawOp[]).map(toOpRow);
   }
 
+  async journals(executionIds: readonly string[]): Promise<Map<string, OpRow[]>> {
+    // In process, one statement per execution costs no round trip.
+    const journals = new Map<string, OpRow[]>();
+    for (const id of executionIds) journals.set(id, await this.ops(id));
+    return journals;
+  }
+
   async claim(options: ClaimExecutionsOptions): Promise<ExecutionRow[]> {
     const { nowMs, leaseMs, limit } = options;
     // The idle path (every poll) is one index probe, with no write lock taken.
