@@ -441,11 +441,17 @@ export class PgQueueStore implements QueueStore {
   }
 
   async claim(queue: string, o: ClaimOptions): Promise<ClaimedMessage[]> {
-    const { rows } = await this.#leases.query<RawClaimed>({
-      name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
-      text: o.fifo ? SQL.claimFifo : SQL.claim,
-      values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs, o.functionQueue ?? null],
-    });
+    // Planned with its values each time (no named statement): PostgreSQL's generic plan for it,
+    // once it prefers one, sorts every due message and walks the claim index for each id; with
+    // a backlog of 150,000 one claim took 11 s instead of 20 ms (EXPLAIN of both, endurance run).
+    const { rows } = await this.#leases.query<RawClaimed>(o.fifo ? SQL.claimFifo : SQL.claim, [
+      queue,
+      o.nowMs,
+      o.limit,
+      o.visibilityMs,
+      o.dueByMs,
+      o.functionQueue ?? null,
+    ]);
     return toClaimed(rows, o.fifo);
   }
 
@@ -527,11 +533,9 @@ export class PgQueueStore implements QueueStore {
   }
 
   async ack(receipts: readonly Receipt[]): Promise<number[]> {
-    const { rows } = await this.#leases.query<{ id: number }>({
-      name: 'ms_ack',
-      text: SQL.ack,
-      values: receiptColumns(receipts),
-    });
+    // Planned with its values each time, as the claim: the generic plan joins the receipts by
+    // rescanning their unnest for every row, quadratic in the batch (1,000 acks: 215 ms, not 3).
+    const { rows } = await this.#leases.query<{ id: number }>(SQL.ack, receiptColumns(receipts));
     return rows.map((r) => r.id);
   }
 
