@@ -53,7 +53,7 @@ export class PgStore extends Store {
     // enable_sort off: a claim must walk the claim index in order and stop at its limit. A queue
     // table is often empty when (auto)vacuum or analyze passes, which records it as 0 rows; the
     // planner then sorts every due message instead, and with a backlog each claim sorts all of
-    // it (an endurance run stalled for seconds a minute: 36,500 rows sorted per claim of 1,000).
+    // it (an endurance run stalled every other minute: 36,500 rows sorted per claim of 1,000).
     // Off only penalises a sort; statements that need one still sort.
     const leasePool = createPool(target, 4, { ...settings, synchronous_commit: 'off', enable_sort: 'off' });
     const messagesChannel = listener.channelName(MESSAGES_CHANNEL);
