@@ -33,16 +33,12 @@ import pg from 'pg';
 import { createMainspring, type Mainspring } from '../src/app.ts';
 import { defineQueue } from '../src/queue/define.ts';
 import { defineFunction, fromQueue } from '../src/runtime/function.ts';
-import { accountFor, fmt, machine } from './lib/stats.ts';
+import { accountFor, fmt, machine, option } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'bench_endurance';
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const now = () => performance.timeOrigin + performance.now();
 const queue = defineQueue({ name: 'endurance' });
 const BATCH = 500;
@@ -499,13 +495,13 @@ function report(r: Result, minutes: number): void {
   );
 }
 
-const backendOpt = opt('backend') ?? 'both';
+const backendOpt = option('backend') ?? 'both';
 if (!['postgres', 'sqlite', 'both'].includes(backendOpt)) {
   console.error(`--backend ${backendOpt}: expected postgres, sqlite or both`);
   process.exit(2);
 }
-const messages = Number(opt('messages') ?? 2_000_000);
-const minutes = Number(opt('minutes') ?? 10);
+const messages = Number(option('messages') ?? 2_000_000);
+const minutes = Number(option('minutes') ?? 10);
 console.log(`# endurance benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()}`);
 console.log(
   `\n${messages} messages through one queue over ${minutes} minute(s) (${fmt(messages / (minutes * 60))}/s ` +

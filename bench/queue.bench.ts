@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { accountFor, fmt, machine, summary } from './lib/stats.ts';
+import { accountFor, fmt, machine, option, summary } from './lib/stats.ts';
 import { bullmqSystem } from './queue/bullmq.ts';
 import { graphileSystem } from './queue/graphile-worker.ts';
 import { mainspringSystem } from './queue/mainspring.ts';
@@ -19,13 +19,8 @@ import { pgBossSystem } from './queue/pg-boss.ts';
 import type { Job, QueueSystem } from './queue/system.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = opt('only')?.split(',');
-const runs = Number(opt('runs') ?? 1);
+const only = option('only')?.split(',');
+const runs = Number(option('runs') ?? 1);
 
 const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-'));
 // A fresh schema each run: one reused across runs carries their dead rows (the SQLite file is new too).

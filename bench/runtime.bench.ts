@@ -12,19 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { openStore } from '../src/store/open.ts';
-import { accountFor, fmt, machine, postgresCpuS } from './lib/stats.ts';
+import { accountFor, fmt, machine, option, postgresCpuS } from './lib/stats.ts';
 import { mainspringSystem } from './queue/mainspring.ts';
 import type { QueueSystem } from './queue/system.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const runs = Number(opt('runs') ?? 5);
-const only = opt('only')?.split(',');
-const variantFilter = opt('variant')?.split(',');
+const runs = Number(option('runs') ?? 5);
+const only = option('only')?.split(',');
+const variantFilter = option('variant')?.split(',');
 const N = 20_000;
 const now = () => performance.timeOrigin + performance.now();
 const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-runtime-'));

@@ -21,15 +21,11 @@ import { createMainspring } from '../src/app.ts';
 import { defineQueue } from '../src/queue/define.ts';
 import { defineFunction, fromQueue } from '../src/runtime/function.ts';
 import { backgroundRows } from './lib/schedules.ts';
-import { accountFor, fmt, machine, postgresCpuS, summary } from './lib/stats.ts';
+import { accountFor, fmt, machine, option, postgresCpuS, summary } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const now = () => performance.timeOrigin + performance.now();
 const queue = defineQueue({ name: 'bench' });
 
@@ -240,9 +236,9 @@ async function schedulerLateness(
   return { processes, schedules, ticks, ...summary(late), missed, duplicated };
 }
 
-const only = opt('only');
-const messages = Number(opt('messages') ?? 40_000);
-const counts = (opt('processes') ?? '1,2,4').split(',').map(Number);
+const only = option('only');
+const messages = Number(option('messages') ?? 40_000);
+const counts = (option('processes') ?? '1,2,4').split(',').map(Number);
 console.log(`# scale-out benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine()}`);
 const out: { drain: DrainResult[]; scheduler: SchedulerResult | null } = { drain: [], scheduler: null };
 if (only !== 'scheduler') {
@@ -263,7 +259,7 @@ if (only !== 'scheduler') {
   }
 }
 if (only !== 'drain') {
-  const r = await schedulerLateness(3, Number(opt('schedules') ?? 100_000), Number(opt('ticks') ?? 90));
+  const r = await schedulerLateness(3, Number(option('schedules') ?? 100_000), Number(option('ticks') ?? 90));
   console.error('scheduler:', r);
   out.scheduler = r;
   console.log(

@@ -30,14 +30,10 @@ import { defineFunction, type FunctionContext } from '../src/runtime/function.ts
 import { Scheduler } from '../src/scheduler/scheduler.ts';
 import type { NewTask } from '../src/store/schedule-row.ts';
 import { backgroundRows } from './lib/schedules.ts';
-import { fmt, machine, summary } from './lib/stats.ts';
+import { fmt, machine, option, summary } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const now = () => performance.timeOrigin + performance.now();
 
 // Deterministic choices (minutes, hours, due times): runs are comparable.
@@ -139,7 +135,7 @@ if (childAt >= 0) {
 
 // ---------------------------------------------------------------------------------------------
 
-const only = opt('only')
+const only = option('only')
   ?.split(',')
   .map((s) => s.toLowerCase());
 const PARTS = ['croner', 'lateness', 'bulk', 'flat'];
@@ -151,13 +147,13 @@ const chosen = (group: readonly string[], x: string) => {
 };
 const partOn = (p: string) => chosen(PARTS, p);
 const backendOn = (b: string) => chosen(BACKENDS, b);
-const TICKS = Number(opt('ticks') ?? 120);
+const TICKS = Number(option('ticks') ?? 120);
 /** croner alone is a steady baseline: fewer ticks keep the run short. */
-const CRONER_TICKS = Number(opt('croner-ticks') ?? 60);
-const SCHEDULES = Number(opt('schedules') ?? 100_000);
-const TASKS = Number(opt('tasks') ?? 1_000_000);
-const SIZES = (opt('sizes') ?? '1000,10000,100000,1000000').split(',').map(Number);
-const PASSES = Number(opt('passes') ?? 300);
+const CRONER_TICKS = Number(option('croner-ticks') ?? 60);
+const SCHEDULES = Number(option('schedules') ?? 100_000);
+const TASKS = Number(option('tasks') ?? 1_000_000);
+const SIZES = (option('sizes') ?? '1000,10000,100000,1000000').split(',').map(Number);
+const PASSES = Number(option('passes') ?? 300);
 /** Ticks at the start of each lateness run left out: the first pass, JIT, the ticks owed from the insert. */
 const WARMUP_TICKS = 5;
 

@@ -9,16 +9,12 @@
 
 import pg from 'pg';
 import { runExactlyOnce } from './harness/exactly-once.ts';
-import { fmt, machine } from './lib/stats.ts';
+import { fmt, machine, option } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const num = (name: string, fallback: number) => {
-  const v = opt(name);
+  const v = option(name);
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {

@@ -29,17 +29,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createMainspring, type Mainspring } from '../src/app.ts';
 import { defineWorkflow } from '../src/workflow/define.ts';
-import { fmt, machine, summary } from './lib/stats.ts';
+import { fmt, machine, option, summary } from './lib/stats.ts';
 
 const PG = process.env['MAINSPRING_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DBOS_DB = 'dbos_bench';
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 /** --pool N: mainspring's PostgreSQL pool size (default: unset, the app's default of 10). */
-const poolOption = opt('pool') === undefined ? {} : { poolSize: Number(opt('pool')) };
+const poolOption = option('pool') === undefined ? {} : { poolSize: Number(option('pool')) };
 
 // ---------------------------------------------------------------------------------------------
 // The workflows.
@@ -288,7 +284,7 @@ async function waitingRun(b: Backend, n: number, leadMs: number, spreadMs: numbe
 
     proc = fork(
       fileURLToPath(import.meta.url),
-      ['--child', url, String(n), ...(opt('pool') ? ['--pool', opt('pool')!] : [])],
+      ['--child', url, String(n), ...(option('pool') ? ['--pool', option('pool')!] : [])],
       {
         execArgv: ['--expose-gc'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -473,16 +469,16 @@ async function dbosThroughput(n: number) {
 if (args[0] === '--child') {
   await child(args[1]!, Number(args[2]));
 } else {
-  const only = opt('only')?.split(',');
+  const only = option('only')?.split(',');
   // Parts and backends filter separately: --only sqlite,step is the step part on SQLite.
   const pick = <T>(all: readonly T[], key: (x: T) => string) =>
     all.filter((x) => !only?.some((o) => all.map(key).includes(o)) || only.includes(key(x)));
   const parts = pick(['step', 'memory', 'throughput'], (p) => p);
   const backends = pick([postgres, sqlite], (b) => b.key);
-  const n = Number(opt('n') ?? 10_000);
-  const tp = Number(opt('tp') ?? 2000);
-  const leadMs = Number(opt('lead') ?? 40) * 1000;
-  const spreadMs = Number(opt('spread') ?? 20) * 1000;
+  const n = Number(option('n') ?? 10_000);
+  const tp = Number(option('tp') ?? 2000);
+  const leadMs = Number(option('lead') ?? 40) * 1000;
+  const spreadMs = Number(option('spread') ?? 20) * 1000;
 
   console.log(`# workflow benchmark — ${new Date().toISOString().slice(0, 16)}Z — ${machine()}`);
   const results: Record<string, Record<string, unknown>> = {};
@@ -560,7 +556,7 @@ if (args[0] === '--child') {
   console.log('\nSettings:');
   console.log(
     `- mainspring: \`ms.startWorker()\` with defaults (engine concurrency 100, poll ≤ 1 s, lease 30 s), pool ${
-      opt('pool') ?? '10 (default)'
+      option('pool') ?? '10 (default)'
     }; worker in this process for S and T; for M and L a worker in this process parks them, then a fresh child process (node --expose-gc) runs the one worker measured; 50 starts in flight from this process; lateness spread ${spreadMs / 1000} s from ${leadMs / 1000} s after the first start.`,
   );
   console.log(

@@ -54,3 +54,10 @@ export function postgresCpuS(): number {
   }
   return ticks / tick;
 }
+
+/** The value after `--name` on the command line, if given. */
+export function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
