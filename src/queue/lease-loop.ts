@@ -153,7 +153,7 @@ export class LeaseLoop {
       this.#settling.delete(settling);
       this.#settlingMessages -= messages;
       if (this.#settlingHeld && this.#settlingMessages < this.#settlingMax()) {
-        this.#settlingHeld = this.#settlingMessages >= this.#settlingMax();
+        this.#settlingHeld = false;
         this.wake();
       }
     }
