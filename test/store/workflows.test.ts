@@ -303,6 +303,13 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
         await store.workflows.checkpoint('a', token, [o2b, o3, o10, o3b], { status: 'waiting' }, T0 + 20),
       ).toBe(true);
       expect(await store.workflows.ops('a')).toEqual([o1, o10, o2b, o3b]);
+      // A claimed batch's journals in one read: each as ops() gives it, an unknown id empty.
+      expect(await store.workflows.journals(['a', 'nope'])).toEqual(
+        new Map([
+          ['a', [o1, o10, o2b, o3b]],
+          ['nope', []],
+        ]),
+      );
       const after = await store.workflows.get('a');
       expect(after).toEqual({
         ...row,
