@@ -42,7 +42,14 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e', include: E2E, globalSetup: ['test/dashboard/build-assets.ts'] },
+        test: {
+          name: 'e2e',
+          include: E2E,
+          globalSetup: ['test/dashboard/build-assets.ts'],
+          // Real processes beside another test file: a test that takes 20 s alone took over 30.
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+        },
       },
     ],
   },
