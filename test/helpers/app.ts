@@ -5,6 +5,7 @@ import { type CreateMainspringOptions, createMainspring, type Mainspring } from 
 import { FakeClock } from '../../src/core/clock.ts';
 import type { WorkerEventMap } from '../../src/queue/consumer-events.ts';
 import type { Worker } from '../../src/runtime/worker.ts';
+import { PgStore } from '../../src/store/postgres/pg-store.ts';
 import type { BackendFixture } from './backends.ts';
 
 const apps = new Map<Mainspring, FakeClock>();
@@ -61,11 +62,35 @@ export function recordEvents(worker: Worker) {
   };
 }
 
+/** Whether an app on `clock` has a PostgreSQL query under way or waiting for a connection. */
+function storeBusy(clock: FakeClock): boolean {
+  for (const [app, appClock] of apps) {
+    if (appClock !== clock || !(app.store instanceof PgStore)) continue;
+    for (const pool of [app.store.pool, app.store.leasePool]) {
+      if (pool.totalCount > pool.idleCount || pool.waitingCount > 0) return true;
+    }
+  }
+  return false;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Lets the store I/O that the last step of fake time set off finish before the next step:
+ * a few milliseconds, or as long as a query is under way (a loaded machine answers slower,
+ * and fake time running ahead of the store would make "at once" look late). Capped, so a
+ * query that waits on fake time itself cannot hang the test.
+ */
+async function settle(clock: FakeClock): Promise<void> {
+  await pause(5);
+  for (let waited = 0; waited < 2000 && storeBusy(clock); waited += 2) await pause(2);
+}
+
 /** Advances the fake clock in steps, letting the worker's store I/O settle after each. */
 export async function tick(clock: FakeClock, totalMs: number, stepMs = 250): Promise<void> {
   for (let done = 0; done < totalMs; done += stepMs) {
     await clock.advance(Math.min(stepMs, totalMs - done));
-    await new Promise((r) => setTimeout(r, 5));
+    await settle(clock);
   }
 }
 

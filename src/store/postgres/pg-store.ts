@@ -42,7 +42,8 @@ export class PgStore extends Store {
   readonly schema: string;
   readonly pool: pg.Pool;
   readonly #listener: PgListener;
-  readonly #leasePool: pg.Pool;
+  /** Claims, acks and run records: commits without waiting for the WAL flush. */
+  readonly leasePool: pg.Pool;
 
   private constructor(pool: pg.Pool, target: PgTarget, settings: Record<string, string>) {
     const listener = new PgListener(target);
@@ -72,7 +73,7 @@ export class PgStore extends Store {
     this.pool = pool;
     this.schema = target.schema;
     this.#listener = listener;
-    this.#leasePool = leasePool;
+    this.leasePool = leasePool;
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
@@ -121,6 +122,6 @@ export class PgStore extends Store {
 
   protected async release(): Promise<void> {
     await this.#listener.close();
-    await Promise.all([this.pool.end(), this.#leasePool.end()]);
+    await Promise.all([this.pool.end(), this.leasePool.end()]);
   }
 }
