@@ -266,6 +266,15 @@ export const EXECUTION_COLUMNS = `seq, id, workflow, version, status, input, out
 export const OP_COLUMNS = `execution_id, op_id, parent_op_id, type, name, status, attempt, result, error,
   started_at_ms, finished_at_ms, wake_at_ms, heartbeat_at_ms, callback_id, child_id, detail, updated_at_ms`;
 
+/** An operation's upsert: a stored one takes every new value. */
+export const OP_UPSERT = `ON CONFLICT (execution_id, op_id) DO UPDATE
+     SET parent_op_id = excluded.parent_op_id, type = excluded.type, name = excluded.name,
+         status = excluded.status, attempt = excluded.attempt, result = excluded.result, error = excluded.error,
+         started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms,
+         wake_at_ms = excluded.wake_at_ms, heartbeat_at_ms = excluded.heartbeat_at_ms,
+         callback_id = excluded.callback_id, child_id = excluded.child_id, detail = excluded.detail,
+         updated_at_ms = excluded.updated_at_ms`;
+
 /** Statuses a worker may still run, as an SQL list. */
 export const LIVE = `('running', 'waiting')`;
 
@@ -421,20 +430,16 @@ export function patchUpdate(
   id: string,
   token: string,
   patch: ExecutionPatch,
-  added: number | { readonly sql: string },
+  added: number,
   nowMs: number,
-  /** A further condition on the row (SQL), beside the id and the token. */
-  also?: string,
 ): ListQuery {
-  // `added` as SQL: the count of new operations an enclosing statement inserts (its $3 is 0).
-  const params: unknown[] = [id, token, typeof added === 'number' ? added : 0, nowMs];
+  const params: unknown[] = [id, token, added, nowMs];
   const p = (v: unknown, type: 'text' | 'bigint') => {
     params.push(v);
     return d.typed(params.length, type);
   };
   const now = d.ref(4);
-  const addedSql = typeof added === 'number' ? '' : ` + ${added.sql}`;
-  const sets = [`op_count = op_count + ${d.typed(3, 'bigint')}${addedSql}`, `updated_at_ms = ${now}`];
+  const sets = [`op_count = op_count + ${d.typed(3, 'bigint')}`, `updated_at_ms = ${now}`];
   const columns = [
     ['status', patch.status],
     ['output', patch.output],
@@ -461,9 +466,7 @@ export function patchUpdate(
     }
   }
   return {
-    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ${d.ref(1)} AND lease_token = ${d.ref(2)}${
-      also === undefined ? '' : ` AND ${also}`
-    } RETURNING ${EXECUTION_COLUMNS}`,
+    sql: `UPDATE workflow_executions SET ${sets.join(', ')} WHERE id = ${d.ref(1)} AND lease_token = ${d.ref(2)} RETURNING ${EXECUTION_COLUMNS}`,
     params,
   };
 }

@@ -501,6 +501,128 @@ describe.each(BACKENDS)('store.workflows on $name', (backend) => {
       // Still woken: on replay the parent can look at the child itself.
       expect(await store.workflows.get('p')).toMatchObject({ woken: true, dueAtMs: T0 + 11 });
     });
+
+    it_('checkpoints asked for at once land as each would alone, in order per execution', async () => {
+      // The same checkpoints, one at a time on one store and all in one turn on another (where
+      // PostgreSQL writes them as one statement): every execution and journal ends the same.
+      type Step = (store: Store, token: (id: string) => string) => Promise<boolean>;
+      const invoke = op('p', '1', { type: 'invoke', status: 'waiting', result: null, finishedAtMs: null });
+      const steps: Step[] = [
+        (s, t) => s.workflows.checkpoint('a', t('a'), [op('a', '1')], { progress: '{"pct":5}' }, T0 + 10),
+        (s, t) =>
+          s.workflows.checkpoint(
+            'b',
+            t('b'),
+            [],
+            { status: 'waiting', release: { dueAtMs: T0 + 500 } },
+            T0 + 10,
+          ),
+        (s, t) =>
+          s.workflows.checkpoint(
+            'c',
+            t('c'),
+            [op('c', '1')],
+            { status: 'succeeded', output: '"c"' },
+            T0 + 10,
+          ),
+        (s) => s.workflows.checkpoint('d', 'not-its-token', [op('d', '1')], { progress: '1' }, T0 + 10),
+        (s, t) =>
+          s.workflows.checkpoint(
+            'k',
+            t('k'),
+            [],
+            { status: 'failed', error: '{"m":"k"}', wait: null },
+            T0 + 10,
+          ),
+        // Three of one execution: each after the one before.
+        (s, t) => s.workflows.checkpoint('e', t('e'), [op('e', '1')], { progress: '"first"' }, T0 + 10),
+        (s, t) =>
+          s.workflows.checkpoint('e', t('e'), [op('e', '1', { name: 'again' }), op('e', '2')], {}, T0 + 11),
+        (s, t) =>
+          s.workflows.checkpoint(
+            'e',
+            t('e'),
+            [],
+            { status: 'waiting', progress: '"last"', release: { dueAtMs: null } },
+            T0 + 12,
+          ),
+      ];
+      const prepare = async () => {
+        const store = await backend.open();
+        const parent = await startLeased(store, execution('p'), T0);
+        await store.workflows.start(execution('k', { parentId: 'p', parentOp: '1' }), T0 + 1);
+        await store.workflows.checkpoint(
+          'p',
+          parent.leaseToken!,
+          [{ ...invoke, childId: 'k' }],
+          { status: 'waiting', release: { dueAtMs: null } },
+          T0 + 2,
+        );
+        const tokens = new Map<string, string>();
+        for (const id of ['k', 'a', 'b', 'c', 'd', 'e']) {
+          if (id !== 'k') await store.workflows.start(execution(id), T0 + 3);
+          const row = await claimOne(store, T0 + 4);
+          expect(row.id).toBe(id);
+          tokens.set(id, row.leaseToken!);
+        }
+        return { store, token: (id: string) => tokens.get(id)! };
+      };
+      const state = async (store: Store) => {
+        const ids = ['p', 'k', 'a', 'b', 'c', 'd', 'e'];
+        const rows = await Promise.all(ids.map((id) => store.workflows.get(id)));
+        // Tokens are random: whether one is held is what counts.
+        return {
+          rows: rows.map((r) => ({ ...r!, seq: 0, leaseToken: r!.leaseToken !== null })),
+          journals: await store.workflows.journals(ids),
+        };
+      };
+      const one = await prepare();
+      const alone: boolean[] = [];
+      for (const step of steps) alone.push(await step(one.store, one.token));
+      const many = await prepare();
+      const together = await Promise.all(steps.map((step) => step(many.store, many.token)));
+      expect(together).toEqual(alone);
+      expect(alone).toEqual([true, true, true, false, true, true, true, true]);
+      expect(await state(many.store)).toEqual(await state(one.store));
+      // And what they wrote is what was asked: spot checks beside the comparison.
+      expect(await many.store.workflows.get('e')).toMatchObject({
+        status: 'waiting',
+        progress: '"last"',
+        opCount: 2,
+        leaseToken: null,
+        dueAtMs: null,
+      });
+      expect((await many.store.workflows.ops('e')).map((o) => o.name)).toEqual(['again', 'step-2']);
+      expect(await many.store.workflows.get('p')).toMatchObject({ woken: true, dueAtMs: T0 + 10 });
+      expect((await many.store.workflows.ops('p'))[0]).toMatchObject({
+        status: 'failed',
+        error: '{"m":"k"}',
+      });
+      expect(await many.store.workflows.get('d')).toMatchObject({ opCount: 0, progress: null });
+    });
+
+    it_('a checkpoint the server refuses fails alone; the others asked for with it are written', async () => {
+      const store = await backend.open();
+      const tokens: string[] = [];
+      for (const id of ['a', 'b', 'c'])
+        tokens.push((await startLeased(store, execution(id), T0)).leaseToken!);
+      // PostgreSQL refuses a NUL character in text; SQLite stores it.
+      const results = await Promise.allSettled(
+        ['a', 'b', 'c'].map((id, k) =>
+          store.workflows.checkpoint(
+            id,
+            tokens[k]!,
+            [op(id, '1', { result: id === 'b' ? '"\u0000"' : '1' })],
+            {},
+            T0 + 1,
+          ),
+        ),
+      );
+      expect(results[0]).toEqual({ status: 'fulfilled', value: true });
+      expect(results[2]).toEqual({ status: 'fulfilled', value: true });
+      if (backend.name === 'postgres') expect(results[1]!.status).toBe('rejected');
+      for (const id of ['a', 'c']) expect(await store.workflows.get(id)).toMatchObject({ opCount: 1 });
+    });
   });
 
   describe('outside completions', () => {

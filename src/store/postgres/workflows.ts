@@ -36,6 +36,7 @@ import {
   toExecutionRow,
   toOpRow,
 } from '../workflow-row.ts';
+import { CheckpointWriter, journalOf, upsertOps } from './checkpoints.ts';
 import { readRow, readRows, transaction } from './connect.ts';
 
 // Insert execution $1 (workflow $2, version $3, input $4, parent $5 and its operation $6, timeout $7, trace
@@ -92,55 +93,8 @@ const NEXT_DUE = `
   SELECT due_at_ms FROM workflow_executions WHERE due_at_ms IS NOT NULL AND status IN ${LIVE}
    ORDER BY due_at_ms LIMIT 1`;
 
-/**
- * The operations to write for `executionId`: an upsert may not touch a row twice in one
- * statement, so the last of a repeated op id wins; ops of another execution would break the
- * count, so the journal is this execution's.
- */
-function journalOf(executionId: string, ops: readonly OpRow[]): OpRow[] {
-  return [...new Map(ops.map((o) => [o.opId, { ...o, executionId }])).values()];
-}
-
-// Lock execution $1 if it is leased with token $2 (and `also` holds).
-const lockHeld = (also?: string) =>
-  `SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2${also ? ` AND ${also}` : ''} FOR UPDATE`;
-const LOCK_HELD = lockHeld();
-
-// Upsert the operations given as arrays, one entry per (execution, op id), in OP_COLUMNS order
-// ($first..$first+16), if `guard` holds: a stored one takes every new value. Returns whether
-// each row was new (xmax is 0 only on a row this statement inserted).
-const upsertOps = (first: number, guard = 'true') => {
-  const types = [
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'text',
-    'int',
-    'text',
-    'text',
-    'bigint',
-    'bigint',
-    'bigint',
-    'bigint',
-    'text',
-    'text',
-    'text',
-    'bigint',
-  ];
-  return `
-    INSERT INTO workflow_operations AS o (${OP_COLUMNS})
-    SELECT * FROM unnest(${types.map((t, k) => `$${first + k}::${t}[]`).join(', ')}) WHERE ${guard}
-    ON CONFLICT (execution_id, op_id) DO UPDATE
-       SET parent_op_id = excluded.parent_op_id, type = excluded.type, name = excluded.name,
-           status = excluded.status, attempt = excluded.attempt, result = excluded.result, error = excluded.error,
-           started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms,
-           wake_at_ms = excluded.wake_at_ms, heartbeat_at_ms = excluded.heartbeat_at_ms,
-           callback_id = excluded.callback_id, child_id = excluded.child_id, detail = excluded.detail,
-           updated_at_ms = excluded.updated_at_ms
-    RETURNING (o.xmax = 0) AS inserted`;
-};
+// Lock execution $1 if it is leased with token $2.
+const LOCK_HELD = 'SELECT 1 FROM workflow_executions WHERE id = $1 AND lease_token = $2 FOR UPDATE';
 
 // Upsert operations $1..$17; returns how many were new.
 const UPSERT_OPS = `WITH up AS (${upsertOps(1)}) SELECT count(*) FILTER (WHERE inserted)::int AS n FROM up`;
@@ -175,11 +129,15 @@ const LOCK_CALLBACK = `
 const HEARTBEAT = 'UPDATE workflow_operations SET heartbeat_at_ms = $2 WHERE callback_id = $1';
 
 // Extend the leases held with tokens $1 to $2, due then too; returns each token and whether its
-// execution was asked to stop.
+// execution was asked to stop. The rows are locked in id order, as a batch of checkpoints locks
+// them, so the two never wait on each other in a cycle.
 const RENEW = `
-  UPDATE workflow_executions SET lease_until_ms = $2, due_at_ms = $2
-   WHERE lease_token = ANY($1::text[])
-  RETURNING lease_token, stop_requested_at_ms IS NOT NULL AS stop`;
+  WITH held AS MATERIALIZED (
+    SELECT id FROM workflow_executions WHERE lease_token = ANY($1::text[]) ORDER BY id FOR UPDATE)
+  UPDATE workflow_executions e SET lease_until_ms = $2, due_at_ms = $2
+    FROM held
+   WHERE e.id = held.id AND e.lease_token = ANY($1::text[])
+  RETURNING e.lease_token, e.stop_requested_at_ms IS NOT NULL AS stop`;
 
 // Up to $2 waiting operations of type $1 whose execution is live, oldest first.
 const WAITING_OPS = `
@@ -226,6 +184,7 @@ type Queryable = pg.Pool | pg.PoolClient;
 export class PgWorkflowStore implements WorkflowStore {
   readonly #db: pg.Pool;
   readonly #channel: string;
+  readonly #checkpoints: CheckpointWriter;
   /** start and get on a caller's client: the tables qualified with the store's schema. */
   readonly #through: { readonly start: string; readonly get: string };
 
@@ -233,6 +192,7 @@ export class PgWorkflowStore implements WorkflowStore {
   constructor(db: pg.Pool, channel: string, schema: string) {
     this.#db = db;
     this.#channel = channel;
+    this.#checkpoints = new CheckpointWriter(db);
     this.#through = { start: start(`"${schema}".`), get: get(`"${schema}".`) };
   }
 
@@ -330,33 +290,11 @@ export class PgWorkflowStore implements WorkflowStore {
     patch: ExecutionPatch,
     nowMs: number,
   ): Promise<boolean> {
-    // A checkpoint is one statement, not a transaction of five round trips: the lock (which
-    // fences a claim that replaced the token: it waits for this statement, or this one sees the
-    // new token and writes nothing), the operations, and the execution's update, which checks
-    // the token itself. Finishing a child also hands the outcome to its parent: the statement
-    // leaves a child be (`parent_id IS NULL`), and the transaction below does it.
-    const finishing = patch.status !== undefined && isFinished(patch.status);
-    const parentless = finishing ? 'parent_id IS NULL' : undefined;
-    const { sql, params } = patchUpdate(
-      PG_DIALECT,
-      executionId,
-      token,
-      patch,
-      { sql: '(SELECT count(*) FILTER (WHERE inserted) FROM up)' },
-      nowMs,
-      parentless,
-    );
-    const values = journalOf(executionId, ops).map(opValues);
-    const columns = Array.from({ length: 17 }, (_, k) => values.map((v) => v[k]));
-    const { rowCount } = await this.#db.query(
-      `WITH held AS (${lockHeld(parentless)}),
-            up AS (${upsertOps(params.length + 1, 'EXISTS (SELECT 1 FROM held)')})
-       ${sql}`,
-      [...params, ...columns],
-    );
-    if (rowCount === 1) return true;
+    // One statement, shared with other executions' checkpoints (see CheckpointWriter). A child's
+    // finish is not written there: it hands the outcome to its parent, in the transaction below.
+    if (await this.#checkpoints.write(executionId, token, ops, patch, nowMs)) return true;
     // Not written: the lease was lost, or (finishing) the execution is a child.
-    if (!finishing) return false;
+    if (patch.status === undefined || !isFinished(patch.status)) return false;
     return this.#transaction(async (c) => {
       // The lock fences: a claim that replaced the token waits for this transaction, or this
       // one sees the new token and writes nothing.

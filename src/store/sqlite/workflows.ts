@@ -20,6 +20,7 @@ import {
   listExecutionsQuery,
   type NewExecution,
   OP_COLUMNS,
+  OP_UPSERT,
   type OpOutcome,
   type OpRow,
   opValues,
@@ -77,13 +78,7 @@ const SQL = {
   upsertOp: `
   INSERT INTO workflow_operations (${OP_COLUMNS})
   VALUES (${Array.from({ length: 17 }, (_, i) => `?${i + 1}`).join(', ')})
-  ON CONFLICT (execution_id, op_id) DO UPDATE
-     SET parent_op_id = excluded.parent_op_id, type = excluded.type, name = excluded.name,
-         status = excluded.status, attempt = excluded.attempt, result = excluded.result, error = excluded.error,
-         started_at_ms = excluded.started_at_ms, finished_at_ms = excluded.finished_at_ms,
-         wake_at_ms = excluded.wake_at_ms, heartbeat_at_ms = excluded.heartbeat_at_ms,
-         callback_id = excluded.callback_id, child_id = excluded.child_id, detail = excluded.detail,
-         updated_at_ms = excluded.updated_at_ms`,
+  ${OP_UPSERT}`,
   // Wake live execution ?1 at ?2 (now): woken; due now (or when it was due, if earlier) unless a lease
   // is held. Changes nothing for a finished or unknown execution.
   wake: `
