@@ -69,21 +69,24 @@ export const upsertOps = (first: number, guard = 'true') => `
 // locked first, in id order, if it still holds its token (and, finishing, has no parent): that fences
 // a claim that replaced the token, which waits for this statement or is seen by it. Then its
 // operations, then the execution's row as ExecutionPatch says (see patchUpdate, which this follows).
-// Returns the ids written.
+// Returns the ids written. A named statement, so its plan is cached: every join in it looks rows up
+// by an index or a hash whatever the batch's size (the counts of new operations are one jsonb
+// object, not a join), so the generic plan serves one execution and five hundred alike.
 const CHECKPOINT = `
-  WITH input AS MATERIALIZED (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])
-      AS i(id, token, flags, status, output, error, progress, wait, finished_at_ms, release_due_ms, now_ms)),
-  held AS MATERIALIZED (
-    SELECT e.id FROM workflow_executions e JOIN input i ON e.id = i.id
+  WITH held AS MATERIALIZED (
+    SELECT i.* FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])
+        AS i(id, token, flags, status, output, error, progress, wait, finished_at_ms, release_due_ms, now_ms)
+      JOIN workflow_executions e ON e.id = i.id
      WHERE e.lease_token = i.token AND (i.flags & ${FINISHING} = 0 OR e.parent_id IS NULL)
      ORDER BY e.id
        FOR UPDATE OF e),
   up AS (${upsertOps(12, 'v.execution_id IN (SELECT id FROM held)')}),
-  added AS (SELECT execution_id, count(*) FILTER (WHERE inserted) AS n FROM up GROUP BY execution_id)
+  added AS MATERIALIZED (
+    SELECT coalesce(jsonb_object_agg(execution_id, n), '{}') AS n
+      FROM (SELECT execution_id, count(*) FILTER (WHERE inserted) AS n FROM up GROUP BY execution_id) AS per)
   UPDATE workflow_executions e
-     SET op_count = e.op_count + coalesce(a.n, 0),
+     SET op_count = e.op_count + coalesce((a.n ->> e.id)::bigint, 0),
          updated_at_ms = i.now_ms,
          status = CASE WHEN i.flags & ${SET_STATUS} <> 0 THEN i.status ELSE e.status END,
          output = CASE WHEN i.flags & ${SET_OUTPUT} <> 0 THEN i.output ELSE e.output END,
@@ -100,8 +103,8 @@ const CHECKPOINT = `
          lease_token = CASE WHEN i.flags & ${FINISHING | RELEASE} <> 0 THEN NULL ELSE e.lease_token END,
          lease_until_ms = CASE WHEN i.flags & ${FINISHING | RELEASE} <> 0 THEN NULL ELSE e.lease_until_ms END,
          woken = CASE WHEN i.flags & ${FINISHING | RELEASE} <> 0 THEN false ELSE e.woken END
-    FROM input i LEFT JOIN added a ON a.execution_id = i.id
-   WHERE e.id = i.id AND e.id IN (SELECT id FROM held)
+    FROM held i, added a
+   WHERE e.id = i.id
   RETURNING e.id`;
 
 interface Checkpoint {
@@ -242,9 +245,11 @@ export class CheckpointWriter {
       for (const op of journalOf(c.executionId, c.ops)) ops.push(opValues(op));
     }
     const columns = OP_TYPES.map((_, k) => ops.map((v) => v[k]));
-    // Planned with its values each time (unnamed): a generic plan cannot see how many
-    // executions a batch holds, and might scan the table to join a few.
-    const { rows } = await this.#db.query<{ id: string }>(CHECKPOINT, [...inputs, ...columns]);
+    const { rows } = await this.#db.query<{ id: string }>({
+      name: 'ms_wf_checkpoint',
+      text: CHECKPOINT,
+      values: [...inputs, ...columns],
+    });
     return new Set(rows.map((r) => r.id));
   }
 }
