@@ -1,12 +1,18 @@
 // The embedded backend: one process owns an SQLite file in WAL mode. Wake-ups
-// are in-process events, shared by every store this process opens on the file.
+// are in-process events, shared by every store this process opens on the file. A
+// producer in another process (a client of the same file, as the background-jobs
+// example's order service) is noticed by the file's data_version, read every 50 ms
+// while something listens: it changes when another connection commits.
 
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../core/clock.ts';
+import { MESSAGES_CHANNEL } from '../message-row.ts';
+import { SCHEDULER_CHANNEL } from '../schedule-row.ts';
 import { schemaTooNew, storeNotFound } from '../schema-too-new.ts';
 import { type ChangeMarks, Store, type StoreCapabilities, type Unlisten } from '../types.ts';
+import { WORKFLOW_CHANNEL } from '../workflow-row.ts';
 import { readChangeMarks } from './changes.ts';
 import { attachCheckpointer, detachCheckpointer } from './checkpointer.ts';
 import { Connection, openDatabase, translateOpenError } from './database.ts';
@@ -19,6 +25,14 @@ import { SqliteSchedulerStore } from './scheduler.ts';
 import { SqliteWorkflowStore } from './workflows.ts';
 
 const buses = new Map<string, { bus: EventEmitter; users: number }>();
+
+/** How often a listened-to file is checked for commits by other processes (real time). */
+const WATCH_MS = 50;
+/**
+ * Channels whose listeners take '*' as "look again": another process's commit may have
+ * sent messages, changed schedules, or started or woken workflow executions.
+ */
+const LOOK_AGAIN = [MESSAGES_CHANNEL, SCHEDULER_CHANNEL, WORKFLOW_CHANNEL];
 
 function acquireBus(path: string): EventEmitter {
   // Each in-memory database is its own world; a file is shared by path.
@@ -59,6 +73,7 @@ export class SqliteStore extends Store {
   readonly #conn: Connection;
   readonly #path: string;
   readonly #bus: EventEmitter;
+  #watch: NodeJS.Timeout | null = null;
 
   private constructor(db: Connection, path: string, display: string, readOnly: boolean) {
     const bus = acquireBus(path);
@@ -123,6 +138,7 @@ export class SqliteStore extends Store {
   async listen(channel: string, handler: (payload: string) => void): Promise<Unlisten> {
     this.check();
     this.#bus.on(channel, handler);
+    if (this.#path !== ':memory:' && LOOK_AGAIN.includes(channel)) this.#watchOtherProcesses();
     return async () => {
       this.#bus.off(channel, handler);
     };
@@ -133,7 +149,28 @@ export class SqliteStore extends Store {
     this.#bus.emit(channel, payload);
   }
 
+  /** Emits '*' on LOOK_AGAIN when another connection has committed to the file. */
+  #watchOtherProcesses(): void {
+    if (this.#watch) return;
+    const version = this.#conn.prepare('PRAGMA data_version');
+    const read = () => Number((version.get() as { data_version: number }).data_version);
+    let seen = read();
+    this.#watch = setInterval(() => {
+      let now: number;
+      try {
+        now = read();
+      } catch {
+        return; // closing, or the file is busy: the next look, or the poll, finds it
+      }
+      if (now === seen) return;
+      seen = now;
+      for (const channel of LOOK_AGAIN) this.#bus.emit(channel, '*');
+    }, WATCH_MS).unref();
+  }
+
   protected async release(): Promise<void> {
+    if (this.#watch) clearInterval(this.#watch);
+    this.#watch = null;
     releaseBus(this.#path, this.#bus);
     if (this.#path !== ':memory:') {
       await detachCheckpointer(this.#path, this.db);
