@@ -1,11 +1,13 @@
 // Deletes finished runs (and their log lines), fired tasks and finished workflow
-// executions (with their journals) past the retention: every hour, in small batches,
-// each its own short transaction, by one replica at a time.
+// executions (with their journals) past the retention, and queue keys (dedup, throttle,
+// debounce) that are spent: every hour, in small batches, each its own short
+// transaction, by one replica at a time.
 
 import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Locks } from '../locks/locks.ts';
+import { MAX_GATE_PERIOD_MS } from '../queue/gate-options.ts';
 import { runIdPrefix } from '../store/run-row.ts';
 import type { Store } from '../store/types.ts';
 
@@ -42,7 +44,7 @@ export class RunRetention {
 
   /**
    * One pass: deletes every finished run created, task fired, and workflow execution finished
-   * before now − retention; returns how many.
+   * before now − retention, and every spent queue key; returns how many.
    */
   async sweep(signal: AbortSignal = this.#stop.signal): Promise<number> {
     const cutoff = this.#clock.now() - this.#retentionMs;
@@ -73,13 +75,21 @@ export class RunRetention {
           if (n < BATCH) break;
           await new Promise((r) => setImmediate(r));
         }
+        // Keys are not history: they go once they can no longer change a send, whatever the retention.
+        for (;;) {
+          if (signal.aborted || lost.aborted) break;
+          const n = await this.#store.queues.deleteSpentKeys(this.#clock.now(), MAX_GATE_PERIOD_MS, BATCH);
+          total += n;
+          if (n < BATCH) break;
+          await new Promise((r) => setImmediate(r));
+        }
       },
       { ttl: '5m' },
     );
     if (held.acquired && total > 0)
       this.#log.info(
         { deleted: total, beforeId },
-        'deleted runs, fired tasks and finished workflow executions past their retention',
+        'deleted runs, fired tasks and finished workflow executions past their retention, and spent queue keys',
       );
     return total;
   }

@@ -240,6 +240,13 @@ export interface QueueStore {
   redrive(deadLetterQueue: string, filter: RedriveFilter, nowMs: number): Promise<number>;
   /** Deletes every message of the queue; returns how many. */
   purge(queue: string): Promise<number>;
+  /**
+   * Deletes up to `limit` key rows (dedup keys, throttle and debounce keys) that can no longer
+   * change what a send does: over for longer than the longest throttle period (`graceMs`), and
+   * for a debounce key, not holding a message still pending (a send would replace it). Returns
+   * how many.
+   */
+  deleteSpentKeys(nowMs: number, graceMs: number, limit: number): Promise<number>;
 }
 
 /** The channel on which a send wakes the consumers of a queue; the payload is the queue name. */

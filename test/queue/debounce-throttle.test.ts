@@ -2,16 +2,20 @@
 // (deduplication's debounce mode), pg-boss (singletonKey + singletonSeconds) and Inngest
 // (debounce, throttle) expect them. Time moves only with the fake clock.
 
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Mainspring } from '../../src/app.ts';
 import type { FakeClock } from '../../src/core/clock.ts';
 import { defineQueue } from '../../src/queue/define.ts';
 import type { SendOptions } from '../../src/queue/queues.ts';
 import { defineFunction, fromQueue } from '../../src/runtime/function.ts';
+import { RunRetention } from '../../src/runtime/retention.ts';
 import { fakeApp, recordEvents, tick, tickUntil } from '../helpers/app.ts';
 import { BACKENDS, type BackendFixture } from '../helpers/backends.ts';
 import { serveApi } from '../helpers/http.ts';
 
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const jobs = defineQueue({ name: 'jobs' });
 const other = defineQueue({ name: 'other' });
 const ordered = defineQueue({ name: 'ordered', fifo: true });
@@ -330,6 +334,42 @@ describe.each(BACKENDS)('debounce and throttle on $name', (backend) => {
       message: expect.stringMatching(/1 ms to 12 hours/),
     });
     expect((await stored(ms)).map((m) => m.body)).toEqual([2, 'a']);
+  });
+
+  it_('the retention sweep deletes spent keys only; sends after it behave as they would have', async () => {
+    const { ms, clock } = await fakeApp(backend, { queues: [jobs] });
+    const sweep = () =>
+      new RunRetention({
+        store: ms.store,
+        clock,
+        locks: ms.locks,
+        retentionMs: 30 * DAY,
+        log: pino({ level: 'silent' }),
+      }).sweep();
+    const t0 = clock.now();
+    const delay = { key: 'spaced', period: '12h', mode: 'delay' } as const;
+    const first = await ms.queues.send(jobs, 'dedup', { dedupKey: 'order-1' });
+    await ms.queues.send(jobs, 'drop', { throttle: { key: 'dropped', period: '1s' } });
+    await ms.queues.send(jobs, 'delay', { throttle: delay });
+    const pending = await ms.queues.send(jobs, 'debounce', { debounce: { key: 'quiet', period: '1s' } });
+    // Within 12 h (the longest period) of their end, keys stay: a delay key spaces the next send.
+    clock.set(t0 + 11 * HOUR);
+    expect(await sweep()).toBe(0);
+    const spaced = await ms.queues.send(jobs, 'delay-2', { throttle: delay });
+    const visibleAt = async (id: string) => (await stored(ms)).find((m) => m.id === id)!.visibleAt.getTime();
+    expect(await visibleAt(spaced)).toBe(t0 + 12 * HOUR);
+    // The dedup, drop and delay keys are spent; the debounce key still holds a pending message.
+    clock.set(t0 + 25 * HOUR);
+    expect(await sweep()).toBe(3);
+    expect(await sweep()).toBe(0);
+    // What is gone acts as it did before it went: over; what stayed still replaces its message.
+    const again = await ms.queues.send(jobs, 'dedup-2', { dedupKey: 'order-1' });
+    expect(again).not.toBe(first);
+    const unspaced = await ms.queues.send(jobs, 'delay-3', { throttle: delay });
+    expect(await visibleAt(unspaced)).toBe(t0 + 25 * HOUR);
+    expect(await ms.queues.send(jobs, 'debounce-2', { debounce: { key: 'quiet', period: '1s' } })).toBe(
+      pending,
+    );
   });
 });
 

@@ -221,6 +221,15 @@ const SQL = {
     WHERE queue = $1 AND source_queue IS NOT NULL AND ($3::text IS NULL OR source_queue = $3)
       AND ($4::bigint[] IS NULL OR id = ANY($4))`,
   purge: 'DELETE FROM messages WHERE queue = $1',
+  // Up to $3 key rows over before $1 - $2, skipping rows a send holds; a debounce key only
+  // once its message is no longer pending (see gatePending).
+  deleteSpentKeys: `DELETE FROM queue_dedup WHERE ctid = ANY(ARRAY(
+      SELECT d.ctid FROM queue_dedup d
+       WHERE d.expires_at_ms <= $1::bigint - $2::bigint
+         AND (d.queue NOT LIKE 'debounce:%' OR NOT EXISTS (
+               SELECT 1 FROM messages m WHERE m.id = d.message_id
+                  AND NOT m.leased AND m.receive_count = 0 AND m.prior_receives = 0))
+       LIMIT $3 FOR UPDATE SKIP LOCKED))`,
 } as const;
 
 export class PgQueueStore implements QueueStore {
@@ -647,6 +656,11 @@ export class PgQueueStore implements QueueStore {
 
   async purge(queue: string): Promise<number> {
     const { rowCount } = await this.#db.query(SQL.purge, [queue]);
+    return rowCount ?? 0;
+  }
+
+  async deleteSpentKeys(nowMs: number, graceMs: number, limit: number): Promise<number> {
+    const { rowCount } = await this.#db.query(SQL.deleteSpentKeys, [nowMs, graceMs, limit]);
     return rowCount ?? 0;
   }
 }

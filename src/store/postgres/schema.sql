@@ -229,6 +229,7 @@ CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (
 CREATE INDEX messages_flow ON messages USING btree (flow_key, queue) WHERE (flow_key IS NOT NULL);
 CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms);
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
+CREATE INDEX queue_dedup_expires ON queue_dedup USING btree (expires_at_ms);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);
 CREATE UNIQUE INDEX queue_run_sources_function_name_queue_rule_owner_key ON queue_run_sources USING btree (function_name, queue, rule, owner);
 CREATE UNIQUE INDEX queue_run_sources_pkey ON queue_run_sources USING btree (id);

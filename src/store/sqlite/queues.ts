@@ -161,6 +161,15 @@ const SQL = {
     WHERE queue = ?1 AND source_queue IS NOT NULL AND (?3 IS NULL OR source_queue = ?3)
       AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))`,
   purge: 'DELETE FROM messages WHERE queue = ?1',
+  // Up to ?3 key rows over before ?1 - ?2; a debounce key only once its message is no longer
+  // pending (see gatePending).
+  deleteSpentKeys: `DELETE FROM queue_dedup WHERE (queue, key) IN (
+      SELECT d.queue, d.key FROM queue_dedup d
+       WHERE d.expires_at_ms <= ?1 - ?2
+         AND (d.queue NOT LIKE 'debounce:%' OR NOT EXISTS (
+               SELECT 1 FROM messages m WHERE m.id = d.message_id
+                  AND m.leased = 0 AND m.receive_count = 0 AND m.prior_receives = 0))
+       LIMIT ?3)`,
 } as const;
 
 export class SqliteQueueStore implements QueueStore {
@@ -439,5 +448,9 @@ export class SqliteQueueStore implements QueueStore {
 
   async purge(queue: string): Promise<number> {
     return Number(this.#q.purge.run(queue).changes);
+  }
+
+  async deleteSpentKeys(nowMs: number, graceMs: number, limit: number): Promise<number> {
+    return Number(this.#q.deleteSpentKeys.run(nowMs, graceMs, limit).changes);
   }
 }

@@ -244,6 +244,8 @@ CREATE INDEX messages_flow ON messages (flow_key, queue) WHERE flow_key IS NOT N
 
 CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
 
+CREATE INDEX queue_dedup_expires ON queue_dedup (expires_at_ms);
+
 CREATE INDEX queue_runs_failures ON queue_runs (id) WHERE status = 'failed' OR status = 'timed_out';
 
 CREATE INDEX run_logs_function ON run_logs (function_name, id);
