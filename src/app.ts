@@ -292,7 +292,10 @@ export async function createMainspring(options: CreateMainspringOptions = {}): P
     const tasks = new Tasks({ store, clock, runs, functions: functionsByName });
     const workflows = new Workflows({ store, clock, definitions: workflowsByName, observer: metrics });
     workflowsClient = workflows;
-    if (workflowsByName.size > 0) events.watch((put) => workflows.deliverEvents(put));
+    // Every process that puts events resumes the executions waiting for them: the waits are
+    // in the store with their patterns, so a producer without the workflows' definitions (a
+    // client, another service) delivers its events as the worker's own process would.
+    events.watch((put) => workflows.deliverEvents(put));
     const schedulers = new Set<Scheduler>();
     const newScheduler = (schedulerOptions: SchedulerOptions = {}) =>
       new Scheduler(
