@@ -1,7 +1,7 @@
 // The API the dashboard reads and acts through, on both backends over real HTTP: run lists
 // by several statuses, search and invocation; runs per hour; retry; a schedule's run now;
 // executions by several statuses; events with the rules they match. Bad input named.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Api, buildApi, listenApi } from '../../src/api/server.ts';
 import type { CreateMainspringOptions } from '../../src/app.ts';
 import { defineRule } from '../../src/events/rules-define.ts';
@@ -162,8 +162,14 @@ describe.each(BACKENDS)('the dashboard API on $name', (backend) => {
     const { ms, clock, call } = await setup(backend);
     await ms.startWorker();
     await ms.workflows.start(sleeper, {}, { id: 'nap-1' });
-    for (let i = 0; i < 100 && (await ms.workflows.get('nap-1')).status !== 'waiting'; i++)
-      await clock.advance(50);
+    // Bounded in real time, not in tries: beside another test file the store answers slower.
+    await vi.waitFor(
+      async () => {
+        await clock.advance(50);
+        expect((await ms.workflows.get('nap-1')).status).toBe('waiting');
+      },
+      { timeout: 10_000, interval: 5 },
+    );
     type Page = { executions: { id: string; status: string }[] };
     expect(
       (await call<Page>('GET', '/v1/executions?status=waiting,failed')).json.executions.map((e) => e.id),

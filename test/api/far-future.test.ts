@@ -86,13 +86,14 @@ describe('a message stored with a far-future delay by an older version', () => {
     const db = new DatabaseSync(path);
     db.exec('UPDATE messages SET visible_at_ms = 9007199254740993');
     db.exec('DELETE FROM schema_migrations WHERE version >= 11');
-    // What later migrations add (0014 to 0016) was not there either: ADD COLUMN cannot run twice.
+    // What later migrations add (0014 to 0017) was not there either: ADD COLUMN cannot run twice.
     db.exec('ALTER TABLE messages DROP COLUMN trace_context');
     db.exec('ALTER TABLE workflow_executions DROP COLUMN trace_context');
     db.exec('ALTER TABLE queues DROP COLUMN paused_at_ms');
     db.exec('DROP INDEX messages_flow');
     db.exec('ALTER TABLE messages DROP COLUMN flow_key');
     db.exec('DROP TABLE flow_rates');
+    db.exec('DROP INDEX queue_dedup_expires');
     db.close();
 
     ms = await createMainspring({ db: `sqlite:${path}`, clock, queues: [q] });
