@@ -26,7 +26,10 @@ describe.each(BACKENDS)('the dashboard shell on $name', (backend) => {
     const urls: string[] = [];
     page.on('request', (r) => urls.push(r.url()));
     await visible(page.locator('a[aria-current="page"]', { hasText: 'Runs' }));
+    // '● live' may still show from the page before: wait for the Queues page's own request.
+    const queuesRead = page.waitForRequest((r) => new URL(r.url()).pathname.startsWith('/v1/queues'));
     await page.getByRole('link', { name: 'Queues' }).click();
+    await queuesRead;
     await visible(page.getByText('● live'));
     expect(urls.length).toBeGreaterThan(0);
     for (const u of urls) expect(u).not.toContain('secret');
