@@ -86,13 +86,27 @@ async function example(backend: BackendFixture, { worker = true } = {}) {
     });
     return getTask(taskId);
   };
-  /** Moves fake time in steps until the task shows `status`. */
+  /**
+   * Moves fake time in steps until the task shows `status`. After each step the worker gets up
+   * to 250 ms of real time for its store I/O, so fake time does not run ahead of a loaded store.
+   */
   const advanceUntil = async (taskId: string, status: TaskStatus, stepMs: number, maxMs: number) => {
     for (let waited = 0; ; waited += stepMs) {
-      const task = await getTask(taskId);
-      if (task.status === status) return task;
-      if (waited >= maxMs)
-        throw new Error(`task ${taskId} still ${task.status}, not ${status}, after ${maxMs} ms`);
+      const task = await vi
+        .waitFor(
+          async () => {
+            const t = await getTask(taskId);
+            expect(t.status).toBe(status);
+            return t;
+          },
+          { timeout: 250, interval: 5 },
+        )
+        .catch(() => null);
+      if (task) return task;
+      if (waited >= maxMs) {
+        const now = (await getTask(taskId)).status;
+        throw new Error(`task ${taskId} still ${now}, not ${status}, after ${maxMs} ms`);
+      }
       await tick(clock, stepMs, stepMs);
     }
   };
