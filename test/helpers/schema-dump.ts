@@ -38,6 +38,12 @@ export async function dumpSchema(store: Store): Promise<string> {
        FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1, 2`,
     [schema],
   );
+  // Storage options are part of the design (fillfactor, vacuum_truncate on messages).
+  const options = await pool.query<{ table: string; options: string[] }>(
+    `SELECT relname AS table, reloptions AS options FROM pg_class
+      WHERE relnamespace = $1::regnamespace AND relkind = 'r' AND reloptions IS NOT NULL ORDER BY 1`,
+    [schema],
+  );
   const strip = (s: string) => s.replaceAll(`${schema}.`, '').replaceAll(`"${schema}".`, '');
   const lines: string[] = [];
   let table = '';
@@ -52,6 +58,8 @@ export async function dumpSchema(store: Store): Promise<string> {
   }
   lines.push('');
   for (const i of indexes.rows) lines.push(`${strip(i.indexdef)};`);
+  lines.push('');
+  for (const o of options.rows) lines.push(`OPTIONS ${o.table} (${[...o.options].sort().join(', ')});`);
   lines.push('');
   for (const c of constraints.rows) lines.push(`CONSTRAINT ${strip(c.table)}.${c.name} ${strip(c.def)};`);
   return `${lines.join('\n').trim()}\n`;

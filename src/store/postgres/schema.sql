@@ -259,6 +259,8 @@ CREATE UNIQUE INDEX workflow_operations_callback ON workflow_operations USING bt
 CREATE UNIQUE INDEX workflow_operations_pkey ON workflow_operations USING btree (execution_id, op_id);
 CREATE INDEX workflow_operations_waiting ON workflow_operations USING btree (type, started_at_ms, execution_id, op_id) WHERE (status = 'waiting'::text);
 
+OPTIONS messages (autovacuum_analyze_scale_factor=0.02, autovacuum_vacuum_cost_delay=0, autovacuum_vacuum_insert_scale_factor=0.0, autovacuum_vacuum_insert_threshold=20000, autovacuum_vacuum_scale_factor=0.0, autovacuum_vacuum_threshold=5000, fillfactor=50, vacuum_truncate=off);
+
 CONSTRAINT event_rules.event_rules_pkey PRIMARY KEY (name);
 CONSTRAINT event_rules_version.event_rules_version_id_check CHECK ((id = 1));
 CONSTRAINT event_rules_version.event_rules_version_pkey PRIMARY KEY (id);
