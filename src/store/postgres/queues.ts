@@ -92,13 +92,13 @@ const SQL = {
   gatePending: `SELECT id, sent_at_ms FROM messages
     WHERE id = ANY($2::bigint[]) AND queue = $1 AND NOT leased AND receive_count = 0 AND prior_receives = 0
     FOR UPDATE`,
-  // Replace pending messages $1 with bodies $2, priorities $3, due times $4, trace contexts $5
-  // (padded with NULLs when shorter); their send times stay.
-  gateReplace: `UPDATE messages m SET body = r.body, priority = r.priority, visible_at_ms = r.visible_at_ms,
-      trace_context = r.trace_context
-      FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::text[])
-           AS r(id, body, priority, visible_at_ms, trace_context)
-     WHERE m.id = ANY($1::bigint[]) AND m.id = r.id`,
+  // Replace pending messages $1: by id in $2, [body, priority, due time, trace context] (by id,
+  // not joined: see ack). Their send times stay.
+  gateReplace: `UPDATE messages m SET body = $2::jsonb -> m.id::text ->> 0,
+      priority = ($2::jsonb -> m.id::text ->> 1)::int,
+      visible_at_ms = ($2::jsonb -> m.id::text ->> 2)::bigint,
+      trace_context = $2::jsonb -> m.id::text ->> 3
+     WHERE m.id = ANY($1::bigint[])`,
   // Set the (locked) rows of keys $2 of namespaced queues $1 to messages $3 and times $4.
   gateKeep: `UPDATE queue_dedup d SET message_id = r.message_id, expires_at_ms = r.expires_at_ms
       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS r(queue, key, message_id, expires_at_ms)
@@ -397,14 +397,12 @@ export class PgQueueStore implements QueueStore {
         ]);
       }
       if (plan.replaces.size > 0) {
-        const replaced = [...plan.replaces.values()];
-        const [bodies, priorities, dues] = columnsOf(replaced);
+        const replaced = [...plan.replaces].map(([id, m]) => ({ id, m }));
         await client.query(SQL.gateReplace, [
-          [...plan.replaces.keys()],
-          bodies,
-          priorities,
-          dues,
-          traceColumn(replaced),
+          arrayLiteral(replaced.map((r) => r.id)),
+          byId(replaced, ({ m }) =>
+            JSON.stringify([m.body, m.priority, m.visibleAtMs, m.traceContext ?? null]),
+          ),
         ]);
         // A replaced message may now be due sooner (a shorter period than the send before): wake.
         if (plan.inserts.length === 0) await client.query('SELECT pg_notify($1, $2)', [this.#channel, queue]);
