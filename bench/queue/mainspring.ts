@@ -18,7 +18,7 @@ export function mainspringSystem(
     name,
     settings: options.defaults
       ? 'defaults, as a user writes it and `npm start` runs it: fromQueue(queue) with no options (concurrency 1, adaptive prefetch) in both W1 columns, run records on'
-      : `best: fromQueue concurrency 50, prefetch 1000; concurrency 1: prefetch 500; run records ${
+      : `best: fromQueue concurrency 50, prefetch 4000 (the adaptive prefetch's ceiling; 1000 until 2026-12-06); concurrency 1: prefetch 500; run records ${
           options.recordRuns === false ? 'off (as BullMQ removeOnComplete; their cost: bench:runtime)' : 'on'
         }`,
     async setup() {
@@ -43,7 +43,7 @@ export function mainspringSystem(
         triggers: [
           options.defaults
             ? fromQueue(queue)
-            : fromQueue(queue, { concurrency: c, prefetch: concurrency === 'best' ? 1000 : 500 }),
+            : fromQueue(queue, { concurrency: c, prefetch: concurrency === 'best' ? 4000 : 500 }),
         ],
         handler: options.logEach
           ? (job: Job, ctx) => {

@@ -79,9 +79,12 @@ export interface LeaseLoopDeps {
 const LEASE_AHEAD_MS = 250;
 // An adaptive prefetch leases what the handlers get through in this long at their measured pace
 // (a message waits at most about this long in the buffer, far inside any visibility timeout),
-// and never more than AUTO_PREFETCH_MAX.
+// never more than AUTO_PREFETCH_MAX messages, nor more than AUTO_PREFETCH_BYTES of bodies at
+// their measured size. Under load a claim of 1,000 took 15-30 ms on PostgreSQL, longer than the
+// half-buffer it refills lasted at 40,000 messages a second; memory is what bounds the count.
 const HOLD_MS = 100;
-export const AUTO_PREFETCH_MAX = 1000;
+export const AUTO_PREFETCH_MAX = 4000;
+export const AUTO_PREFETCH_BYTES = 16 * 1024 * 1024;
 // Handled messages that may wait for their acks before claims wait too (or twice the prefetch):
 // one full ack statement's worth.
 const SETTLING_MIN = 1000;
@@ -119,6 +122,8 @@ export class LeaseLoop {
   #lowWater: number;
   /** Handler calls' duration, ms: an exponentially weighted average (null before the first). */
   #handlerMs: number | null = null;
+  /** Claimed bodies' length (characters, about bytes): an exponentially weighted average of claims. */
+  #bodyChars = 0;
 
   constructor(deps: LeaseLoopDeps) {
     this.#d = deps;
@@ -247,6 +252,7 @@ export class LeaseLoop {
                 functionQueue: this.#d.functionQueue,
               });
           claimedAll = claimed.length === room;
+          if (claimed.length > 0) this.#measureBodies(claimed);
           // A backlog: due messages filled the claim (leased-ahead ones only say what comes next).
           if (claimedAll && claimed.every((m) => m.visibleAtMs <= now)) this.#adapt();
           await this.#accept(claimed);
@@ -284,8 +290,16 @@ export class LeaseLoop {
       slots: concurrency * batchSize,
       handlerMs: this.#handlerMs,
       visibilityMs: settings.visibilityTimeoutMs,
+      bodyBytes: this.#bodyChars,
     });
     this.#lowWater = Math.floor(this.#prefetch / 2);
+  }
+
+  #measureBodies(claimed: readonly ClaimedMessage[]): void {
+    let chars = 0;
+    for (const m of claimed) chars += m.body.length;
+    const mean = chars / claimed.length;
+    this.#bodyChars = this.#bodyChars === 0 ? mean : this.#bodyChars * 0.7 + mean * 0.3;
   }
 
   /**
@@ -378,8 +392,13 @@ export class LeaseLoop {
         limiter.notifyOnRelease(this.#onLimiterFree);
         break;
       }
+      // shift for one: 50-130 ns a message against 250-400 for splice on a buffer of 1,000-4,000.
       this.#start(
-        this.#buffer.length <= batchSize ? this.#buffer.splice(0) : this.#buffer.splice(0, batchSize),
+        this.#buffer.length <= batchSize
+          ? this.#buffer.splice(0)
+          : batchSize === 1
+            ? [this.#buffer.shift()!]
+            : this.#buffer.splice(0, batchSize),
       );
     }
     if (!fromLoop && this.#buffer.length <= this.#lowWater) this.wake();
@@ -434,8 +453,9 @@ export class LeaseLoop {
 /**
  * An adaptive prefetch after a full claim: what `slots` handler places get through in HOLD_MS
  * (a tenth of the visibility timeout, if shorter) at `handlerMs` a call, between `floor` and
- * AUTO_PREFETCH_MAX. It grows by doubling, so only a lasting backlog earns a large buffer, and
- * drops at once when the handlers slow down.
+ * AUTO_PREFETCH_MAX, and no more bodies of `bodyBytes` each than AUTO_PREFETCH_BYTES hold. It
+ * grows by doubling, so only a lasting backlog earns a large buffer, and drops at once when the
+ * handlers slow down or the bodies grow.
  */
 export function nextPrefetch(
   current: number,
@@ -444,9 +464,11 @@ export function nextPrefetch(
     readonly slots: number;
     readonly handlerMs: number;
     readonly visibilityMs: number;
+    readonly bodyBytes: number;
   },
 ): number {
   const holdMs = Math.min(HOLD_MS, p.visibilityMs / 10);
   const target = Math.floor((holdMs * p.slots) / Math.max(p.handlerMs, 0.001));
-  return Math.max(p.floor, Math.min(AUTO_PREFETCH_MAX, target, current * 2));
+  const byBytes = Math.floor(AUTO_PREFETCH_BYTES / Math.max(p.bodyBytes, 1));
+  return Math.max(p.floor, Math.min(AUTO_PREFETCH_MAX, byBytes, target, current * 2));
 }

@@ -43,7 +43,8 @@ export interface QueueTrigger {
   /**
    * Messages leased ahead of free handler slots (a local buffer). Given, it is fixed; by default
    * it starts at batchSize × concurrency and grows, while a backlog lasts, with how fast the
-   * handler finishes (up to AUTO_PREFETCH_MAX), so a fast handler is not one claim per message.
+   * handler finishes (up to AUTO_PREFETCH_MAX messages and AUTO_PREFETCH_BYTES of bodies), so a
+   * fast handler is not one claim per message.
    */
   readonly prefetch: number;
   /** Whether `prefetch` adapts to the handler (it was not given). */

@@ -135,10 +135,14 @@ describe('flow limits across three worker processes on PostgreSQL', () => {
         expect(Math.max(...byKey.get(key)!.map((r) => Date.parse(r.finishedAt!)))).toBeLessThan(lastBig);
       }
 
-      // At most 10 starts in any second, and 300 (+ the one token a window's edge admits) in any 30.
+      // At most 10 starts in any second, and 300 in any 30, each + the one token a window's edge
+      // admits. A second also allows one start more: the limit spaces admissions 100 ms apart, and
+      // a start is recorded when its process runs the handler, so one admitted before a window but
+      // started late inside it (a process held up 100 ms beside another test file, as in CI) makes
+      // 12 with no admission out of place. The 30 s bound below holds that jitter to its share.
       const starts = (await runsOf(ms, 'metered')).map((r) => Date.parse(r.startedAt!)).sort((a, b) => a - b);
       const inWindow = (from: number, ms: number) => starts.filter((t) => t >= from && t < from + ms).length;
-      for (const t of starts) expect(inWindow(t, 1000)).toBeLessThanOrEqual(11);
+      for (const t of starts) expect(inWindow(t, 1000)).toBeLessThanOrEqual(12);
       const most30 = Math.max(...starts.map((t) => inWindow(t, 30_000)));
       expect(most30).toBeLessThanOrEqual(301);
       // And the limit is what paced them: the first 30 s were used, not idled away.

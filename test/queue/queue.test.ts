@@ -4,7 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { NonRetryableError, RetryAfterError } from '../../src/functions/errors.ts';
 import { defineQueue } from '../../src/queue/define.ts';
-import { AUTO_PREFETCH_MAX, nextPrefetch } from '../../src/queue/lease-loop.ts';
+import { AUTO_PREFETCH_BYTES, AUTO_PREFETCH_MAX, nextPrefetch } from '../../src/queue/lease-loop.ts';
 import { defineFunction, fromQueue, type QueueBatch } from '../../src/runtime/function.ts';
 import { fakeApp, recordEvents, tick, tickUntil } from '../helpers/app.ts';
 import { BACKENDS } from '../helpers/backends.ts';
@@ -469,11 +469,13 @@ describe('queue definitions', () => {
 });
 
 describe('adaptive prefetch', () => {
-  const p = { floor: 1, slots: 1, visibilityMs: 30_000 };
+  const p = { floor: 1, slots: 1, visibilityMs: 30_000, bodyBytes: 20 };
 
-  it('doubles toward what the handlers get through in 100 ms, up to 1000', () => {
+  it('doubles toward what the handlers get through in 100 ms, up to 4000', () => {
+    expect(AUTO_PREFETCH_MAX).toBe(4000);
     expect(nextPrefetch(1, { ...p, handlerMs: 0.05 })).toBe(2);
-    expect(nextPrefetch(512, { ...p, handlerMs: 0.05 })).toBe(AUTO_PREFETCH_MAX);
+    expect(nextPrefetch(512, { ...p, handlerMs: 0.05 })).toBe(1024);
+    expect(nextPrefetch(2048, { ...p, handlerMs: 0.01 })).toBe(AUTO_PREFETCH_MAX);
     expect(nextPrefetch(16, { ...p, handlerMs: 2 })).toBe(32);
     expect(nextPrefetch(64, { ...p, handlerMs: 2 })).toBe(50);
     expect(nextPrefetch(64, { ...p, slots: 10, handlerMs: 2 })).toBe(128);
@@ -482,6 +484,15 @@ describe('adaptive prefetch', () => {
   it('stays at its floor for a slow handler, and drops to it when handlers slow down', () => {
     expect(nextPrefetch(1, { ...p, handlerMs: 250 })).toBe(1);
     expect(nextPrefetch(1000, { ...p, floor: 20, slots: 20, handlerMs: 500 })).toBe(20);
+  });
+
+  it('holds no more than 16 MiB of bodies at their measured size, unless the floor is higher', () => {
+    expect(AUTO_PREFETCH_BYTES).toBe(16 * 1024 * 1024);
+    // 100 KB bodies: 167 fit; a fast handler would otherwise earn 4,000 (400 MB).
+    expect(nextPrefetch(2048, { ...p, handlerMs: 0.01, bodyBytes: 100_000 })).toBe(167);
+    // Bodies of the default largest size (256 KiB): 64.
+    expect(nextPrefetch(64, { ...p, handlerMs: 0.01, bodyBytes: 256 * 1024 })).toBe(64);
+    expect(nextPrefetch(64, { ...p, floor: 100, handlerMs: 0.01, bodyBytes: 256 * 1024 })).toBe(100);
   });
 
   it('holds no more than a tenth of a short visibility timeout of work', () => {
