@@ -252,7 +252,7 @@ export class LeaseLoop {
                 functionQueue: this.#d.functionQueue,
               });
           claimedAll = claimed.length === room;
-          if (claimed.length > 0) this.#measureBodies(claimed);
+          if (this.#d.autoPrefetch && claimed.length > 0) this.#measureBodies(claimed);
           // A backlog: due messages filled the claim (leased-ahead ones only say what comes next).
           if (claimedAll && claimed.every((m) => m.visibleAtMs <= now)) this.#adapt();
           await this.#accept(claimed);
