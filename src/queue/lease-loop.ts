@@ -14,7 +14,11 @@
 //                while slots are free; leased-ahead messages join the buffer when due.
 //   idle         sleeping until the soonest of: the next message entering the lease-ahead
 //                window, a leased-ahead message's due time, the poll interval, or a wake-up
-//                (a send's LISTEN/NOTIFY or in-process event, a freed slot, stop()).
+//                (a send's LISTEN/NOTIFY or in-process event, a freed slot, stop()). With a
+//                free slot after a claim that found the queue empty, a loop that takes one
+//                message at a time offers itself for the queue's next send where the store
+//                pushes (QueueStore.offer): the send leases the message to it and the
+//                notification hands it over (`pushed`), one round trip instead of two.
 //   backing off  a claim failed (a lost connection, a restarting server): a growing,
 //                jittered wait that only stop() cuts short.
 //   stopping     no more claims; unstarted messages go back to the queue; running handlers
@@ -29,7 +33,7 @@ import type { Logger } from 'pino';
 import { Backoff, isTransient } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FlowLimits } from '../store/flow.ts';
-import type { ClaimedMessage, QueueStore } from '../store/types.ts';
+import type { ClaimedMessage, PushOffer, QueueStore } from '../store/types.ts';
 import type { WorkerEvents } from './consumer-events.ts';
 import type { QueueSettings } from './define.ts';
 import type { Limiter } from './limiter.ts';
@@ -58,6 +62,8 @@ export interface LeaseLoopDeps {
   readonly events: WorkerEvents;
   readonly log: Logger;
   readonly pollIntervalMs: number;
+  /** This loop among every process's consumers: the store pushes messages to it by this name. */
+  readonly consumerId: string;
   /** The function the messages are for (named in logs). */
   readonly functionName: string;
   /** That function's invocation queue: pausing the function pauses this loop's claims too. */
@@ -85,6 +91,10 @@ const LEASE_AHEAD_MS = 250;
 const HOLD_MS = 100;
 export const AUTO_PREFETCH_MAX = 4000;
 export const AUTO_PREFETCH_BYTES = 16 * 1024 * 1024;
+// How long an idle consumer's offer to take the next send stands (renewed at half of it while
+// idle). A consumer that dies with its offer standing costs one message its visibility timeout:
+// a send takes the offer, so it is never pushed to twice.
+const OFFER_MS = 60_000;
 // Handled messages that may wait for their acks before claims wait too (or twice the prefetch):
 // one full ack statement's worth.
 const SETTLING_MIN = 1000;
@@ -124,6 +134,11 @@ export class LeaseLoop {
   #handlerMs: number | null = null;
   /** Claimed bodies' length (characters, about bytes): an exponentially weighted average of claims. */
   #bodyChars = 0;
+  /** When this loop's offer to take the next send runs out (0: none stands). */
+  #offeredUntil = 0;
+  /** Whether it ever offered (stop withdraws), and how often a push or a withdrawal ended an offer. */
+  #offered = false;
+  #offerEnds = 0;
 
   constructor(deps: LeaseLoopDeps) {
     this.#d = deps;
@@ -180,6 +195,12 @@ export class LeaseLoop {
     this.wake();
     this.#backingOff?.abort();
     await this.#loop;
+    if (this.#offered) {
+      this.#offeredUntil = 0;
+      // Not withdrawn (the store is down), the offer runs out within three polls; a message pushed
+      // meanwhile is handed back by the worker, or redelivered after its visibility timeout.
+      await this.#d.store.withdraw?.(this.#d.queue, this.#d.consumerId).catch(() => {});
+    }
     const unstarted = [...this.#buffer.splice(0), ...this.#scheduled.splice(0)];
     if (unstarted.length > 0) await this.#release(unstarted);
     if (this.#running.size > 0) {
@@ -227,11 +248,31 @@ export class LeaseLoop {
     }
   }
 
+  /**
+   * A message a send leased to this loop (push delivery): it starts like a claimed one. False
+   * once stopping: the caller hands it back.
+   */
+  pushed(message: ClaimedMessage): boolean {
+    this.#offeredUntil = 0;
+    this.#offerEnds++;
+    // Busy since it offered (a claim filled its slots before the withdrawal took effect): it
+    // would wait here behind the running handlers while another consumer may be idle.
+    const busy = this.#running.size >= this.#d.concurrency || this.#buffer.length > 0;
+    if (this.#stopping || busy || this.#d.limiter.available === 0) return false;
+    const accepted = this.#accept([message]);
+    this.#dispatch();
+    void accepted.catch((err: unknown) =>
+      this.#d.log.error({ err, queue: this.#d.queue }, 'could not dead-letter a pushed message'),
+    );
+    return true;
+  }
+
   async #run(): Promise<void> {
     const { settings, store, clock, queue } = this.#d;
     while (!this.#stopping) {
       this.#wakePending = false;
       let claimedAll = false;
+      let drained = false;
       try {
         this.#dispatch(true);
         const room = this.#prefetch - this.#buffer.length - this.#scheduled.length - this.#runningMessages();
@@ -252,6 +293,7 @@ export class LeaseLoop {
                 functionQueue: this.#d.functionQueue,
               });
           claimedAll = claimed.length === room;
+          drained = claimed.length === 0;
           if (this.#d.autoPrefetch && claimed.length > 0) this.#measureBodies(claimed);
           // A backlog: due messages filled the claim (leased-ahead ones only say what comes next).
           if (claimedAll && claimed.every((m) => m.visibleAtMs <= now)) this.#adapt();
@@ -264,6 +306,7 @@ export class LeaseLoop {
         }
         this.#backoff.reset();
         if (claimedAll && !this.#stopping) continue;
+        if (drained) await this.#offer();
         await this.#idle(worthIt);
       } catch (err) {
         if (this.#stopping) break;
@@ -279,6 +322,40 @@ export class LeaseLoop {
         await this.#backOff(clock.real(retryInMs));
       }
     }
+  }
+
+  /**
+   * After a claim found nothing due, with a handler slot free: offers to take the queue's next
+   * send (QueueStore.offer) for OFFER_MS, renewed while idle. Only a loop without flow limits,
+   * FIFO order or batches: those choose what they lease, and a push leases one message.
+   */
+  async #offer(): Promise<void> {
+    const { store, clock, settings, queue, batchSize, concurrency } = this.#d;
+    if (!store.offer || this.#d.flow || settings.fifo || batchSize !== 1 || this.#stopping) return;
+    if (this.#running.size >= concurrency || this.#buffer.length > 0) return;
+    const now = clock.now();
+    const offerMs = clock.real(OFFER_MS);
+    if (this.#offeredUntil - now > offerMs / 2) return;
+    const offer: PushOffer = {
+      consumer: this.#d.consumerId,
+      functionQueue: this.#d.functionQueue,
+      visibilityMs: clock.real(settings.visibilityTimeoutMs),
+      untilMs: now + offerMs,
+    };
+    this.#offered = true;
+    const ends = this.#offerEnds;
+    await store.offer(queue, offer, now);
+    // A push or a withdrawal meanwhile may have ended this offer: renew it on the next idle turn.
+    if (this.#offerEnds === ends) this.#offeredUntil = offer.untilMs;
+  }
+
+  /** Busy now: a message pushed to it would wait behind its handlers, so the offer goes. */
+  #withdraw(): void {
+    this.#offeredUntil = 0;
+    this.#offerEnds++;
+    void this.#d.store.withdraw?.(this.#d.queue, this.#d.consumerId).catch((err: unknown) => {
+      this.#d.log.warn({ err, queue: this.#d.queue }, 'could not withdraw an offer to take the next message');
+    });
   }
 
   /** After a full claim: the adaptive prefetch moves toward HOLD_MS of work at the handlers' pace. */
@@ -401,6 +478,7 @@ export class LeaseLoop {
             : this.#buffer.splice(0, batchSize),
       );
     }
+    if (this.#offeredUntil > 0 && this.#running.size >= concurrency) this.#withdraw();
     if (!fromLoop && this.#buffer.length <= this.#lowWater) this.wake();
   }
 

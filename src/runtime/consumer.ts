@@ -39,6 +39,8 @@ export interface ConsumerDeps {
   readonly ruleName: string | null;
   /** The function's limits across processes (every queue it runs from), when it has any. */
   readonly limits: FlowLimits | null;
+  /** This consumer among every process's: messages are pushed to it by this name. */
+  readonly id: string;
 }
 
 export class QueueConsumer {
@@ -87,6 +89,7 @@ export class QueueConsumer {
       events: deps.events,
       log: deps.log,
       pollIntervalMs: deps.pollIntervalMs,
+      consumerId: deps.id,
       functionName: deps.fn.name,
       functionQueue: invocationQueueName(deps.fn.name),
       flow: deps.limits === null ? null : { limits: deps.limits, keyOf: this.#keyOf() },
@@ -133,6 +136,15 @@ export class QueueConsumer {
   /** Interrupts the current sleep (new messages, a free slot, or shutdown). */
   wake(): void {
     this.#loop.wake();
+  }
+
+  get id(): string {
+    return this.#d.id;
+  }
+
+  /** A message a send leased to this consumer; false once it stops (hand the message back). */
+  pushed(message: ClaimedMessage): boolean {
+    return this.#loop.pushed(message);
   }
 
   /** Stops leasing, returns unstarted messages, and waits up to `graceMs` for running handlers. */

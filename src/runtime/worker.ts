@@ -1,6 +1,7 @@
 // The worker: runs every queue-triggered function of the app in this process,
 // within a per-process concurrency limit, and shuts down gracefully.
 
+import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { MainspringError } from '../core/errors.ts';
 import { invocationQueueName } from '../functions/ids.ts';
@@ -10,7 +11,7 @@ import type { QueueSettings } from '../queue/define.ts';
 import { Limiter } from '../queue/limiter.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { FlowLimits } from '../store/flow.ts';
-import { MESSAGES_CHANNEL } from '../store/message-row.ts';
+import { MESSAGES_CHANNEL, pushedMessage } from '../store/message-row.ts';
 import type { Receipt, Unlisten } from '../store/types.ts';
 import type { WorkflowDefinition } from '../workflow/define.ts';
 import { WorkflowEngine, type WorkflowEngineOptions } from '../workflow/engine.ts';
@@ -65,6 +66,8 @@ export class Worker {
   readonly #deps: WorkerDeps;
   readonly #options: WorkerOptions;
   readonly #consumers: QueueConsumer[] = [];
+  /** Prefixes its consumers' names: a message pushed to one of them is this worker's to start or hand back. */
+  readonly #id = `w${randomBytes(9).toString('base64url')}`;
   #unlisten: Unlisten | null = null;
   #unlistenCancel: Unlisten | null = null;
   #workflows: WorkflowEngine | null = null;
@@ -115,6 +118,7 @@ export class Worker {
           invocations,
           ruleName: invocations ? null : ruleOf(trigger.queue, fn.name),
           limits: flowLimits(fn, trigger, settings),
+          id: `${this.#id}.${this.#consumers.length}`,
         }),
       );
     };
@@ -139,8 +143,27 @@ export class Worker {
     void this.#pollCancellations(runtime, this.#cancelPoll.signal);
     this.#retention = new RunRetention({ store, clock, locks: d.locks, retentionMs: d.runRetentionMs, log });
     this.#retention.start();
-    this.#unlisten = await store.listen(MESSAGES_CHANNEL, (queue) => {
-      for (const c of this.#consumers) if (queue === '*' || c.queue === queue) c.wake();
+    this.#unlisten = await store.listen(MESSAGES_CHANNEL, (payload) => {
+      const push = pushedMessage(payload);
+      if (push === null) {
+        for (const c of this.#consumers) if (payload === '*' || c.queue === payload) c.wake();
+        return;
+      }
+      if (!push.consumer.startsWith(`${this.#id}.`)) return;
+      const to = this.#consumers.find((c) => c.id === push.consumer);
+      if (to?.pushed(push.message)) return;
+      // Pushed to a consumer that is stopping or became busy: back to the queue at once, not
+      // after its lease, and its consumers told.
+      const queue = to?.queue;
+      store.queues
+        .release([push.message], clock.now())
+        .then(() => (queue === undefined ? undefined : store.notify(MESSAGES_CHANNEL, queue)))
+        .catch((err: unknown) => {
+          log.warn(
+            { err, message: push.message.id },
+            'could not hand back a message pushed to a busy consumer',
+          );
+        });
     });
     const wf = this.#options.workflows;
     if (wf !== false && d.workflows.size > 0) {

@@ -74,6 +74,50 @@ export interface ClaimedMessage {
   readonly traceContext: string | null;
 }
 
+/** An idle consumer's offer to take a queue's next message (QueueStore.offer). */
+export interface PushOffer {
+  /** Unique among the consumers of every process: the push names it. */
+  readonly consumer: string;
+  /** The consuming function's invocation queue: nothing is pushed while it is paused. */
+  readonly functionQueue: string | null;
+  /** How long a pushed message stays leased (the queue's visibility timeout, real time). */
+  readonly visibilityMs: number;
+  /** When the offer runs out unless renewed. */
+  readonly untilMs: number;
+}
+
+/**
+ * A message pushed to a consumer (QueueStore.offer): a notification on MESSAGES_CHANNEL whose
+ * payload is a JSON object rather than a queue name (queue names never start with "{").
+ * Null for a queue name.
+ */
+export function pushedMessage(payload: string): { consumer: string; message: ClaimedMessage } | null {
+  if (payload.charCodeAt(0) !== 123) return null;
+  const p = JSON.parse(payload) as {
+    push: string;
+    id: number;
+    body: string;
+    priority: number;
+    sent_at_ms: number;
+    visible_at_ms: number;
+    trace_context: string | null;
+  };
+  return {
+    consumer: p.push,
+    message: {
+      id: Number(p.id),
+      body: p.body,
+      priority: Number(p.priority),
+      receiveCount: 1,
+      priorReceives: 0,
+      sentAtMs: Number(p.sent_at_ms),
+      groupId: null,
+      visibleAtMs: Number(p.visible_at_ms),
+      traceContext: p.trace_context ?? null,
+    },
+  };
+}
+
 /** A received message, identified by id plus the receive count it was received with. */
 export interface Receipt {
   readonly id: number;
@@ -227,6 +271,18 @@ export interface QueueStore {
   extend(receipt: Receipt, visibleAtMs: number, nowMs: number): Promise<boolean>;
   /** Makes held messages visible again at once (graceful shutdown). */
   release(receipts: readonly Receipt[], nowMs: number): Promise<number>;
+  /**
+   * Push delivery, where a send cannot otherwise reach a consumer without its claim's round trip
+   * (PostgreSQL; absent on SQLite, whose sends wake consumers in-process). An idle consumer with
+   * a free handler slot offers to take the queue's next message: until the offer runs out, is
+   * withdrawn, or is taken, a single message sent due now (no group, dedup key or gate, a body
+   * small enough for a notification) is inserted leased to it, receive count 1, and the send's
+   * notification on MESSAGES_CHANNEL carries it (`pushedMessage`). Messages are never pushed
+   * while the queue or the function is paused.
+   */
+  offer?(queue: string, offer: PushOffer, nowMs: number): Promise<void>;
+  /** Takes back a consumer's offer (it stops); a push already sent still arrives. */
+  withdraw?(queue: string, consumer: string): Promise<void>;
   /** The earliest time a message of the queue becomes visible after `nowMs`, or null. */
   nextVisibleAt(queue: string, nowMs: number): Promise<number | null>;
   counts(nowMs: number): Promise<QueueCounts[]>;
@@ -249,7 +305,10 @@ export interface QueueStore {
   deleteSpentKeys(nowMs: number, graceMs: number, limit: number): Promise<number>;
 }
 
-/** The channel on which a send wakes the consumers of a queue; the payload is the queue name. */
+/**
+ * The channel on which a send wakes the consumers of a queue; the payload is the queue name
+ * ("*" for every queue), or a message pushed to one consumer (pushedMessage).
+ */
 export const MESSAGES_CHANNEL = 'messages';
 
 export const MESSAGE_COLUMNS =

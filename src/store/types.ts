@@ -24,6 +24,7 @@ export type {
   MessageGate,
   MessageRow,
   NewMessage,
+  PushOffer,
   QueueCounts,
   QueueRow,
   QueueStore,

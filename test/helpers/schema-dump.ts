@@ -44,6 +44,13 @@ export async function dumpSchema(store: Store): Promise<string> {
       WHERE relnamespace = $1::regnamespace AND relkind = 'r' AND reloptions IS NOT NULL ORDER BY 1`,
     [schema],
   );
+  // Routines are part of it too: send() (0013) and the send_one procedure (0019).
+  const routines = await pool.query<{ kind: string; name: string; args: string }>(
+    `SELECT CASE prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END AS kind, proname AS name,
+            pg_get_function_arguments(oid) AS args
+       FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY 2, 3`,
+    [schema],
+  );
   const strip = (s: string) => s.replaceAll(`${schema}.`, '').replaceAll(`"${schema}".`, '');
   const lines: string[] = [];
   let table = '';
@@ -62,5 +69,7 @@ export async function dumpSchema(store: Store): Promise<string> {
   for (const o of options.rows) lines.push(`OPTIONS ${o.table} (${[...o.options].sort().join(', ')});`);
   lines.push('');
   for (const c of constraints.rows) lines.push(`CONSTRAINT ${strip(c.table)}.${c.name} ${strip(c.def)};`);
+  lines.push('');
+  for (const r of routines.rows) lines.push(`${r.kind} ${r.name}(${strip(r.args)});`);
   return `${lines.join('\n').trim()}\n`;
 }

@@ -68,6 +68,7 @@ describe.each(BACKENDS)('the lease loop on $name', (backend) => {
       events,
       log,
       pollIntervalMs: 1000,
+      consumerId: 'test.0',
       functionName: 'f',
       functionQueue: '__fn.f',
       flow: null,

@@ -15,6 +15,7 @@ import {
   type MessageRow,
   type NewMessage,
   NO_MESSAGES,
+  type PushOffer,
   QUEUE_COLUMNS,
   type QueueCounts,
   type QueueRow,
@@ -68,6 +69,20 @@ const SQL = {
        ORDER BY t.ord
       RETURNING id)
     SELECT id FROM ins, (SELECT pg_notify($7, $1)) AS n ORDER BY id`,
+  // One message due now, in one round trip, pushed if a consumer waits (migration 0019).
+  sendOne: 'CALL send_one($1, $2, $3, $4, $5, $6, $7)',
+  // Consumer $2 of queue $1 (for function queue $3) takes the queue's next message, leased for
+  // $4 ms, from $6 (now) until $5. Offers left over a minute by consumers that are gone go too.
+  // The lease runs from the later of the send and the offer: a sender whose clock is behind
+  // the consumer's (a test's fake clock) must not hand over a lease that is already over.
+  offer: `WITH gone AS (
+      DELETE FROM queue_waiters WHERE queue = $1 AND consumer <> $2 AND expires_at_ms < $6::bigint - 60000)
+    INSERT INTO queue_waiters AS w (queue, consumer, function_queue, visibility_ms, offered_at_ms, expires_at_ms)
+    VALUES ($1, $2, $3, $4, $6, $5)
+    ON CONFLICT (queue, consumer) DO UPDATE SET function_queue = excluded.function_queue,
+      visibility_ms = excluded.visibility_ms, offered_at_ms = excluded.offered_at_ms,
+      expires_at_ms = excluded.expires_at_ms`,
+  withdraw: 'DELETE FROM queue_waiters WHERE queue = $1 AND consumer = $2',
   // Reserve $1 message ids, ascending.
   reserveIds: `SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1`,
   // Take dedup keys $2 of queue $1 for messages $3 until $4, unless live at $5; returns the keys taken.
@@ -277,6 +292,24 @@ export class PgQueueStore implements QueueStore {
 
   async send(queue: string, messages: readonly NewMessage[], nowMs: number, dedupWindowMs: number) {
     if (messages.some((m) => m.gate)) return this.#sendGated(queue, messages, nowMs, dedupWindowMs);
+    const one = messages.length === 1 ? messages[0]! : null;
+    if (one && one.dedupKey === null && !one.gate && one.groupId === null && one.visibleAtMs <= nowMs) {
+      // Visible, and pushed or announced, a WAL flush before the call returns (migration 0019).
+      const { rows } = await this.#db.query<{ message_id: number }>({
+        name: 'ms_send_one',
+        text: SQL.sendOne,
+        values: [
+          queue,
+          one.body,
+          one.priority,
+          one.visibleAtMs,
+          nowMs,
+          this.#channel,
+          one.traceContext ?? null,
+        ],
+      });
+      return [{ id: rows[0]!.message_id, deduplicated: false }];
+    }
     if (messages.every((m) => m.dedupKey === null)) {
       const ids = await this.#insert(this.#db, queue, messages, nowMs);
       return ids.map((id): InsertedMessage => ({ id, deduplicated: false }));
@@ -594,6 +627,19 @@ export class PgQueueStore implements QueueStore {
   async release(receipts: readonly Receipt[], _nowMs: number): Promise<number> {
     const { rowCount } = await this.#leases.query(SQL.release, receiptValues(receipts));
     return rowCount ?? 0;
+  }
+
+  async offer(queue: string, o: PushOffer, nowMs: number): Promise<void> {
+    // On the lease pool (synchronous_commit off): an offer a crash forgets is only a claim later.
+    await this.#leases.query({
+      name: 'ms_offer',
+      text: SQL.offer,
+      values: [queue, o.consumer, o.functionQueue, o.visibilityMs, o.untilMs, nowMs],
+    });
+  }
+
+  async withdraw(queue: string, consumer: string): Promise<void> {
+    await this.#leases.query(SQL.withdraw, [queue, consumer]);
   }
 
   async nextVisibleAt(queue: string, nowMs: number): Promise<number | null> {

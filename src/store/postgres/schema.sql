@@ -101,6 +101,14 @@ TABLE queue_runs
   error text
   log_count integer NOT NULL
 
+TABLE queue_waiters
+  queue text NOT NULL
+  consumer text NOT NULL
+  function_queue text
+  visibility_ms bigint NOT NULL
+  offered_at_ms bigint NOT NULL
+  expires_at_ms bigint NOT NULL
+
 TABLE queues
   name text NOT NULL
   config jsonb NOT NULL
@@ -235,6 +243,8 @@ CREATE UNIQUE INDEX queue_run_sources_function_name_queue_rule_owner_key ON queu
 CREATE UNIQUE INDEX queue_run_sources_pkey ON queue_run_sources USING btree (id);
 CREATE INDEX queue_runs_failures ON queue_runs USING btree (id) WHERE (status = ANY (ARRAY['failed'::text, 'timed_out'::text]));
 CREATE UNIQUE INDEX queue_runs_pkey ON queue_runs USING btree (id);
+CREATE INDEX queue_waiters_fresh ON queue_waiters USING btree (queue, expires_at_ms);
+CREATE UNIQUE INDEX queue_waiters_pkey ON queue_waiters USING btree (queue, consumer);
 CREATE UNIQUE INDEX queues_pkey ON queues USING btree (name);
 CREATE INDEX run_logs_function ON run_logs USING btree (function_name, id);
 CREATE UNIQUE INDEX run_logs_pkey ON run_logs USING btree (id);
@@ -274,6 +284,7 @@ CONSTRAINT queue_dedup.queue_dedup_pkey PRIMARY KEY (queue, key);
 CONSTRAINT queue_run_sources.queue_run_sources_function_name_queue_rule_owner_key UNIQUE (function_name, queue, rule, owner);
 CONSTRAINT queue_run_sources.queue_run_sources_pkey PRIMARY KEY (id);
 CONSTRAINT queue_runs.queue_runs_pkey PRIMARY KEY (id);
+CONSTRAINT queue_waiters.queue_waiters_pkey PRIMARY KEY (queue, consumer);
 CONSTRAINT queues.queues_pkey PRIMARY KEY (name);
 CONSTRAINT run_logs.run_logs_pkey PRIMARY KEY (id);
 CONSTRAINT runs.runs_pkey PRIMARY KEY (id);
@@ -287,3 +298,7 @@ CONSTRAINT workflow_executions.workflow_executions_id_key UNIQUE (id);
 CONSTRAINT workflow_executions.workflow_executions_pkey PRIMARY KEY (seq);
 CONSTRAINT workflow_executions.workflow_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'stopped'::text, 'timed_out'::text])));
 CONSTRAINT workflow_operations.workflow_operations_pkey PRIMARY KEY (execution_id, op_id);
+
+FUNCTION send(queue text, body jsonb, options jsonb DEFAULT '{}'::jsonb);
+PROCEDURE send_one(IN p_queue text, IN p_body text, IN p_priority integer, IN p_visible_at_ms bigint, IN p_now_ms bigint, IN p_channel text, IN p_trace_context text, INOUT message_id bigint DEFAULT NULL::bigint);
+FUNCTION send_whole_number(options jsonb, field text, lo numeric, hi numeric, fix text);
