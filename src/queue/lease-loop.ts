@@ -260,7 +260,9 @@ export class LeaseLoop {
     const busy = this.#running.size >= this.#d.concurrency || this.#buffer.length > 0;
     if (this.#stopping || busy || this.#d.limiter.available === 0) return false;
     const accepted = this.#accept([message]);
-    this.#dispatch();
+    // Not woken to claim: nothing else is known to be due, and waking costs the handler's start
+    // about 70 µs on an idle machine. The handler's return wakes it (and renews the offer).
+    this.#dispatch(true);
     void accepted.catch((err: unknown) =>
       this.#d.log.error({ err, queue: this.#d.queue }, 'could not dead-letter a pushed message'),
     );
@@ -344,9 +346,9 @@ export class LeaseLoop {
     };
     this.#offered = true;
     const ends = this.#offerEnds;
-    await store.offer(queue, offer, now);
+    const made = await store.offer(queue, offer, now);
     // A push or a withdrawal meanwhile may have ended this offer: renew it on the next idle turn.
-    if (this.#offerEnds === ends) this.#offeredUntil = offer.untilMs;
+    if (made && this.#offerEnds === ends) this.#offeredUntil = offer.untilMs;
   }
 
   /** Busy now: a message pushed to it would wait behind its handlers, so the offer goes. */

@@ -278,9 +278,10 @@ export interface QueueStore {
    * withdrawn, or is taken, a single message sent due now (no group, dedup key or gate, a body
    * small enough for a notification) is inserted leased to it, receive count 1, and the send's
    * notification on MESSAGES_CHANNEL carries it (`pushedMessage`). Messages are never pushed
-   * while the queue or the function is paused.
+   * while the queue or the function is paused, nor through a LISTEN connection that is gone.
+   * False when no offer could be made now (the store's LISTEN connection is down).
    */
-  offer?(queue: string, offer: PushOffer, nowMs: number): Promise<void>;
+  offer?(queue: string, offer: PushOffer, nowMs: number): Promise<boolean>;
   /** Takes back a consumer's offer (it stops); a push already sent still arrives. */
   withdraw?(queue: string, consumer: string): Promise<void>;
   /** The earliest time a message of the queue becomes visible after `nowMs`, or null. */

@@ -3,7 +3,8 @@
 // send's notification, with no claim of its own. What must hold: the lease is a claim's lease
 // (receive count 1, the visibility timeout, the receipt acks it); nothing is pushed where a claim
 // would not take the message (paused queue or function, delayed, grouped) or the notification
-// cannot carry it; a push to a consumer that died is delivered again once its lease runs out; and
+// cannot carry it, nor to a consumer whose LISTEN connection is gone; a push to a consumer that
+// froze is delivered again once its lease runs out; one that became busy hands it back; and
 // the send commits before its WAL flush only so the consumer sees it sooner: a send that returned
 // survives the server crashing at once.
 
@@ -162,6 +163,29 @@ describe('push delivery on PostgreSQL', () => {
     },
   );
 
+  it_('an offer through a LISTEN connection that is gone is not taken: its push would be lost', async () => {
+    const { store, heard } = await listening();
+    const pool = (store as unknown as PgStore).pool;
+    expect(await store.queues.offer!('q', offer(), T0)).toBe(true);
+    const { rows } = await pool.query<{ pid: number }>('SELECT listener_pid AS pid FROM queue_waiters');
+    const pid = rows[0]!.pid;
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await vi.waitFor(async () => {
+      const left = await pool.query('SELECT 1 FROM pg_stat_get_activity($1)', [pid]);
+      expect(left.rows).toEqual([]);
+    });
+    const [sent] = await store.queues.send('q', [message()], T0, 0);
+    const claimed = await store.queues.claim('q', {
+      limit: 10,
+      nowMs: T0,
+      dueByMs: T0,
+      visibilityMs: 1000,
+      fifo: false,
+    });
+    expect(claimed.map((m) => [m.id, m.receiveCount])).toEqual([[sent!.id, 1]]);
+    expect(heard.filter((p) => pushedMessage(p) !== null)).toEqual([]);
+  });
+
   it_('an offer a sender sees from behind leases from when it was made, not from the send', async () => {
     // A consumer whose clock is ahead of the sender's (a test's fake clock, a skewed host).
     const { store, heard } = await listening();
@@ -195,19 +219,23 @@ describe('push delivery on PostgreSQL', () => {
       const ms = await createMainspring({ db: url, queues: [jobs], functions: [fn] });
       const pool = (ms.store as unknown as PgStore).pool;
       const offers = async () =>
-        (await pool.query<{ consumer: string }>(`SELECT consumer FROM queue_waiters WHERE queue = 'jobs'`))
-          .rows;
+        (
+          await pool.query<{ consumer: string; listener_pid: number }>(
+            `SELECT consumer, listener_pid FROM queue_waiters WHERE queue = 'jobs'`,
+          )
+        ).rows;
       const worker = await ms.startWorker();
       try {
         await vi.waitFor(async () => expect(await offers()).toHaveLength(1));
-        const [{ consumer }] = (await offers()) as [{ consumer: string }];
+        const [{ consumer, listener_pid }] = (await offers()) as [{ consumer: string; listener_pid: number }];
         await ms.queues.send(jobs, { n: 1 });
         await vi.waitFor(() => expect(handled).toEqual([{ n: 1 }]));
         // Its one slot is taken; an offer of it still standing (a send that raced its withdrawal).
         await pool.query(
-          `INSERT INTO queue_waiters (queue, consumer, function_queue, visibility_ms, offered_at_ms, expires_at_ms)
-         VALUES ('jobs', $1, 'fn.consume', 60000, 0, $2)`,
-          [consumer, Date.now() + 60_000],
+          `INSERT INTO queue_waiters (queue, consumer, function_queue, visibility_ms, offered_at_ms,
+                                      expires_at_ms, listener_pid)
+           VALUES ('jobs', $1, 'fn.consume', 60000, 0, $2, $3)`,
+          [consumer, Date.now() + 60_000, listener_pid],
         );
         const second = await ms.queues.send(jobs, { n: 2 });
         expect(await offers()).toEqual([]);
@@ -226,7 +254,7 @@ describe('push delivery on PostgreSQL', () => {
   );
 
   it_(
-    'a worker in another process starts what is pushed to it; a push to one that died comes back after its lease',
+    'a worker in another process starts what is pushed to it; a push to one that froze comes back after its lease',
     async () => {
       const url = postgres.freshUrl();
       const jobs = defineQueue({ name: 'jobs', visibilityTimeout: '1s' });
@@ -270,16 +298,16 @@ describe('push delivery on PostgreSQL', () => {
         await vi.waitFor(() => expect(out).toContain('{"n":1}'), { timeout: 10_000 });
         expect(heard.map((p) => pushedMessage(p)?.consumer)).toEqual([theirs!.consumer]);
 
-        // It offers itself again once idle; then it dies with the offer standing.
+        // It offers itself again once idle; then it freezes (a hung process, a partition) with the
+        // offer standing and its LISTEN connection open, so the next send is pushed to it.
         await vi.waitFor(async () => expect(await offers()).toHaveLength(1), { timeout: 10_000 });
-        child.kill('SIGKILL');
-        await exited;
+        child.kill('SIGSTOP');
         heard.length = 0;
         const lost = await ms.queues.send(jobs, { n: 3 });
         await vi.waitFor(() => expect(heard).toHaveLength(1));
         expect(pushedMessage(heard[0]!)?.consumer).toBe(theirs!.consumer);
 
-        // A worker here takes it once the dead consumer's lease (1 s) runs out.
+        // A worker here takes it once the frozen consumer's lease (1 s) runs out.
         const handled: unknown[] = [];
         const app = await createMainspring({
           db: url,
@@ -301,6 +329,8 @@ describe('push delivery on PostgreSQL', () => {
           await worker.stop();
           await app.close();
         }
+        child.kill('SIGKILL');
+        await exited;
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
         await ms.close();

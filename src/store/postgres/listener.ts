@@ -14,6 +14,8 @@ export class PgListener {
   readonly #target: PgTarget;
   readonly #channels = new Map<string, Set<Handler>>();
   #client: pg.Client | null = null;
+  /** The LISTEN connection's server process while it is connected: messages are pushed only through it. */
+  #pid: number | null = null;
   #connecting: Promise<pg.Client> | null = null;
   #closed = false;
   readonly #backoff = new Backoff({ baseMs: 100, maxMs: 5000 });
@@ -21,6 +23,15 @@ export class PgListener {
 
   constructor(target: PgTarget) {
     this.#target = target;
+  }
+
+  /**
+   * The server process id of the LISTEN connection, or null while it is down. A consumer's offer
+   * to take pushed messages names it, and a send pushes only while that process lives: a push
+   * to a connection that is gone would be lost, its message leased until its visibility timeout.
+   */
+  get pid(): number | null {
+    return this.#pid;
   }
 
   /** Channels are namespaced by schema so stores in different schemas never hear each other. */
@@ -56,6 +67,7 @@ export class PgListener {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     const client = this.#client ?? (await this.#connecting?.catch(() => null));
     this.#client = null;
+    this.#pid = null;
     await client?.end().catch(() => {});
   }
 
@@ -70,6 +82,11 @@ export class PgListener {
       client.on('end', () => this.#lost(client));
       try {
         await client.connect();
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        this.#pid = rows[0]!.pid;
+      } catch (err) {
+        client.end().catch(() => {});
+        throw err;
       } finally {
         this.#connecting = null;
       }
@@ -83,6 +100,7 @@ export class PgListener {
   #lost(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = null;
+    this.#pid = null;
     // Ended here rather than left to the server: a client that errored may still hold its socket.
     client.end().catch(() => {});
     this.#scheduleReconnect();

@@ -62,7 +62,7 @@ export class PgStore extends Store {
       events: new PgEventStore(pool, listener.channelName(EVENTS_CHANNEL), target.schema),
       locks: new PgLockStore(pool),
       runs: new PgRunStore(pool, leasePool),
-      queues: new PgQueueStore(pool, leasePool, messagesChannel, target.schema),
+      queues: new PgQueueStore(pool, leasePool, messagesChannel, target.schema, () => listener.pid),
       scheduler: new PgSchedulerStore(
         pool,
         { messages: messagesChannel, scheduler: listener.channelName(SCHEDULER_CHANNEL) },

@@ -72,16 +72,18 @@ const SQL = {
   // One message due now, in one round trip, pushed if a consumer waits (migration 0019).
   sendOne: 'CALL send_one($1, $2, $3, $4, $5, $6, $7)',
   // Consumer $2 of queue $1 (for function queue $3) takes the queue's next message, leased for
-  // $4 ms, from $6 (now) until $5. Offers left over a minute by consumers that are gone go too.
+  // $4 ms, from $6 (now) until $5, through LISTEN connection $7. Offers left over a minute by
+  // consumers that are gone go too.
   // The lease runs from the later of the send and the offer: a sender whose clock is behind
   // the consumer's (a test's fake clock) must not hand over a lease that is already over.
   offer: `WITH gone AS (
       DELETE FROM queue_waiters WHERE queue = $1 AND consumer <> $2 AND expires_at_ms < $6::bigint - 60000)
-    INSERT INTO queue_waiters AS w (queue, consumer, function_queue, visibility_ms, offered_at_ms, expires_at_ms)
-    VALUES ($1, $2, $3, $4, $6, $5)
+    INSERT INTO queue_waiters AS w (queue, consumer, function_queue, visibility_ms, offered_at_ms,
+                                    expires_at_ms, listener_pid)
+    VALUES ($1, $2, $3, $4, $6, $5, $7)
     ON CONFLICT (queue, consumer) DO UPDATE SET function_queue = excluded.function_queue,
       visibility_ms = excluded.visibility_ms, offered_at_ms = excluded.offered_at_ms,
-      expires_at_ms = excluded.expires_at_ms`,
+      expires_at_ms = excluded.expires_at_ms, listener_pid = excluded.listener_pid`,
   withdraw: 'DELETE FROM queue_waiters WHERE queue = $1 AND consumer = $2',
   // Reserve $1 message ids, ascending.
   reserveIds: `SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1`,
@@ -257,11 +259,20 @@ export class PgQueueStore implements QueueStore {
   /** Sends through a caller's client: the schema's send() (migration 0013), one call per message in array order. */
   readonly #sendThrough: string;
   readonly #schema: string;
+  /** The server process of this store's LISTEN connection, or null while it is down. */
+  readonly #listenerPid: () => number | null;
   /** When idle rate-limit keys were last deleted. */
   #forgotAtMs = 0;
 
-  constructor(db: pg.Pool, leases: pg.Pool, messagesChannel: string, schema: string) {
+  constructor(
+    db: pg.Pool,
+    leases: pg.Pool,
+    messagesChannel: string,
+    schema: string,
+    listenerPid: () => number | null,
+  ) {
     this.#db = db;
+    this.#listenerPid = listenerPid;
     this.#schema = schema;
     this.#leases = leases;
     this.#channel = messagesChannel;
@@ -629,13 +640,17 @@ export class PgQueueStore implements QueueStore {
     return rowCount ?? 0;
   }
 
-  async offer(queue: string, o: PushOffer, nowMs: number): Promise<void> {
+  async offer(queue: string, o: PushOffer, nowMs: number): Promise<boolean> {
+    // Pushes arrive on the LISTEN connection: none is asked for while it is down.
+    const pid = this.#listenerPid();
+    if (pid === null) return false;
     // On the lease pool (synchronous_commit off): an offer a crash forgets is only a claim later.
     await this.#leases.query({
       name: 'ms_offer',
       text: SQL.offer,
-      values: [queue, o.consumer, o.functionQueue, o.visibilityMs, o.untilMs, nowMs],
+      values: [queue, o.consumer, o.functionQueue, o.visibilityMs, o.untilMs, nowMs, pid],
     });
+    return true;
   }
 
   async withdraw(queue: string, consumer: string): Promise<void> {

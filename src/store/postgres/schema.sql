@@ -108,6 +108,7 @@ TABLE queue_waiters
   visibility_ms bigint NOT NULL
   offered_at_ms bigint NOT NULL
   expires_at_ms bigint NOT NULL
+  listener_pid integer NOT NULL
 
 TABLE queues
   name text NOT NULL

@@ -4,7 +4,9 @@
 -- claim of its own. An offer runs out at expires_at_ms unless renewed, or when a send takes it.
 -- The lease lasts visibility_ms from the send or from the offer (offered_at_ms, the consumer's
 -- clock), whichever is later; nothing is pushed while the consumer's function's invocation
--- queue (function_queue) or the queue is paused.
+-- queue (function_queue) or the queue is paused, nor through a LISTEN connection (listener_pid,
+-- the server process the push's notification would reach the consumer through) that is gone:
+-- its message would stay leased, to nobody, until its visibility timeout.
 CREATE TABLE queue_waiters (
   queue          text   NOT NULL,
   consumer       text   NOT NULL,
@@ -12,6 +14,7 @@ CREATE TABLE queue_waiters (
   visibility_ms  bigint NOT NULL,
   offered_at_ms  bigint NOT NULL,
   expires_at_ms  bigint NOT NULL,
+  listener_pid   integer NOT NULL,
   PRIMARY KEY (queue, consumer)
 );
 -- A send takes the freshest offer: an index walk, never a sort.
@@ -36,6 +39,7 @@ BEGIN
        WHERE x.queue = p_queue AND x.expires_at_ms > p_now_ms AND octet_length(p_body) <= 3000
          AND NOT EXISTS (SELECT 1 FROM queues q
                           WHERE q.name IN (x.queue, x.function_queue) AND q.paused_at_ms IS NOT NULL)
+         AND EXISTS (SELECT 1 FROM pg_stat_get_activity(x.listener_pid))
        ORDER BY x.expires_at_ms DESC LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING d.consumer, greatest(d.offered_at_ms, p_now_ms) + d.visibility_ms AS lease_until_ms),
   ins AS (
