@@ -197,7 +197,7 @@ export class LeaseLoop {
     await this.#loop;
     if (this.#offered) {
       this.#offeredUntil = 0;
-      // Not withdrawn (the store is down), the offer runs out within three polls; a message pushed
+      // Not withdrawn (the store is down), the offer runs out within OFFER_MS; a message pushed
       // meanwhile is handed back by the worker, or redelivered after its visibility timeout.
       await this.#d.store.withdraw?.(this.#d.queue, this.#d.consumerId).catch(() => {});
     }
@@ -250,7 +250,7 @@ export class LeaseLoop {
 
   /**
    * A message a send leased to this loop (push delivery): it starts like a claimed one. False
-   * once stopping: the caller hands it back.
+   * once stopping, or busy: the caller hands it back.
    */
   pushed(message: ClaimedMessage): boolean {
     this.#offeredUntil = 0;
