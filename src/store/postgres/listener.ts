@@ -82,8 +82,8 @@ export class PgListener {
       client.on('end', () => this.#lost(client));
       try {
         await client.connect();
-        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-        this.#pid = rows[0]!.pid;
+        // From the connection's BackendKeyData: the pid pg_backend_pid() would return, with no round trip.
+        this.#pid = (client as pg.Client & { processID: number | null }).processID;
       } catch (err) {
         client.end().catch(() => {});
         throw err;
