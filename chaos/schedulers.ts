@@ -21,14 +21,16 @@
 //
 // node --conditions=mainspring-source chaos/schedulers.ts [--quick] [--sqlite]   (~2.5 min; --quick ~30 s)
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summary } from '../bench/lib/stats.ts';
 import {
   between,
   describeExit,
+  logEntry,
   logged,
   type Proc,
+  pgClient,
   scratchDir,
   scratchPgSchema,
   sigkill,
@@ -56,6 +58,8 @@ const store = SQLITE
   : scratchPgSchema('sched');
 const config = writeConfig(dir.path, schedConfig(dir.path));
 const failures: string[] = [];
+/** Warnings and errors the replicas logged: a pass that failed sleeps its backoff. */
+const warnings: string[] = [];
 const procs: Proc[] = [];
 let kills = 0;
 let killsDuringStartup = 0;
@@ -83,8 +87,14 @@ function startReplica(): { proc: Proc; ready: Promise<string> } {
   const proc = spawnCli(['scheduler', '--db', store.url, '-c', config], {
     name: `scheduler#${serial++}`,
     cwd: dir.path,
+    tailLines: 500,
   });
   procs.push(proc);
+  proc.onLine((line) => {
+    const e = logEntry(line);
+    if (e && Number(e['level']) >= 40)
+      warnings.push(`${new Date().toISOString()} ${proc.name}: ${String(e['msg'])}`);
+  });
   const ready = proc.waitForLine(logged('mainspring scheduler running'), READY_TIMEOUT_MS);
   ready.then(
     () => setRunning(proc, proc.exit === null),
@@ -131,6 +141,23 @@ async function until(done: () => boolean): Promise<void> {
   while (!done() && Date.now() < give) await sleep(50);
 }
 
+let activity: unknown = null;
+async function serverActivity(): Promise<unknown> {
+  const client = await pgClient(store.url);
+  try {
+    const { rows } = await client.query(
+      `SELECT pid, state, wait_event_type, wait_event, xact_start, query_start, left(query, 200) AS query
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    const locks = await client.query(
+      'SELECT pid, locktype, mode, relation::regclass::text FROM pg_locks WHERE NOT granted',
+    );
+    return { sessions: rows, waiting: locks.rows };
+  } finally {
+    await client.end();
+  }
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const started = Date.now();
 let worker: Proc | undefined;
@@ -151,6 +178,8 @@ try {
   // Undisturbed: the survivors come up, then run CALM_MS (every tick of the window is older).
   for (const s of survivors) if (!running.has(s)) await until(() => running.has(s) || s.exit !== null);
   await sleep(CALM_MS);
+  // The server's sessions as the calm ends: a replica waiting on a lock shows here.
+  activity = SQLITE ? null : await serverActivity().catch((err: unknown) => `could not read: ${err}`);
 
   for (const p of procs)
     if (p.exit !== null && !p.killedByUs) failures.push(`a process exited on its own: ${describeExit(p)}`);
@@ -211,6 +240,8 @@ try {
     if (longestGapMs >= MISFIRE_GRACE_MS)
       failures.push(`no scheduler ran for ${longestGapMs} ms, past the misfire grace: ticks may be skipped`);
     if (ticks < (quick ? 10 : 100)) failures.push(`only ${ticks} ticks in the window`);
+    if (failures.length > 0 && warnings.length > 0)
+      failures.push(`the replicas warned ${warnings.length} times: ${warnings.slice(-10).join('; ')}`);
     const s = summary(late);
     finish({
       scenario: SQLITE ? 'schedulers-sqlite' : 'schedulers',
@@ -227,6 +258,7 @@ try {
         missing: missing.length,
         duplicated: duplicated.length,
         longest_without_scheduler_ms: longestGapMs,
+        replica_warnings: warnings.length,
         late_p50_ms: Math.round(s.p50),
         late_p99_ms: Math.round(s.p99),
         late_max_ms: Math.round(s.max),
@@ -247,5 +279,14 @@ try {
   if (process.exitCode === 0) {
     dir.remove();
     await store.drop();
-  } else console.log(`     kept ${dir.path} and ${store.url} for inspection`);
+  } else {
+    // What each process last wrote: a tick no replica fired is explained by their warnings.
+    for (const p of [...procs, ...(worker ? [worker] : [])])
+      writeFileSync(join(dir.path, `${p.name.replace('#', '-')}.log`), `${p.tail.join('\n')}\n`);
+    if (activity !== null)
+      writeFileSync(join(dir.path, 'server-activity.json'), JSON.stringify(activity, null, 2));
+    console.log(
+      `     kept ${dir.path} (with each process's last lines, *.log) and ${store.url} for inspection`,
+    );
+  }
 }
