@@ -370,31 +370,37 @@ export function toQueueRow(r: RawQueue): QueueRow {
   };
 }
 
-export interface RawClaimed {
-  id: number;
-  body: string;
-  priority: number;
-  receive_count: number;
-  prior_receives: number;
-  sent_at_ms: number;
-  group_id: string | null;
-  visible_at_ms: number;
-  trace_context: string | null;
-}
+/**
+ * A claimed row as an array, in the order both backends' claims return their columns: id, body,
+ * priority, receive_count, prior_receives, sent_at_ms, group_id, visible_at_ms, trace_context.
+ * Arrays, not objects: node:sqlite builds a row object at about twice the cost of an array, and
+ * each read of one costs as much again (0.6 + 0.7 µs against 0.4 + 0.05 per row, measured).
+ */
+export type RawClaimed = [
+  id: number,
+  body: string,
+  priority: number,
+  receiveCount: number,
+  priorReceives: number,
+  sentAtMs: number,
+  groupId: string | null,
+  visibleAtMs: number,
+  traceContext: string | null,
+];
 
 /** Claimed rows in delivery order: UPDATE … RETURNING keeps no order on either backend. */
 export function toClaimed(rows: RawClaimed[], fifo: boolean): ClaimedMessage[] {
-  if (fifo) rows.sort((a, b) => a.id - b.id);
-  else rows.sort((a, b) => b.priority - a.priority || a.visible_at_ms - b.visible_at_ms || a.id - b.id);
+  if (fifo) rows.sort((a, b) => a[0] - b[0]);
+  else rows.sort((a, b) => b[2] - a[2] || a[7] - b[7] || a[0] - b[0]);
   return rows.map((r) => ({
-    id: Number(r.id),
-    body: r.body,
-    priority: Number(r.priority),
-    receiveCount: Number(r.receive_count),
-    priorReceives: Number(r.prior_receives),
-    sentAtMs: Number(r.sent_at_ms),
-    groupId: r.group_id,
-    visibleAtMs: Number(r.visible_at_ms),
-    traceContext: r.trace_context ?? null,
+    id: Number(r[0]),
+    body: r[1],
+    priority: Number(r[2]),
+    receiveCount: Number(r[3]),
+    priorReceives: Number(r[4]),
+    sentAtMs: Number(r[5]),
+    groupId: r[6],
+    visibleAtMs: Number(r[7]),
+    traceContext: r[8] ?? null,
   }));
 }

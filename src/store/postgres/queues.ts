@@ -504,6 +504,7 @@ export class PgQueueStore implements QueueStore {
       name: o.fifo ? 'ms_claim_fifo' : 'ms_claim',
       text: o.fifo ? SQL.claimFifo : SQL.claim,
       values: [queue, o.nowMs, o.limit, o.visibilityMs, o.dueByMs, o.functionQueue ?? null],
+      rowMode: 'array',
     });
     return toClaimed(rows, o.fifo);
   }
@@ -532,15 +533,11 @@ export class PgQueueStore implements QueueStore {
             (r) => r.flow_key,
           )
         : [];
-      const { rows } = await c.query<RawClaimed>(SQL.claimLimited, [
-        queue,
-        now,
-        limit,
-        o.visibilityMs,
-        o.dueByMs,
-        full,
-        o.functionQueue ?? null,
-      ]);
+      const { rows } = await c.query<RawClaimed>({
+        text: SQL.claimLimited,
+        values: [queue, now, limit, o.visibilityMs, o.dueByMs, full, o.functionQueue ?? null],
+        rowMode: 'array',
+      });
       const claimed = toClaimed(rows, false);
       if (rate && !rate.keyed && claimed.length > 0) {
         await c.query(SQL.flowSetTats, [limits.scope, [WHOLE], [took(rate, wholeTat, now, claimed.length)]]);

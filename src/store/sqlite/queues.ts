@@ -183,6 +183,8 @@ export class SqliteQueueStore implements QueueStore {
     this.#db = db;
     this.#notify = notify;
     this.#q = prepareAll(db, SQL);
+    // Claimed rows come back as arrays (RawClaimed).
+    for (const claim of [this.#q.claim, this.#q.claimFifo, this.#q.claimLimited]) claim.setReturnArrays(true);
   }
 
   async upsertQueue(name: string, config: unknown, nowMs: number): Promise<void> {
