@@ -130,6 +130,29 @@ describe('Metrics', () => {
     expect(sampleValue(s, 'mainspring_run_duration_seconds_sum', hour)).toBe(3600);
   });
 
+  it('adds the runs counted between scrapes once each, whichever scrape reads them', async () => {
+    const metrics = new Metrics({});
+    const started = (s: string) =>
+      sampleValue(s, 'mainspring_runs_started_total', { function: 'f', trigger: 'queue' });
+    const finished = (s: string) =>
+      sampleValue(s, 'mainspring_runs_finished_total', { function: 'f', status: 'succeeded' });
+    metrics.runStarted('f', 'queue');
+    metrics.runFinished('f', 'succeeded', 1);
+    let s = await scrape(metrics);
+    expect([started(s), finished(s)]).toEqual([1, 1]);
+    // Nothing since: the same counts, not the same again.
+    s = await scrape(metrics);
+    expect([started(s), finished(s)]).toEqual([1, 1]);
+    for (let i = 0; i < 3; i++) metrics.runStarted('f', 'queue');
+    metrics.runFinished('f', 'succeeded', 1);
+    s = await scrape(metrics);
+    expect([started(s), finished(s)]).toEqual([4, 2]);
+    // Read as JSON (the registry's other reader) it is the same.
+    const json = await metrics.registry.getMetricsAsJSON();
+    const startedJson = json.find((m) => m.name === 'mainspring_runs_started_total');
+    expect(startedJson?.values.find((v) => v.labels['function'] === 'f')?.value).toBe(4);
+  });
+
   it('records schedule lateness and failed deliveries', async () => {
     const metrics = new Metrics({});
     metrics.scheduleLateness('nightly', 4);
