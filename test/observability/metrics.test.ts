@@ -132,9 +132,9 @@ describe('Metrics', () => {
 
   it('adds the runs counted between scrapes once each, whichever scrape reads them', async () => {
     const metrics = new Metrics({});
-    const started = (s: string) =>
+    const started = (s: Sample[]) =>
       sampleValue(s, 'mainspring_runs_started_total', { function: 'f', trigger: 'queue' });
-    const finished = (s: string) =>
+    const finished = (s: Sample[]) =>
       sampleValue(s, 'mainspring_runs_finished_total', { function: 'f', status: 'succeeded' });
     metrics.runStarted('f', 'queue');
     metrics.runFinished('f', 'succeeded', 1);
