@@ -99,27 +99,32 @@ class Tally {
   }
 }
 
-function publishAll(tallies: Map<string, Map<string, Tally>>): void {
-  for (const byLabel of tallies.values()) for (const t of byLabel.values()) t.publish();
-}
+/** Label children by two label values, each made once (`make`) and then looked up. */
+class ByTwoLabels<T> {
+  readonly #byA = new Map<string, Map<string, T>>();
+  readonly #make: (a: string, b: string) => T;
 
-function tallyOf(
-  tallies: Map<string, Map<string, Tally>>,
-  counter: Counter<string>,
-  a: string,
-  b: string,
-): Tally {
-  let byB = tallies.get(a);
-  if (byB === undefined) {
-    byB = new Map();
-    tallies.set(a, byB);
+  constructor(make: (a: string, b: string) => T) {
+    this.#make = make;
   }
-  let t = byB.get(b);
-  if (t === undefined) {
-    t = new Tally(counter.labels(a, b));
-    byB.set(b, t);
+
+  get(a: string, b: string): T {
+    let byB = this.#byA.get(a);
+    if (byB === undefined) {
+      byB = new Map();
+      this.#byA.set(a, byB);
+    }
+    let child = byB.get(b);
+    if (child === undefined) {
+      child = this.#make(a, b);
+      byB.set(b, child);
+    }
+    return child;
   }
-  return t;
+
+  *values(): IterableIterator<T> {
+    for (const byB of this.#byA.values()) yield* byB.values();
+  }
 }
 
 /**
@@ -202,9 +207,9 @@ export class Metrics {
   readonly #httpDuration: Histogram<'method' | 'route'>;
   #httpInFlight: () => number = () => 0;
   #httpQueued: () => number = () => 0;
-  readonly #startedTallies = new Map<string, Map<string, Tally>>();
-  readonly #finishedTallies = new Map<string, Map<string, Tally>>();
-  readonly #durationChildren = new Map<string, Map<string, Histogram.Internal<string>>>();
+  readonly #startedTallies = new ByTwoLabels((fn, trigger) => new Tally(this.#started.labels(fn, trigger)));
+  readonly #finishedTallies = new ByTwoLabels((fn, status) => new Tally(this.#finished.labels(fn, status)));
+  readonly #durationChildren = new ByTwoLabels((fn, status) => this.#duration.labels(fn, status));
   readonly #latenessChildren = new Map<string, Histogram.Internal<string>>();
   readonly #httpChildren = new Map<string, FinishedChildren>();
   readonly #clock: Clock;
@@ -223,14 +228,18 @@ export class Metrics {
       help: 'Runs started, by function and trigger kind.',
       labelNames: ['function', 'trigger'],
       registers,
-      collect: () => publishAll(this.#startedTallies),
+      collect: () => {
+        for (const t of this.#startedTallies.values()) t.publish();
+      },
     });
     this.#finished = new Counter({
       name: `${prefix}runs_finished_total`,
       help: 'Runs that reached a final status, by function and status.',
       labelNames: ['function', 'status'],
       registers,
-      collect: () => publishAll(this.#finishedTallies),
+      collect: () => {
+        for (const t of this.#finishedTallies.values()) t.publish();
+      },
     });
     this.#duration = new Histogram({
       name: `${prefix}run_duration_seconds`,
@@ -436,7 +445,7 @@ export class Metrics {
    * ```
    */
   runStarted(fn: string, trigger: string): void {
-    tallyOf(this.#startedTallies, this.#started, fn, trigger).n++;
+    this.#startedTallies.get(fn, trigger).n++;
   }
 
   /**
@@ -448,17 +457,8 @@ export class Metrics {
    * ```
    */
   runFinished(fn: string, status: RunStatus, durationMs: number): void {
-    tallyOf(this.#finishedTallies, this.#finished, fn, status).n++;
-    let byStatus = this.#durationChildren.get(fn);
-    if (byStatus === undefined) {
-      byStatus = new Map();
-      this.#durationChildren.set(fn, byStatus);
-    }
-    let duration = byStatus.get(status);
-    if (duration === undefined) {
-      duration = this.#duration.labels(fn, status);
-      byStatus.set(status, duration);
-    }
+    this.#finishedTallies.get(fn, status).n++;
+    const duration = this.#durationChildren.get(fn, status);
     duration.observe(Math.max(0, durationMs) / 1000);
   }
 
