@@ -52,6 +52,8 @@ export function restoreTraceContext(stored: string | null | undefined): Context 
 }
 
 const NO_LINKS: Link[] = [];
+/** Work stored with no trace context: a run of its own (shared: most runs have none). */
+const NO_PARENT = { parent: ROOT_CONTEXT, links: NO_LINKS } as const;
 
 /**
  * Where a span caused by stored work hangs: one stored context is its parent; several (a
@@ -59,10 +61,10 @@ const NO_LINKS: Link[] = [];
  * trace of its own (ROOT_CONTEXT), whatever context the worker happens to run in.
  */
 export function parentOf(stored: readonly (string | null)[] | undefined): {
-  parent: Context;
-  links: Link[];
+  readonly parent: Context;
+  readonly links: Link[];
 } {
-  if (stored === undefined || stored.length === 0) return { parent: ROOT_CONTEXT, links: NO_LINKS };
+  if (stored === undefined || stored.length === 0) return NO_PARENT;
   if (stored.length === 1) return { parent: restoreTraceContext(stored[0]) ?? ROOT_CONTEXT, links: NO_LINKS };
   const links: Link[] = [];
   for (const s of stored) {

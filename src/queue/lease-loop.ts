@@ -37,7 +37,7 @@ import type { ClaimedMessage, PushOffer, QueueStore } from '../store/types.ts';
 import type { WorkerEvents } from './consumer-events.ts';
 import type { QueueSettings } from './define.ts';
 import type { Limiter } from './limiter.ts';
-import type { Settlement } from './settle.ts';
+import type { Settlement, SettlingCounter } from './settle.ts';
 
 /** Messages handed to one handler call, and the call once it started (stopped at shutdown past the grace). */
 export interface Lease {
@@ -101,7 +101,7 @@ const SETTLING_MIN = 1000;
 // Aborting with a plain reason: the default reason is a DOMException, costly at thousands of wakes per second.
 const WOKEN = Symbol('woken');
 
-export class LeaseLoop {
+export class LeaseLoop implements SettlingCounter {
   readonly #d: LeaseLoopDeps;
   #buffer: ClaimedMessage[] = [];
   /** Leased ahead of their due time, soonest first: each starts at its due time, not a poll later. */
@@ -166,16 +166,33 @@ export class LeaseLoop {
    */
   async track(settling: Promise<void>, messages: number): Promise<void> {
     this.#settling.add(settling);
-    this.#settlingMessages += messages;
+    this.settling(messages);
     try {
       await settling;
     } finally {
       this.#settling.delete(settling);
-      this.#settlingMessages -= messages;
-      if (this.#settlingHeld && this.#settlingMessages < this.#settlingMax()) {
-        this.#settlingHeld = false;
-        this.wake();
-      }
+      this.settled(messages);
+    }
+  }
+
+  /**
+   * Counts handled messages whose outcome is being written with no promise to track (a quiet
+   * ack, Settlement.ackQuiet, which stop() waits for through the settlement's idle).
+   */
+  settling(messages: number): void {
+    this.#settlingMessages += messages;
+  }
+
+  /** Their outcome is written (or failed): claims held back for them may go on. */
+  settled(messages: number): void {
+    this.#settlingMessages -= messages;
+    if (this.#settlingHeld && this.#settlingMessages < this.#settlingMax()) {
+      this.#settlingHeld = false;
+      this.wake();
+    } else if (this.#d.settings.fifo || this.#d.flow !== null) {
+      // A FIFO group's next message becomes deliverable only once this one is gone; a limited
+      // function's slot frees once its message is settled.
+      this.wake();
     }
   }
 

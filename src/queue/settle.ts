@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import { isNonRetryable, retryAfterOf, toErrorRecord } from '../functions/errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ClaimedMessage, QueueStore, Receipt } from '../store/types.ts';
-import type { Batcher } from './batcher.ts';
+import type { Batcher, BatchReceiver } from './batcher.ts';
 import type { WorkerEvents } from './consumer-events.ts';
 import { backoffMs, type QueueSettings } from './define.ts';
 
@@ -23,7 +23,18 @@ export interface SettlementDeps {
   readonly metrics: Metrics | null;
 }
 
-export class Settlement {
+/** Counts messages whose outcome is still being written (the lease loop: claims wait while too many are). */
+export interface SettlingCounter {
+  settling(messages: number): void;
+  settled(messages: number): void;
+}
+
+/** An ack written with no promise (`ackQuiet`): the counter to tell once it is. */
+interface QuietAck extends Receipt {
+  readonly counter: SettlingCounter;
+}
+
+export class Settlement implements BatchReceiver<Receipt> {
   readonly #d: SettlementDeps;
 
   constructor(deps: SettlementDeps) {
@@ -37,16 +48,54 @@ export class Settlement {
 
   /** Acknowledges one message: it is gone, unless its lease was lost meanwhile (then it runs again). */
   async ack(m: ClaimedMessage): Promise<void> {
-    const deleted = await this.#d.acks.add({ id: m.id, receiveCount: m.receiveCount });
-    const id = String(m.id);
-    if (deleted) this.#d.events.emit('message:acked', { queue: this.#d.queue, id });
-    else {
-      this.#d.log.warn(
-        { queue: this.#d.queue, id },
-        'handler finished after its lease was lost; the message was redelivered',
+    this.#acked(m.id, await this.#d.acks.add({ id: m.id, receiveCount: m.receiveCount }));
+  }
+
+  /**
+   * As `ack`, for the common case of a handled message nobody waits on: no promise, and
+   * `counter` is told once the ack is written (or failed, and said so; the message is then
+   * redelivered). The worker's stop waits for it through `idle`.
+   */
+  ackQuiet(m: ClaimedMessage, counter: SettlingCounter): void {
+    const ack: QuietAck = { id: m.id, receiveCount: m.receiveCount, counter };
+    this.#d.acks.send(ack, this);
+  }
+
+  /** The acks batch holding a quiet ack was written. */
+  flushed(receipt: Receipt, deleted: boolean): void {
+    try {
+      this.#acked(receipt.id, deleted);
+    } catch (err) {
+      // A listener of the worker's events threw: the ack itself is written.
+      this.#d.log.error(
+        { err, queue: this.#d.queue, id: receipt.id },
+        "a listener of the worker's events threw on an ack",
       );
-      this.#d.events.emit('message:lease-lost', { queue: this.#d.queue, id });
+    } finally {
+      (receipt as QuietAck).counter.settled(1);
     }
+  }
+
+  /** The acks batch holding a quiet ack could not be written. */
+  failed(receipt: Receipt, err: unknown): void {
+    this.#d.log.error(
+      { err, queue: this.#d.queue, ids: [String(receipt.id)] },
+      'could not record the outcome; the messages will be redelivered',
+    );
+    (receipt as QuietAck).counter.settled(1);
+  }
+
+  #acked(messageId: number, deleted: boolean): void {
+    const { events, queue } = this.#d;
+    if (deleted) {
+      // The event's object only when someone listens: this runs for every message handled.
+      if (events.listenerCount('message:acked') > 0)
+        events.emit('message:acked', { queue, id: String(messageId) });
+      return;
+    }
+    const id = String(messageId);
+    this.#d.log.warn({ queue, id }, 'handler finished after its lease was lost; the message was redelivered');
+    events.emit('message:lease-lost', { queue, id });
   }
 
   /** Acknowledges every message; a store that fails leaves them to be redelivered, and says so. */

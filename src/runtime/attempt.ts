@@ -302,7 +302,8 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
   readonly fn: FunctionDefinition;
   readonly message: QueueRecord | undefined;
   readonly #rt: Runtime;
-  readonly #abort = new AbortController();
+  /** Made when the handler first reads its signal: most never do. */
+  #abort: AbortController | null = null;
   readonly #extend: (seconds: number) => Promise<void>;
   #log: Logger | undefined;
   #lines = 0;
@@ -327,6 +328,10 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
   }
 
   get signal(): AbortSignal {
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.stopError !== null) this.#abort.abort(this.stopError);
+    }
     return this.#abort.signal;
   }
 
@@ -334,7 +339,7 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
     if (this.stopped !== null) return;
     this.stopped = reason;
     this.stopError = stopErrorFor(this.fn, reason);
-    this.#abort.abort(this.stopError);
+    this.#abort?.abort(this.stopError);
     this.onStop?.(this.stopError);
   }
 
@@ -426,7 +431,8 @@ class RunContext implements FunctionContext, ActiveRun, ConsoleSink {
 
 /**
  * Runs one attempt to its outcome in a span of its own (`run <function>`, see
- * docs/observability.md), which is active while the handler runs; never throws.
+ * docs/observability.md), which is active while the handler runs; never throws. One async
+ * function per run, not one inside another: each await of one allocates its frame.
  */
 export async function runAttempt(
   rt: Runtime,
@@ -435,36 +441,7 @@ export async function runAttempt(
 ): Promise<AttemptOutcome> {
   const { parent, links } = parentOf(spec.traceContexts);
   const span = startSpan(`run ${fn.name}`, SpanKind.CONSUMER, parent, () => runAttributes(fn, spec), links);
-  const outcome = await attempt(rt, fn, spec, span, spanContext(span, parent));
-  if (span.isRecording()) {
-    span.setAttribute('mainspring.outcome', outcome.status);
-    if (outcome.released) span.setAttribute('mainspring.released', true);
-    if (outcome.status === 'failed' || outcome.status === 'timed_out') spanFailed(span, outcome.thrown);
-  }
-  span.end();
-  return outcome;
-}
-
-function runAttributes(fn: FunctionDefinition, spec: AttemptSpec) {
-  const { info } = spec;
-  const queue = (info.trigger as { queue?: unknown }).queue;
-  return {
-    'mainspring.function': fn.name,
-    'mainspring.trigger': spec.triggerKind,
-    'mainspring.attempt': info.attempt,
-    'mainspring.run_id': info.id,
-    'mainspring.invocation_id': info.invocationId,
-    ...(typeof queue === 'string' ? { 'mainspring.queue': queue } : {}),
-  };
-}
-
-async function attempt(
-  rt: Runtime,
-  fn: FunctionDefinition,
-  spec: AttemptSpec,
-  span: Span,
-  traceCtx: Context | null,
-): Promise<AttemptOutcome> {
+  const traceCtx = spanContext(span, parent);
   const { clock } = rt;
   const startedAtMs = clock.now();
   const ctx = new RunContext(rt, fn, spec);
@@ -475,7 +452,7 @@ async function attempt(
   let value: unknown;
   let thrown: unknown;
   let ok = false;
-  let exit: { exitCode: number | null; signal: string | null } | null = null;
+  let exit: Exit | null = null;
   try {
     if (fn.command) {
       const { command, outcome } = await runChild(rt, fn, spec, ctx, ctx.signal, span);
@@ -507,30 +484,74 @@ async function attempt(
     if (deadline !== null) rt.timeouts(fn.timeoutMs!).disarm(deadline);
     rt.active.delete(spec.info.id);
   }
+  const outcome = outcomeOf(fn, ctx, ok, value, thrown, exit, startedAtMs, clock.now());
+  if (span.isRecording()) {
+    span.setAttribute('mainspring.outcome', outcome.status);
+    if (outcome.released) span.setAttribute('mainspring.released', true);
+    if (outcome.status === 'failed' || outcome.status === 'timed_out') spanFailed(span, outcome.thrown);
+  }
+  span.end();
+  return outcome;
+}
+
+function runAttributes(fn: FunctionDefinition, spec: AttemptSpec) {
+  const { info } = spec;
+  const queue = (info.trigger as { queue?: unknown }).queue;
+  return {
+    'mainspring.function': fn.name,
+    'mainspring.trigger': spec.triggerKind,
+    'mainspring.attempt': info.attempt,
+    'mainspring.run_id': info.id,
+    'mainspring.invocation_id': info.invocationId,
+    ...(typeof queue === 'string' ? { 'mainspring.queue': queue } : {}),
+  };
+}
+
+/** How a command's process ended. */
+interface Exit {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/** The attempt's outcome once its handler (or command) returned, threw, or was stopped. */
+function outcomeOf(
+  fn: FunctionDefinition,
+  ctx: RunContext,
+  ok: boolean,
+  value: unknown,
+  thrown: unknown,
+  exit: Exit | null,
+  startedAtMs: number,
+  finishedAtMs: number,
+): AttemptOutcome {
   const stopped = ctx.stopped;
-  const finishedAtMs = clock.now();
-  const done = { startedAtMs, finishedAtMs, released: false, logLines: ctx.lines };
+  const logLines = ctx.lines;
   if (stopped !== null) {
     const error = ctx.stopError!;
     return {
-      ...done,
       status: stopped === 'timeout' ? 'timed_out' : stopped === 'cancel' ? 'cancelled' : 'failed',
-      released: stopped === 'shutdown',
       resultJson: null,
       value: undefined,
       thrown: error,
       error: { ...toErrorRecord(error), ...(exit ? exit : {}) },
+      released: stopped === 'shutdown',
+      startedAtMs,
+      finishedAtMs,
+      logLines,
     };
   }
   if (ok) {
     try {
       return {
-        ...done,
         status: 'succeeded',
         resultJson: toResultJson(fn, value),
         value,
         thrown: undefined,
         error: null,
+        released: false,
+        startedAtMs,
+        finishedAtMs,
+        logLines,
       };
     } catch (err) {
       thrown = err;
@@ -540,7 +561,6 @@ async function attempt(
   const details = (thrown as { details?: { exitCode?: number | null; signal?: string | null } } | null)
     ?.details;
   return {
-    ...done,
     status: 'failed',
     resultJson: null,
     value: undefined,
@@ -550,6 +570,10 @@ async function attempt(
       ...(exit ? exit : {}),
       ...(details && 'exitCode' in details ? { exitCode: details.exitCode ?? null } : {}),
     },
+    released: false,
+    startedAtMs,
+    finishedAtMs,
+    logLines,
   };
 }
 

@@ -162,7 +162,9 @@ export class QueueConsumer {
     }
     let begun: Begun | null;
     try {
-      begun = await this.#kind.begin(messages, records);
+      const b = this.#kind.begin(messages, records);
+      // A queue message's run begins with no store round trip: no await (and its microtask) for it.
+      begun = b instanceof Promise ? await b : b;
     } catch (err) {
       // The run could not be started (the store failed): the message comes back after its lease.
       this.#d.log.error(
@@ -191,10 +193,8 @@ export class QueueConsumer {
     });
     begun.settle();
     handlerDone();
-    await this.#loop.track(this.#kind.settle(messages, begun, outcome), messages.length);
-    // A FIFO group's next message becomes deliverable only once this one is gone; a limited
-    // function's slot frees once its message is settled.
-    if (this.#d.settings.fifo || this.#d.limits !== null) this.wake();
+    const settling = this.#kind.settle(messages, begun, outcome, this.#loop);
+    if (settling !== undefined) await this.#loop.track(settling, messages.length);
   }
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { isNonRetryable, retryAfterOf } from '../functions/errors.ts';
 import { runAlert } from '../observability/alerts.ts';
 import { backoffMs, type QueueSettings } from '../queue/define.ts';
+import type { SettlingCounter } from '../queue/settle.ts';
 import type { ClaimedMessage } from '../store/types.ts';
 import type { AttemptOutcome, Runtime } from './attempt.ts';
 import { logFailedAttempt } from './failure-log.ts';
@@ -20,8 +21,17 @@ export interface RunKind {
   begin(messages: ClaimedMessage[], records: QueueRecord[]): Begun | null | Promise<Begun | null>;
   /** What `ctx.message` shows the handler, if anything. */
   message(records: readonly QueueRecord[]): QueueRecord | undefined;
-  /** Records the attempt's outcome and settles its messages (ack, retry, dead letter). */
-  settle(messages: ClaimedMessage[], begun: Begun, outcome: AttemptOutcome): Promise<void>;
+  /**
+   * Records the attempt's outcome and settles its messages (ack, retry, dead letter). Returns
+   * undefined when there is nothing to wait on: nothing to settle (released at shutdown), or a
+   * quiet ack (Settlement.ackQuiet), which `counter` counts until it is written.
+   */
+  settle(
+    messages: ClaimedMessage[],
+    begun: Begun,
+    outcome: AttemptOutcome,
+    counter: SettlingCounter,
+  ): Promise<void> | undefined;
 }
 
 /** What every kind needs. */

@@ -241,8 +241,17 @@ export function newRunId(nowMs: number): string {
 
 /** The smallest id of a run created at `nowMs`: every id created earlier sorts below it. */
 export function runIdPrefix(nowMs: number): string {
-  return Math.max(0, Math.floor(nowMs)).toString(36).padStart(9, '0');
+  const ms = Math.max(0, Math.floor(nowMs));
+  // The last one is kept: the runs of a claim were mostly sent in the same millisecond.
+  if (ms !== lastPrefixMs) {
+    lastPrefixMs = ms;
+    lastPrefix = ms.toString(36).padStart(9, '0');
+  }
+  return lastPrefix;
 }
+
+let lastPrefixMs = -1;
+let lastPrefix = '';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
