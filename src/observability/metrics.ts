@@ -125,6 +125,100 @@ class ByTwoLabels<T> {
   *values(): IterableIterator<T> {
     for (const byB of this.#byA.values()) yield* byB.values();
   }
+
+  entries(): IterableIterator<[string, Map<string, T>]> {
+    return this.#byA.entries();
+  }
+}
+
+/** A value of a metric as prom-client's registry reads it (`metricName` for a histogram's series). */
+interface SeriesValue {
+  readonly value: number;
+  readonly labels: Record<string, string | number>;
+  readonly sharedLabels?: Record<string, string>;
+  readonly metricName: string;
+}
+
+/** One label combination of RunDurations: a count per bucket (not cumulative), their sum and count. */
+class Durations {
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(bounds: number) {
+    this.buckets = new Float64Array(bounds);
+  }
+}
+
+/**
+ * The run duration histogram, by function and status, as a metric of the registry's own kind
+ * (prom-client reads `get`, and formats it as it does its Histogram: the same series and
+ * labels). prom-client's Histogram checks the labels, hashes them into a string key and looks
+ * up the bucket by its bound's text on every observe: at 90,000 runs a second on SQLite, about
+ * a twentieth of a worker's time. Here an observation is two map lookups and a walk of 19 bounds.
+ */
+class RunDurations {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly #bounds: readonly number[];
+  #by = new ByTwoLabels(() => new Durations(this.#bounds.length));
+  readonly labelNames = ['function', 'status'];
+
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.#bounds = bounds;
+  }
+
+  observe(fn: string, status: string, seconds: number): void {
+    const d = this.#by.get(fn, status);
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    if (i < bounds.length) d.buckets[i]!++;
+    d.sum += seconds;
+    d.count++;
+  }
+
+  /** For the text exposition: each series' labels apart from its `le`, as prom-client's Histogram gives them. */
+  getForPromString() {
+    const values: SeriesValue[] = [];
+    for (const [fn, byStatus] of this.#by.entries()) {
+      for (const [status, d] of byStatus) {
+        const sharedLabels = { function: fn, status };
+        let acc = 0;
+        this.#bounds.forEach((le, i) => {
+          acc += d.buckets[i]!;
+          values.push({ labels: { le }, sharedLabels, value: acc, metricName: `${this.name}_bucket` });
+        });
+        values.push(
+          { labels: { le: '+Inf' }, sharedLabels, value: d.count, metricName: `${this.name}_bucket` },
+          { labels: {}, sharedLabels, value: d.sum, metricName: `${this.name}_sum` },
+          { labels: {}, sharedLabels, value: d.count, metricName: `${this.name}_count` },
+        );
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** For JSON: the same series with every label in `labels`. */
+  get() {
+    const text = this.getForPromString();
+    return {
+      ...text,
+      values: text.values.map(({ labels, sharedLabels, value, metricName }) => ({
+        labels: { ...labels, ...sharedLabels },
+        value,
+        metricName,
+      })),
+    };
+  }
+
+  reset(): void {
+    this.#by = new ByTwoLabels(() => new Durations(this.#bounds.length));
+  }
 }
 
 /**
@@ -193,7 +287,7 @@ export class Metrics {
   readonly registry: Registry;
   readonly #started: Counter<'function' | 'trigger'>;
   readonly #finished: Counter<'function' | 'status'>;
-  readonly #duration: Histogram<'function' | 'status'>;
+  readonly #duration: RunDurations;
   readonly #lateness: Histogram<'schedule'>;
   readonly #deliveriesFailed: Counter<'kind' | 'target'>;
   readonly #shed: Counter<'reason'>;
@@ -209,7 +303,6 @@ export class Metrics {
   #httpQueued: () => number = () => 0;
   readonly #startedTallies = new ByTwoLabels((fn, trigger) => new Tally(this.#started.labels(fn, trigger)));
   readonly #finishedTallies = new ByTwoLabels((fn, status) => new Tally(this.#finished.labels(fn, status)));
-  readonly #durationChildren = new ByTwoLabels((fn, status) => this.#duration.labels(fn, status));
   readonly #latenessChildren = new Map<string, Histogram.Internal<string>>();
   readonly #httpChildren = new Map<string, FinishedChildren>();
   readonly #clock: Clock;
@@ -241,13 +334,13 @@ export class Metrics {
         for (const t of this.#finishedTallies.values()) t.publish();
       },
     });
-    this.#duration = new Histogram({
-      name: `${prefix}run_duration_seconds`,
-      help: 'Duration of finished runs, by function and status.',
-      labelNames: ['function', 'status'],
-      buckets: RUN_DURATION_BUCKETS_S,
-      registers,
-    });
+    this.#duration = new RunDurations(
+      `${prefix}run_duration_seconds`,
+      'Duration of finished runs, by function and status.',
+      RUN_DURATION_BUCKETS_S,
+    );
+    // A metric of the registry's own shape (see RunDurations), not a prom-client class.
+    this.registry.registerMetric(this.#duration as unknown as Histogram);
     this.#lateness = new Histogram({
       name: `${prefix}schedule_lateness_seconds`,
       help: "How long after its due time a schedule tick's first attempt started, by schedule.",
@@ -458,8 +551,7 @@ export class Metrics {
    */
   runFinished(fn: string, status: RunStatus, durationMs: number): void {
     this.#finishedTallies.get(fn, status).n++;
-    const duration = this.#durationChildren.get(fn, status);
-    duration.observe(Math.max(0, durationMs) / 1000);
+    this.#duration.observe(fn, status, Math.max(0, durationMs) / 1000);
   }
 
   /**

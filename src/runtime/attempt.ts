@@ -11,7 +11,6 @@ import type { Locks } from '../locks/locks.ts';
 import type { Alerter, ResolvedAlertSettings } from '../observability/alerts.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import {
-  type Context,
   parentOf,
   runIn,
   type Span,
@@ -235,6 +234,8 @@ export interface AttemptSpec {
   readonly onStart?: (run: ActiveRun) => void;
   readonly message?: QueueRecord | undefined;
   readonly extendVisibility: (seconds: number) => Promise<void>;
+  /** When the run began, if its caller just read the clock (a run's record and outcome start alike). */
+  readonly startedAtMs?: number | undefined;
   /**
    * The trace contexts its messages were sent in (ClaimedMessage.traceContext): one is the
    * parent of the run's span, several are its links.
@@ -443,11 +444,11 @@ export async function runAttempt(
   const span = startSpan(`run ${fn.name}`, SpanKind.CONSUMER, parent, () => runAttributes(fn, spec), links);
   const traceCtx = spanContext(span, parent);
   const { clock } = rt;
-  const startedAtMs = clock.now();
+  const startedAtMs = spec.startedAtMs ?? clock.now();
   const ctx = new RunContext(rt, fn, spec);
   spec.onStart?.(ctx);
   rt.active.set(spec.info.id, ctx);
-  const deadline = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(ctx);
+  const deadline = fn.timeoutMs === null ? null : rt.timeouts(fn.timeoutMs).arm(ctx, startedAtMs);
 
   let value: unknown;
   let thrown: unknown;

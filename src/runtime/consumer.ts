@@ -161,10 +161,13 @@ export class QueueConsumer {
         events.emit('message:started', { queue: trigger.queue, id: r.id, receiveCount: r.receiveCount });
     }
     let begun: Begun | null;
+    // A queue message's run begins with no store round trip: no await (and its microtask) for
+    // it, and the attempt starts when the run did. An invocation's waits for its row.
+    let waited = false;
     try {
       const b = this.#kind.begin(messages, records);
-      // A queue message's run begins with no store round trip: no await (and its microtask) for it.
-      begun = b instanceof Promise ? await b : b;
+      waited = b instanceof Promise;
+      begun = waited ? await b : (b as Begun | null);
     } catch (err) {
       // The run could not be started (the store failed): the message comes back after its lease.
       this.#d.log.error(
@@ -190,6 +193,7 @@ export class QueueConsumer {
       message: this.#kind.message(records),
       extendVisibility: (seconds) => this.#loop.extend(messages, seconds),
       traceContexts: traceContextsOf(messages),
+      startedAtMs: waited ? undefined : begun.startedAtMs,
     });
     begun.settle();
     handlerDone();

@@ -31,9 +31,9 @@ export class FifoDeadlines {
     this.#delayMs = delayMs;
   }
 
-  /** Calls `target.onDeadline()` after the delay unless the deadline is disarmed first. */
-  arm(target: DeadlineTarget): Deadline {
-    const d: Deadline = { at: this.#clock.now() + this.#delayMs, target };
+  /** Calls `target.onDeadline()` after the delay from `nowMs` unless the deadline is disarmed first. */
+  arm(target: DeadlineTarget, nowMs: number = this.#clock.now()): Deadline {
+    const d: Deadline = { at: nowMs + this.#delayMs, target };
     this.#queue.push(d);
     if (this.#timer === null && !this.#closed) void this.#loop();
     return d;

@@ -66,7 +66,7 @@ export class MessageRuns implements RunKind {
         .catch((err: unknown) => this.#d.log.warn({ err }, 'could not close abandoned attempts'));
     }
     // Short runs are written once, when they finish; a run still going after a moment is written as running.
-    if (record === 'all') begun.deadline = runtime.recorder.runningWrites.arm(begun);
+    if (record === 'all') begun.deadline = runtime.recorder.runningWrites.arm(begun, begun.startedAtMs);
     else begun.failuresOnly = true;
     return begun;
   }
