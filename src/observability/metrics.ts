@@ -163,13 +163,13 @@ class RunDurations {
   readonly name: string;
   readonly help: string;
   readonly #bounds: readonly number[];
-  #by = new ByTwoLabels(() => new Durations(this.#bounds.length));
-  readonly labelNames = ['function', 'status'];
+  #by!: ByTwoLabels<Durations>;
 
   constructor(name: string, help: string, bounds: readonly number[]) {
     this.name = name;
     this.help = help;
     this.#bounds = bounds;
+    this.reset();
   }
 
   observe(fn: string, status: string, seconds: number): void {
@@ -216,6 +216,7 @@ class RunDurations {
     };
   }
 
+  /** Forgets every observation (the registry's resetMetrics). */
   reset(): void {
     this.#by = new ByTwoLabels(() => new Durations(this.#bounds.length));
   }
