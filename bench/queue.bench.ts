@@ -4,8 +4,11 @@
 //   W2: 500 jobs sent one at a time 20 ms apart to idle workers: enqueue → handler start
 //   W3: 1,000 jobs due at now + 3 s: handler start − due time
 // Every run accounts for every id: zero missing, zero duplicated, or the run fails.
-// Options: --only name1,name2   --runs N (W1 and W2 rounds, every system once a round; the
-// median is reported, and each round's W1 ratios against graphile-worker)
+// Options: --only key1,key2 (a key below, or part of one or of a system's name:
+//          sqlite, postgresql, sqlite-defaults, postgresql-defaults, graphile, pg-boss, bullmq;
+//          `defaults` is both defaults rows, `mainspring` all four of its rows)
+//          --runs N (W1 and W2 rounds, every system once a round; the median is reported, and
+//          each round's W1 ratios against graphile-worker)
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,23 +43,45 @@ const dir = mkdtempSync(join(tmpdir(), 'mainspring-bench-'));
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
 }
-const systems: QueueSystem[] = [
+// Each with its key for --only (the names hold commas, which --only splits on).
+const all: [key: string, system: QueueSystem][] = [
   // Peers run at their fastest settings (BullMQ drops completed jobs); so does mainspring,
   // without run records. What records cost is measured by bench:runtime.
-  mainspringSystem('mainspring (SQLite)', () => `sqlite:${join(dir, 'bench.db')}`, { recordRuns: false }),
-  mainspringSystem('mainspring (PostgreSQL)', () => `${PG}?schema=bench_mainspring`, { recordRuns: false }),
+  [
+    'sqlite',
+    mainspringSystem('mainspring (SQLite)', () => `sqlite:${join(dir, 'bench.db')}`, { recordRuns: false }),
+  ],
+  [
+    'postgresql',
+    mainspringSystem('mainspring (PostgreSQL)', () => `${PG}?schema=bench_mainspring`, { recordRuns: false }),
+  ],
   // As users run it (issue 24): the function as written with no options, records on.
-  mainspringSystem('mainspring (SQLite, defaults)', () => `sqlite:${join(dir, 'defaults.db')}`, {
-    defaults: true,
-  }),
+  [
+    'sqlite-defaults',
+    mainspringSystem('mainspring (SQLite, defaults)', () => `sqlite:${join(dir, 'defaults.db')}`, {
+      defaults: true,
+    }),
+  ],
   // A schema of its own: on a server with autovacuum off, the rows above leave dead rows behind.
-  mainspringSystem('mainspring (PostgreSQL, defaults)', () => `${PG}?schema=bench_mainspring_defaults`, {
-    defaults: true,
-  }),
-  graphileSystem(PG),
-  pgBossSystem(PG),
-  bullmqSystem(),
-].filter((s) => !only || only.some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
+  [
+    'postgresql-defaults',
+    mainspringSystem('mainspring (PostgreSQL, defaults)', () => `${PG}?schema=bench_mainspring_defaults`, {
+      defaults: true,
+    }),
+  ],
+  ['graphile', graphileSystem(PG)],
+  ['pg-boss', pgBossSystem(PG)],
+  ['bullmq', bullmqSystem()],
+];
+const systems = all
+  .filter(
+    ([key, s]) =>
+      !only ||
+      only.some((o) => key.includes(o.toLowerCase()) || s.name.toLowerCase().includes(o.toLowerCase())),
+  )
+  .map(([, s]) => s);
+if (systems.length === 0)
+  throw new Error(`--only ${only?.join(',')}: no system matches; keys: ${all.map(([k]) => k).join(', ')}`);
 
 const now = () => performance.timeOrigin + performance.now();
 
