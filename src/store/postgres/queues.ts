@@ -215,7 +215,9 @@ const SQL = {
   // Hand held messages back at once: unleased, they are receivable again. Receipts as for ack.
   release: `UPDATE messages m SET leased = false, lease_until_ms = NULL
      WHERE m.id = ANY($1::bigint[]) AND m.receive_count = ($2::jsonb ->> m.id::text)::int AND m.leased`,
-  nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = $1 AND visible_at_ms > $2',
+  // Only a delayed message can come due later (migration 0020): the term matches its index's.
+  nextVisible:
+    'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = $1 AND visible_at_ms > $2 AND visible_at_ms > sent_at_ms',
   counts: `SELECT queue,
       count(*) FILTER (WHERE visible_at_ms <= $1 AND NOT (leased AND lease_until_ms > $1)) AS visible,
       count(*) FILTER (WHERE leased AND lease_until_ms > $1) AS in_flight,

@@ -234,9 +234,9 @@ CREATE UNIQUE INDEX file_announcements_pkey ON file_announcements USING btree (t
 CREATE UNIQUE INDEX flow_rates_pkey ON flow_rates USING btree (scope, key);
 CREATE UNIQUE INDEX locks_pkey ON locks USING btree (name);
 CREATE INDEX messages_claim ON messages USING btree (queue, priority DESC, visible_at_ms, id);
+CREATE INDEX messages_delayed ON messages USING btree (queue, visible_at_ms) WHERE (visible_at_ms > sent_at_ms);
 CREATE INDEX messages_fifo ON messages USING btree (queue, group_id, id) WHERE (group_id IS NOT NULL);
 CREATE INDEX messages_flow ON messages USING btree (flow_key, queue) WHERE (flow_key IS NOT NULL);
-CREATE INDEX messages_next_visible ON messages USING btree (queue, visible_at_ms);
 CREATE UNIQUE INDEX messages_pkey ON messages USING btree (id);
 CREATE INDEX queue_dedup_expires ON queue_dedup USING btree (expires_at_ms);
 CREATE UNIQUE INDEX queue_dedup_pkey ON queue_dedup USING btree (queue, key);

@@ -137,7 +137,9 @@ const SQL = {
   // Hand a held message back at once: unleased, it is receivable again.
   release:
     'UPDATE messages SET leased = 0, lease_until_ms = NULL WHERE id = ?1 AND receive_count = ?2 AND leased = 1',
-  nextVisible: 'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2',
+  // Only a delayed message can come due later (migration 0018): the term matches its index's.
+  nextVisible:
+    'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND visible_at_ms > sent_at_ms',
   counts: `SELECT queue,
       sum(visible_at_ms <= ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS visible,
       sum(leased = 1 AND lease_until_ms > ?1) AS in_flight,

@@ -238,11 +238,11 @@ CREATE INDEX events_unrouted ON events (seq) WHERE routed_at_ms IS NULL;
 
 CREATE INDEX messages_claim ON messages (queue, priority DESC, visible_at_ms, id);
 
+CREATE INDEX messages_delayed ON messages (queue, visible_at_ms) WHERE visible_at_ms > sent_at_ms;
+
 CREATE INDEX messages_fifo ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
 
 CREATE INDEX messages_flow ON messages (flow_key, queue) WHERE flow_key IS NOT NULL;
-
-CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms);
 
 CREATE INDEX queue_dedup_expires ON queue_dedup (expires_at_ms);
 
