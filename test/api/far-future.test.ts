@@ -86,7 +86,7 @@ describe('a message stored with a far-future delay by an older version', () => {
     const db = new DatabaseSync(path);
     db.exec('UPDATE messages SET visible_at_ms = 9007199254740993');
     db.exec('DELETE FROM schema_migrations WHERE version >= 11');
-    // What later migrations add (0014 to 0017) was not there either: ADD COLUMN cannot run twice.
+    // What later migrations add (0014 to 0018) was not there either: ADD COLUMN cannot run twice.
     db.exec('ALTER TABLE messages DROP COLUMN trace_context');
     db.exec('ALTER TABLE workflow_executions DROP COLUMN trace_context');
     db.exec('ALTER TABLE queues DROP COLUMN paused_at_ms');
@@ -94,6 +94,8 @@ describe('a message stored with a far-future delay by an older version', () => {
     db.exec('ALTER TABLE messages DROP COLUMN flow_key');
     db.exec('DROP TABLE flow_rates');
     db.exec('DROP INDEX queue_dedup_expires');
+    db.exec('DROP INDEX messages_delayed');
+    db.exec('CREATE INDEX messages_next_visible ON messages (queue, visible_at_ms)');
     db.close();
 
     ms = await createMainspring({ db: `sqlite:${path}`, clock, queues: [q] });
