@@ -7,6 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.ts';
 import type { NewMessage } from '../../src/store/message-row.ts';
+import { NEXT_VISIBLE } from '../../src/store/sqlite/queues.ts';
 import { BACKENDS } from '../helpers/backends.ts';
 
 const T0 = Date.parse('2026-01-05T10:00:00Z');
@@ -57,11 +58,7 @@ describe.each(BACKENDS)('the next message coming due on $name', (backend) => {
     await store.close();
     const db = new DatabaseSync(url.replace(/^sqlite:/, ''));
     try {
-      const plan = db
-        .prepare(
-          'EXPLAIN QUERY PLAN SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND visible_at_ms > sent_at_ms',
-        )
-        .all('q', T0) as { detail: string }[];
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${NEXT_VISIBLE}`).all('q', T0) as { detail: string }[];
       expect(plan.map((p) => p.detail).join('\n')).toMatch(/SEARCH messages USING INDEX messages_delayed/);
       const indexed = db
         .prepare(

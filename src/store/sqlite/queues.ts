@@ -30,6 +30,13 @@ import {
 } from '../message-row.ts';
 import { type Connection, type Prepared, prepareAll, transaction } from './database.ts';
 
+/**
+ * The earliest message of queue ?1 coming due after ?2. Only a delayed message can (migration
+ * 0018): the last term matches the partial index's, so this is a seek in `messages_delayed`.
+ */
+export const NEXT_VISIBLE =
+  'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND visible_at_ms > sent_at_ms';
+
 // Insert one message into queue ?1, sent at ?6 in trace context ?7 (or null). The scheduler's fire
 // transaction inserts with it too.
 export const INSERT_MESSAGE = `INSERT INTO messages (queue, body, priority, visible_at_ms, group_id, sent_at_ms, trace_context)
@@ -137,9 +144,7 @@ const SQL = {
   // Hand a held message back at once: unleased, it is receivable again.
   release:
     'UPDATE messages SET leased = 0, lease_until_ms = NULL WHERE id = ?1 AND receive_count = ?2 AND leased = 1',
-  // Only a delayed message can come due later (migration 0018): the term matches its index's.
-  nextVisible:
-    'SELECT min(visible_at_ms) AS t FROM messages WHERE queue = ?1 AND visible_at_ms > ?2 AND visible_at_ms > sent_at_ms',
+  nextVisible: NEXT_VISIBLE,
   counts: `SELECT queue,
       sum(visible_at_ms <= ?1 AND NOT (leased = 1 AND lease_until_ms > ?1)) AS visible,
       sum(leased = 1 AND lease_until_ms > ?1) AS in_flight,
